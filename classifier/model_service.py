@@ -1,0 +1,36 @@
+"""The only bridge from the web app to ``ml/``: the process-wide cached classifier and image decoding."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from ml.artifact import ArtifactError, read_metadata
+from ml.inference import CellClassifier, Classification, ClassifierCache
+from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image
+
+__all__ = ["ALLOWED_FORMATS", "ArtifactError", "Classification", "ImageError", "ModelUnavailable", "cache", "classify",
+           "decode", "get_classifier", "read_metadata"]
+
+cache = ClassifierCache()
+
+
+class ModelUnavailable(Exception):
+    """No usable trained model: the message says what is missing and how to provide it."""
+
+
+def get_classifier() -> CellClassifier:
+    """The classifier for ``HEMATOVISION_MODEL_PATH``, loaded once per process and reused by every request."""
+    try:
+        return cache.get(settings.HEMATOVISION_MODEL_PATH)
+    except ArtifactError as error:
+        raise ModelUnavailable(str(error)) from error
+
+
+def decode(data: bytes):
+    """RGB pixels of an upload, or ``ImageError`` with a message fit for the user."""
+    return decode_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS)
+
+
+def classify(rgb_images: list) -> tuple[CellClassifier, list[Classification]]:
+    classifier = get_classifier()
+    return classifier, classifier.classify_arrays(rgb_images)

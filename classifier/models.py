@@ -1,0 +1,68 @@
+"""Predictions and the model versions that made them."""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+
+CLASS_CHOICES = [
+    ("EOSINOPHIL", "Eosinophil"),
+    ("LYMPHOCYTE", "Lymphocyte"),
+    ("MONOCYTE", "Monocyte"),
+    ("NEUTROPHIL", "Neutrophil"),
+]
+
+
+def upload_to(instance, filename: str) -> str:
+    """A generated name: the client's file name never becomes a path (only its extension is kept)."""
+    suffix = PurePath(filename).suffix.lower()[:6]
+    unique = uuid.uuid4().hex
+    return f"predictions/{unique[:2]}/{unique}{suffix}"
+
+
+class ModelVersion(models.Model):
+    name = models.CharField(max_length=100)
+    file_path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64, unique=True)
+    base_network = models.CharField(max_length=100)
+    input_size = models.PositiveIntegerField()
+    class_names = models.JSONField(default=list)
+    metrics = models.JSONField(default=dict, blank=True, help_text="Validation and evaluation results.")
+    trained_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-registered_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sha256[:10]})"
+
+
+class Prediction(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions")
+    image = models.ImageField(upload_to=upload_to, width_field="image_width", height_field="image_height")
+    preview = models.ImageField(upload_to=upload_to, help_text="JPEG copy for browsers, at most 640 px.")
+    image_width = models.PositiveIntegerField(default=0)
+    image_height = models.PositiveIntegerField(default=0)
+    original_filename = models.CharField(max_length=255)
+    predicted_label = models.CharField(max_length=20, choices=CLASS_CHOICES, db_index=True)
+    confidence = models.FloatField()
+    probabilities = models.JSONField(help_text="Probability of every class, by class name.")
+    nucleus_found = models.BooleanField(default=True)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename}: {self.predicted_label} ({self.confidence:.0%})"
+
+    def sorted_probabilities(self) -> list[tuple[str, float]]:
+        """(class label, probability) pairs, most likely first, for display."""
+        labels = dict(CLASS_CHOICES)
+        pairs = [(labels.get(name, name), value) for name, value in self.probabilities.items()]
+        return sorted(pairs, key=lambda pair: pair[1], reverse=True)

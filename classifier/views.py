@@ -1,0 +1,104 @@
+"""Thin views: parse the request, call a service or selector, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from classifier import selectors, services
+from classifier.forms import SignupForm, UploadForm
+from classifier.model_service import ModelUnavailable
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            predictions, failures = services.prediction_create_many(owner=request.user,
+                                                                    uploads=form.cleaned_data["images"])
+        except ModelUnavailable as error:
+            messages.error(request, f"The classifier is not available: {error}")
+            return render(request, "classifier/upload.html", {"form": form}, status=503)
+        for failure in failures:
+            messages.error(request, f"Not classified: {failure.reason}")
+        if predictions:
+            ids = ",".join(str(prediction.pk) for prediction in predictions)
+            return redirect(f"{reverse('classifier:results')}?ids={ids}")
+        return render(request, "classifier/upload.html", {"form": UploadForm()}, status=400)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "classifier/upload.html", {"form": form}, status=status)
+
+
+@login_required
+def results(request):
+    """The predictions of one upload, in the order the files were sent."""
+    try:
+        ids = [int(value) for value in request.GET.get("ids", "").split(",") if value]
+    except ValueError:
+        raise Http404("Malformed result list.") from None
+    by_id = selectors.prediction_list(user=request.user).in_bulk(ids)
+    predictions = [by_id[pk] for pk in ids if pk in by_id]
+    return render(request, "classifier/results.html", {"predictions": predictions})
+
+
+@login_required
+def history(request):
+    prediction_filter = selectors.prediction_filter(user=request.user, params=request.GET)
+    page = Paginator(prediction_filter.qs, settings.PAGINATE_BY).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "classifier/history.html",
+                  {"filter": prediction_filter, "page": page, "query": query.urlencode()})
+
+
+@login_required
+def detail(request, pk: int):
+    return render(request, "classifier/detail.html",
+                  {"prediction": selectors.prediction_get(user=request.user, pk=pk)})
+
+
+@login_required
+@require_POST
+def delete(request, pk: int):
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    name = prediction.original_filename
+    services.prediction_delete(prediction=prediction)
+    messages.success(request, f"Deleted the prediction for {name}.")
+    return redirect("classifier:history")
+
+
+@login_required
+def image_file(request, pk: int, variant: str):
+    """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
+    prediction = selectors.prediction_get_for_file(user=request.user, pk=pk)
+    field = prediction.preview if variant == "preview" else prediction.image
+    response = FileResponse(field.open("rb"), as_attachment=variant == "original",
+                            filename=prediction.original_filename if variant == "original" else None)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if not settings.HEMATOVISION_ALLOW_SIGNUP:
+        raise Http404("Sign-up is switched off; ask an administrator for an account.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        messages.success(request, "Welcome to HematoVision.")
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def model_info(request):
+    return render(request, "classifier/model.html", {"version": selectors.model_version_active()})

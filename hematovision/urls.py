@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from classifier import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("classifier.urls")),
+]

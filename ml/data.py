@@ -1,0 +1,107 @@
+"""Dataset discovery and the validation split grouped by source cell.
+
+The Kaggle "Blood Cells" images are augmented copies of a few hundred source cells; the file name
+``_<cell>_<n>.jpeg`` names the cell. Any split that puts copies of one cell on both sides leaks, so
+every split here is made over cells, never over images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ml import CLASS_NAMES
+
+IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp"}
+_CELL_PATTERN = re.compile(r"^_(\d+)_\d+$")
+
+
+class DatasetError(Exception):
+    """The dataset folder is missing or not laid out as ``<root>/<SPLIT>/<CLASS>/*.jpeg``."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: int
+    cell_id: str  # "<CLASS>/<cell>": unique across classes, since cell numbers restart per class
+
+    @property
+    def class_name(self) -> str:
+        return CLASS_NAMES[self.label]
+
+
+def resolve_dataset_root(directory: str | Path) -> Path:
+    """Return the folder holding the split folders; accepts ``dataset2-master`` (with ``images/``) too."""
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"Dataset folder {root} does not exist. Set HEMATOVISION_DATASET_DIR "
+                           "to the folder that holds TRAIN/ and TEST/.")
+    for candidate in (root, root / "images", root / "dataset2-master" / "images"):
+        if (candidate / "TRAIN").is_dir() or (candidate / "TEST").is_dir():
+            return candidate
+    raise DatasetError(f"{root} holds no TRAIN/ or TEST/ folder (nor images/TRAIN/). "
+                       "Point HEMATOVISION_DATASET_DIR at the dataset2-master folder of the Blood Cells dataset.")
+
+
+def cell_id_for(path: Path, class_name: str) -> str:
+    """The source cell of an augmented image; files not named ``_<cell>_<n>`` are their own cell."""
+    match = _CELL_PATTERN.match(path.stem)
+    return f"{class_name}/{match.group(1) if match else path.stem}"
+
+
+def list_split(directory: str | Path, split: str) -> list[Sample]:
+    """All labelled images of one split, sorted so that the order never depends on the file system."""
+    split_dir = resolve_dataset_root(directory) / split
+    if not split_dir.is_dir():
+        raise DatasetError(f"Split folder {split_dir} does not exist.")
+    samples = []
+    for label, class_name in enumerate(CLASS_NAMES):
+        class_dir = split_dir / class_name
+        if not class_dir.is_dir():
+            raise DatasetError(f"Class folder {class_dir} is missing; expected one folder per class: "
+                               f"{', '.join(CLASS_NAMES)}.")
+        for path in sorted(class_dir.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                samples.append(Sample(path=path, label=label, cell_id=cell_id_for(path, class_name)))
+    if not samples:
+        raise DatasetError(f"Split folder {split_dir} holds no images.")
+    return samples
+
+
+def grouped_split(samples: list[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Split by source cell, stratified by class, so no cell is on both sides."""
+    if not 0 < val_fraction < 1:
+        raise ValueError("val_fraction must be between 0 and 1.")
+    rng = random.Random(seed)
+    val_cells: set[str] = set()
+    for label in range(len(CLASS_NAMES)):
+        cells = sorted({s.cell_id for s in samples if s.label == label})
+        rng.shuffle(cells)
+        n_val = max(1, round(len(cells) * val_fraction)) if len(cells) > 1 else 0
+        val_cells.update(cells[:n_val])
+    train = [s for s in samples if s.cell_id not in val_cells]
+    val = [s for s in samples if s.cell_id in val_cells]
+    return train, val
+
+
+def subsample_cells(samples: list[Sample], per_class: int, seed: int) -> list[Sample]:
+    """A small but real subset (``per_class`` images of each class, spread over cells) for quick runs."""
+    rng = random.Random(seed)
+    chosen = []
+    for label in range(len(CLASS_NAMES)):
+        of_class = [s for s in samples if s.label == label]
+        rng.shuffle(of_class)
+        chosen.extend(sorted(of_class[:per_class], key=lambda s: s.path))
+    return chosen
+
+
+def fingerprint(samples: list[Sample]) -> str:
+    """A short hash of which files (name, size) were used, to tell training sets apart."""
+    digest = hashlib.sha256()
+    for sample in samples:
+        digest.update(f"{sample.cell_id}/{sample.path.name}:{sample.path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]

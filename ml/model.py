@@ -1,0 +1,61 @@
+"""The MobileNetV2 transfer-learning model: ImageNet base from configuration, a 4-class head."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+
+BASE_LAYER_NAME = "mobilenetv2_base"
+
+
+class BaseWeightsError(Exception):
+    """The configured ImageNet weights cannot be found."""
+
+
+def resolve_base_weights(setting: str | None) -> str | None:
+    """``imagenet`` (Keras's own download and cache), a path to a no-top ``.h5`` file, or ``none``."""
+    if setting is None or setting.lower() == "none":
+        return None
+    if setting == "imagenet":
+        return "imagenet"
+    path = Path(setting).expanduser()
+    if not path.is_file():
+        raise BaseWeightsError(f"Base weights file {path} does not exist. Set HEMATOVISION_BASE_WEIGHTS to a "
+                               "MobileNetV2 no-top .h5 file, or to 'imagenet' where Keras can download it.")
+    return os.fspath(path)
+
+
+def alpha_from_weights(weights: str | None, default: float = 1.0) -> float:
+    """Keras names its files ``..._<alpha>_<size>_no_top.h5``; read alpha from the name when we can."""
+    if weights and weights != "imagenet":
+        parts = Path(weights).stem.split("_")
+        for index, part in enumerate(parts[:-1]):
+            if part in {"0.35", "0.5", "0.75", "1.0", "1.3", "1.4"} and parts[index + 1].isdigit():
+                return float(part)
+    return default
+
+
+def build_model(*, num_classes: int, input_size: int, base_weights: str | None, alpha: float = 1.0,
+                dropout: float = 0.2) -> keras.Model:
+    """uint8-range RGB in, class probabilities out; MobileNetV2 scaling lives inside the model."""
+    inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
+    scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_scaling")(inputs)
+    base = keras.applications.MobileNetV2(
+        input_shape=(input_size, input_size, 3), include_top=False, weights=base_weights, alpha=alpha,
+        pooling="avg")
+    base.name = BASE_LAYER_NAME
+    features = base(scaled)
+    features = keras.layers.Dropout(dropout, name="head_dropout")(features)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(features)
+    return keras.Model(inputs, outputs, name="hematovision_mobilenetv2")
+
+
+def set_trainable_top(model: keras.Model, trainable_layers: int) -> None:
+    """Freeze the base, then unfreeze its top ``trainable_layers`` layers (BatchNorm stays frozen)."""
+    base = model.get_layer(BASE_LAYER_NAME)
+    base.trainable = trainable_layers > 0
+    for index, layer in enumerate(base.layers):
+        in_top = index >= len(base.layers) - trainable_layers
+        layer.trainable = in_top and not isinstance(layer, keras.layers.BatchNormalization)

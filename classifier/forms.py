@@ -35,6 +35,8 @@ class UploadForm(forms.Form):
 
     def clean_images(self):
         images = self.cleaned_data["images"]
+        if not images:
+            raise forms.ValidationError(self.fields["images"].error_messages["required"], code="required")
         limit = settings.HEMATOVISION_MAX_FILES_PER_UPLOAD
         if len(images) > limit:
             raise forms.ValidationError(f"At most {limit} files per upload.")

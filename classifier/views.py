@@ -20,8 +20,8 @@ from classifier.model_service import ModelUnavailable
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if form.is_bound and form.is_valid():
         try:
             predictions, failures = services.prediction_create_many(owner=request.user,
                                                                     uploads=form.cleaned_data["images"])
@@ -91,8 +91,8 @@ def image_file(request, pk: int, variant: str):
 def signup(request):
     if not settings.HEMATOVISION_ALLOW_SIGNUP:
         raise Http404("Sign-up is switched off; ask an administrator for an account.")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = SignupForm(request.POST) if request.method == "POST" else SignupForm()
+    if form.is_bound and form.is_valid():
         login(request, form.save())
         messages.success(request, "Welcome to HematoVision.")
         return redirect(settings.LOGIN_REDIRECT_URL)

@@ -63,7 +63,7 @@ def decode_image(source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAUL
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
-        raise ImageError(f"Image is too large to decode safely ({error}).") from error
+        raise ImageError(f"Image is too large to decode safely: over the limit of {max_pixels:,} pixels.") from error
     except UnidentifiedImageError as error:
         raise ImageError("File is not an image we can read (JPEG, PNG, TIFF or BMP).") from error
     except (OSError, SyntaxError, ValueError) as error:

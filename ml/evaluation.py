@@ -1,0 +1,91 @@
+"""Evaluate a saved artifact on one split, end to end (file decode included), as the app would classify."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ml.data import Sample, list_split, resolve_dataset_root  # noqa: E402
+from ml.inference import CellClassifier  # noqa: E402
+from ml.metrics import bootstrap_accuracy_ci, classification_metrics  # noqa: E402
+from ml.training import make_dataset  # noqa: E402
+
+
+def predict_split(classifier: CellClassifier, samples: list[Sample], batch_size: int) -> tuple[np.ndarray, float]:
+    """Probabilities for every sample and the images/s achieved, decode and crop running in parallel."""
+    dataset = make_dataset(samples, classifier.spec, batch_size, training=False, cache=False)
+    started = time.perf_counter()
+    outputs = [classifier.predict_arrays(images.numpy()) for images, _ in dataset]
+    elapsed = time.perf_counter() - started
+    return np.concatenate(outputs), len(samples) / elapsed
+
+
+def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST", batch_size: int = 64) -> dict:
+    """All metrics of the artifact on ``split``, as a JSON-ready dict."""
+    classifier = CellClassifier.from_path(model_path)
+    samples = list_split(dataset_dir, split)
+    probabilities, images_per_second = predict_split(classifier, samples, batch_size)
+    metrics = classification_metrics(samples, probabilities, classifier.class_names)
+    correct = probabilities.argmax(axis=1) == np.array([sample.label for sample in samples])
+    return {
+        **metrics,
+        "accuracy_ci95": bootstrap_accuracy_ci(samples, correct),
+        "images_per_second": round(images_per_second, 1),
+        "split": split,
+        "dataset_dir": str(resolve_dataset_root(dataset_dir)),
+        "model_path": str(model_path),
+        "model_name": classifier.metadata.get("name"),
+        "model_sha256": classifier.sha256,
+        "tta": classifier.metadata.get("tta", False),
+    }
+
+
+def save_confusion_png(metrics: dict, path: str | Path) -> Path:
+    """The confusion matrix as an image (rows true, columns predicted), for the report and the web page."""
+    matrix = np.array(metrics["confusion_matrix"])
+    names = metrics["class_names"]
+    figure, axes = plt.subplots(figsize=(5.5, 4.8), dpi=120)
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axes.set_yticks(range(len(names)), names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(f"{metrics['split']}: accuracy {metrics['accuracy']:.1%}")
+    for (row, column), value in np.ndenumerate(matrix):
+        axes.text(column, row, str(value), ha="center", va="center",
+                  color="white" if value > matrix.max() / 2 else "black")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def format_report(metrics: dict) -> str:
+    """A plain-text summary for the terminal."""
+    low, high = metrics["accuracy_ci95"]
+    lines = [
+        f"Model {metrics['model_name']} ({metrics['model_sha256'][:12]}) on {metrics['split']}: "
+        f"{metrics['n_images']} images",
+        f"accuracy {metrics['accuracy']:.2%} (95% CI over cells {low:.1%}-{high:.1%}), "
+        f"macro F1 {metrics['macro_f1']:.3f}",
+        f"cells right by majority: {metrics['cells_correct']}/{metrics['cells_total']}",
+        f"speed: {metrics['images_per_second']:.0f} images/s end to end",
+        "",
+        f"{'class':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'n':>6}",
+    ]
+    for name, row in metrics["per_class"].items():
+        lines.append(f"{name:<12}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>6}")
+    lines += ["", "confusion matrix (rows true, columns predicted):"]
+    lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
+              for name, row in zip(metrics["class_names"], metrics["confusion_matrix"])]
+    if metrics["wrong_cells"]:
+        lines.append("wrong cells: " + ", ".join(f"{c['cell']}->{c['voted']}" for c in metrics["wrong_cells"]))
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""Classification metrics shared by validation (during training) and evaluation: pure NumPy and scikit-learn."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from ml.data import Sample
+
+
+def classification_metrics(samples: list[Sample], probabilities: np.ndarray, class_names: list[str]) -> dict:
+    """Image-level scores, per class and macro, plus the majority vote over each source cell."""
+    truth = np.array([sample.label for sample in samples])
+    predicted = probabilities.argmax(axis=1)
+    labels = list(range(len(class_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels,
+                                                                     zero_division=0)
+    votes = cell_votes(samples, predicted, len(class_names))
+    wrong = sorted(cell for cell, (label, voted) in votes.items() if label != voted)
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
+        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                             "support": int(support[i])} for i, name in enumerate(class_names)},
+        "confusion_matrix": confusion_matrix(truth, predicted, labels=labels).tolist(),
+        "class_names": list(class_names),
+        "cells_correct": len(votes) - len(wrong),
+        "cells_total": len(votes),
+        "wrong_cells": [{"cell": cell, "true": class_names[votes[cell][0]], "voted": class_names[votes[cell][1]]}
+                        for cell in wrong],
+        "n_images": len(samples),
+    }
+
+
+def cell_votes(samples: list[Sample], predicted: np.ndarray, num_classes: int) -> dict[str, tuple[int, int]]:
+    """cell -> (true label, majority label); ties go to the lower class index, deterministically."""
+    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(num_classes, int))
+    labels = {}
+    for sample, label in zip(samples, predicted):
+        counts[sample.cell_id][label] += 1
+        labels[sample.cell_id] = sample.label
+    return {cell: (labels[cell], int(np.argmax(row))) for cell, row in counts.items()}
+
+
+def bootstrap_accuracy_ci(samples: list[Sample], correct: np.ndarray, rounds: int = 2000,
+                          seed: int = 0) -> list[float]:
+    """95% interval of accuracy when whole source cells are resampled: images of a cell are not independent."""
+    by_cell: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for sample, hit in zip(samples, correct):
+        by_cell[sample.cell_id][0] += int(hit)
+        by_cell[sample.cell_id][1] += 1
+    hits, totals = np.array(list(by_cell.values())).T
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(hits), size=(rounds, len(hits)))
+    accuracies = hits[draws].sum(axis=1) / totals[draws].sum(axis=1)
+    return [float(np.percentile(accuracies, 2.5)), float(np.percentile(accuracies, 97.5))]

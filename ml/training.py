@@ -1,0 +1,183 @@
+"""Training, in the keras.io style: a tf.data pipeline, then the model, then two visible phases.
+
+Phase 1 trains the new head with the ImageNet base frozen; phase 2 fine-tunes the top of the base at a
+low learning rate. Both are checked against a validation split grouped by source cell, and early
+stopping restores the best weights. Cell crops are decoded once and cached as uint8, so every epoch
+after the first costs only the model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ml import CLASS_NAMES
+from ml.artifact import save_artifact
+from ml.data import Sample, fingerprint, grouped_split, list_split, subsample_cells
+from ml.metrics import classification_metrics
+from ml.model import alpha_from_weights, build_model, resolve_base_weights, set_trainable_top
+from ml.preprocessing import PreprocessingSpec, load_for_model
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Every setting of a run; the defaults are the recipe chosen on grouped validation."""
+
+    image_size: int = 224
+    crop_fraction: float = PreprocessingSpec.crop_fraction
+    head_epochs: int = 2
+    fine_tune_epochs: int = 6
+    fine_tune_layers: int = 60
+    batch_size: int = 32
+    seed: int = 1
+    val_fraction: float = 0.2
+    head_learning_rate: float = 1e-3
+    fine_tune_learning_rate: float = 1e-4
+    label_smoothing: float = 0.1
+    patience: int = 2
+    max_per_class: int | None = None
+
+    @property
+    def spec(self) -> PreprocessingSpec:
+        return PreprocessingSpec(input_size=self.image_size, crop_fraction=self.crop_fraction)
+
+
+def make_dataset(samples: list[Sample], spec: PreprocessingSpec, batch_size: int, training: bool,
+                 seed: int = 0, cache: bool = True) -> tf.data.Dataset:
+    """(uint8 crop, one-hot label) batches; the crop is exactly ``load_for_model`` of the file.
+
+    ``cache`` keeps the crops in memory for the next epoch; a single pass (evaluation) does not need it.
+    """
+    paths = [str(sample.path) for sample in samples]
+    labels = keras.utils.to_categorical([sample.label for sample in samples], len(CLASS_NAMES))
+    dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
+    dataset = dataset.map(lambda path, label: (_load_crop(path, spec), label), num_parallel_calls=AUTOTUNE)
+    if cache:
+        dataset = dataset.cache()
+    if training:
+        dataset = dataset.shuffle(len(samples), seed=seed, reshuffle_each_iteration=True)
+        # One stateless seed pair per image, fresh every epoch: augmentation reproducible despite parallel maps.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip((dataset, seeds))
+        dataset = dataset.map(lambda pair, pair_seed: (augment(pair[0], pair_seed), pair[1]),
+                              num_parallel_calls=AUTOTUNE)
+    return dataset.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def _load_crop(path: tf.Tensor, spec: PreprocessingSpec) -> tf.Tensor:
+    """The serving-time preprocessing, called from tf.data: one code path for training and the app."""
+    crop = tf.numpy_function(lambda value: load_for_model(value.decode(), spec), [path], tf.uint8,
+                             stateful=False)
+    return tf.ensure_shape(crop, (spec.input_size, spec.input_size, 3))
+
+
+def augment(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Rotations by 90 degrees, flips, brightness and contrast; never hue, since granule colour is the cue."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
+    image = tf.image.rot90(image, k=tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32))
+    image = tf.image.stateless_random_flip_left_right(image, seeds[1])
+    image = tf.cast(image, tf.float32)
+    image = tf.image.stateless_random_brightness(image, 20.0, seeds[2])
+    image = tf.image.stateless_random_contrast(image, 0.85, 1.15, seeds[3])
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def compile_for_phase(model: keras.Model, learning_rate: float, label_smoothing: float) -> None:
+    """Recompile after every change of trainable layers: Keras freezes the set at compile time."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+                  metrics=["accuracy"])
+
+
+def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience: int) -> dict:
+    """One phase of fitting; early stopping on validation loss brings back the best epoch's weights."""
+    if epochs <= 0:
+        return {"epochs_run": 0, "seconds": 0.0}
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    started = time.perf_counter()
+    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stopper], verbose=1)
+    return {
+        "epochs_run": len(history.history["loss"]),
+        "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,
+        "history": {key: [round(float(value), 4) for value in values] for key, values in history.history.items()},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: str | None,
+          config: TrainingConfig) -> tuple[keras.Model, dict]:
+    """Build the model, train the head, fine-tune the top of the base; returns the model and its metadata."""
+    keras.utils.set_random_seed(config.seed)
+    spec = config.spec
+    started = time.perf_counter()
+    train_data = make_dataset(train_samples, spec, config.batch_size, training=True, seed=config.seed)
+    val_data = make_dataset(val_samples, spec, config.batch_size, training=False)
+    alpha = alpha_from_weights(base_weights)
+    model = build_model(num_classes=len(CLASS_NAMES), input_size=spec.input_size, base_weights=base_weights,
+                        alpha=alpha)
+
+    print(f"Phase 1: head only, base frozen ({config.head_epochs} epochs, lr {config.head_learning_rate})")
+    set_trainable_top(model, 0)
+    compile_for_phase(model, config.head_learning_rate, config.label_smoothing)
+    head = train_phase(model, train_data, val_data, config.head_epochs, config.patience)
+
+    print(f"Phase 2: fine-tune the top {config.fine_tune_layers} base layers "
+          f"({config.fine_tune_epochs} epochs, lr {config.fine_tune_learning_rate})")
+    set_trainable_top(model, config.fine_tune_layers)
+    compile_for_phase(model, config.fine_tune_learning_rate, config.label_smoothing)
+    fine_tune = train_phase(model, train_data, val_data, config.fine_tune_epochs, config.patience)
+
+    validation = validation_metrics(model, val_samples, val_data)
+    metadata = training_metadata(config, alpha, train_samples, val_samples, validation,
+                                 {"head": head, "fine_tune": fine_tune,
+                                  "total_seconds": round(time.perf_counter() - started, 1)})
+    return model, metadata
+
+
+def validation_metrics(model: keras.Model, val_samples: list[Sample], val_data) -> dict:
+    probabilities = model.predict(val_data, verbose=0)
+    metrics = classification_metrics(val_samples, probabilities, list(CLASS_NAMES))
+    return {key: metrics[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix",
+                                          "cells_correct", "cells_total", "n_images")}
+
+
+def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[Sample],
+                      val_samples: list[Sample], validation: dict, phases: dict) -> dict:
+    trained_at = datetime.now(timezone.utc).replace(microsecond=0)
+    return {
+        "name": f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
+        "class_names": list(CLASS_NAMES),
+        "preprocessing": config.spec.to_dict(),
+        "base_network": f"MobileNetV2 alpha={alpha}",
+        "input_size": config.image_size,
+        "training": {**asdict(config), **phases, "train_images": len(train_samples),
+                     "val_images": len(val_samples)},
+        "validation": validation,
+        "dataset_fingerprint": fingerprint(train_samples + val_samples),
+        "trained_at": trained_at.isoformat(),
+    }
+
+
+def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[Sample], list[Sample]]:
+    """TRAIN only (never TEST or the originals), optionally reduced, split by source cell."""
+    samples = list_split(dataset_dir, "TRAIN")
+    if config.max_per_class:
+        samples = subsample_cells(samples, config.max_per_class, config.seed)
+    return grouped_split(samples, config.val_fraction, config.seed)
+
+
+def run_training(dataset_dir: str | Path, base_weights_setting: str | None, output_path: str | Path,
+                 config: TrainingConfig) -> dict:
+    """The whole job behind ``manage.py train_model``: data, training, atomic save; returns the metadata."""
+    base_weights = resolve_base_weights(base_weights_setting)
+    train_samples, val_samples = load_training_samples(dataset_dir, config)
+    model, metadata = train(train_samples, val_samples, base_weights, config)
+    return save_artifact(model, output_path, metadata)

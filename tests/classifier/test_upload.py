@@ -1,0 +1,132 @@
+"""The upload page: good files are classified and stored; every kind of bad input is refused cleanly."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from classifier.models import ModelVersion, Prediction
+from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file
+
+pytestmark = pytest.mark.django_db
+URL = reverse("classifier:upload")
+
+
+def post(client, *files):
+    return client.post(URL, {"images": list(files)}, follow=True)
+
+
+def test_upload_page_shows_the_form(alice_client):
+    response = alice_client.get(URL)
+    assert response.status_code == 200
+    assert b'type="file"' in response.content and b"multiple" in response.content
+
+
+def test_upload_classifies_each_file_and_shows_all_probabilities(alice_client, model_path, user):
+    response = post(alice_client, upload_file("a.jpeg"), upload_file("b.png", image_bytes("PNG"), "image/png"))
+    assert response.status_code == 200
+    predictions = list(Prediction.objects.filter(owner=user).order_by("id"))
+    assert [p.original_filename for p in predictions] == ["a.jpeg", "b.png"]
+    for prediction in predictions:
+        assert set(prediction.probabilities) == {"EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"}
+        assert sum(prediction.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+        assert prediction.confidence == pytest.approx(max(prediction.probabilities.values()))
+        assert prediction.predicted_label == max(prediction.probabilities, key=prediction.probabilities.get)
+        assert prediction.model_version.sha256 == ModelVersion.objects.get().sha256
+    content = response.content.decode()
+    for name in ("Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil", "a.jpeg", "b.png"):
+        assert name in content
+
+
+@pytest.mark.parametrize("fmt, name, mode", [("TIFF", "cell.tiff", None), ("BMP", "cell.bmp", None),
+                                             ("PNG", "grey.png", "L"), ("PNG", "alpha.png", "RGBA"),
+                                             ("TIFF", "sixteen.tif", "I;16")])
+def test_upload_accepts_every_supported_format_and_mode(alice_client, model_path, fmt, name, mode):
+    data = image_bytes(fmt, rgb=smear_rgb() if mode != "I;16" else smear_rgb()[..., 0], mode=mode)
+    post(alice_client, upload_file(name, data, "image/" + fmt.lower()))
+    prediction = Prediction.objects.get()
+    assert prediction.original_filename == name
+    assert prediction.preview.name.endswith(".jpg")
+
+
+def test_stored_name_is_generated_not_the_client_name(alice_client, model_path):
+    post(alice_client, upload_file("../../etc/passwd.jpeg"))
+    prediction = Prediction.objects.get()
+    assert prediction.original_filename == "passwd.jpeg"
+    assert "passwd" not in prediction.image.name and prediction.image.name.startswith("predictions/")
+
+
+def test_second_request_reuses_the_loaded_model(alice_client, model_path, fresh_model_cache):
+    post(alice_client, upload_file("first.jpeg"))
+    loads_after_first = fresh_model_cache.loads
+    post(alice_client, upload_file("second.jpeg"))
+    assert Prediction.objects.count() == 2
+    assert fresh_model_cache.loads == loads_after_first
+
+
+BAD_FILES = {
+    "not an image": ("notes.jpeg", b"These are lab notes, not a picture.", "is not an image"),
+    "truncated": ("cut.jpeg", truncated_jpeg(), "corrupt or truncated"),
+    "decompression bomb": ("bomb.png", png_bomb(), "over the limit"),
+    "disguised pdf": ("scan.jpg", b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF", "is not an image"),
+    "disguised png": ("photo.jpg", image_bytes("PNG"), "the name says JPEG but the content is PNG"),
+    "empty": ("empty.jpeg", b"", "the file is empty"),
+    "wrong type": ("cell.gif", image_bytes("GIF"), "only JPEG, PNG, TIFF and BMP"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_file_is_refused_with_a_clear_message_and_nothing_is_lost(alice_client, alice_prediction,
+                                                                    isolated_media, case):
+    name, data, message = BAD_FILES[case]
+    files_before = media_files(isolated_media)
+    response = post(alice_client, upload_file(name, data))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert name in response.content.decode()
+    assert list(Prediction.objects.all()) == [alice_prediction]
+    assert media_files(isolated_media) == files_before
+    assert alice_prediction.image.storage.exists(alice_prediction.image.name)
+
+
+def test_file_over_the_size_limit_is_refused(alice_client, model_path, settings, isolated_media):
+    settings.HEMATOVISION_MAX_UPLOAD_BYTES = 1000
+    response = post(alice_client, upload_file("big.jpeg"))
+    assert response.status_code == 400
+    assert "the limit is" in response.content.decode()
+    assert not Prediction.objects.exists() and not media_files(isolated_media)
+
+
+def test_one_bad_file_does_not_block_the_good_ones(alice_client, model_path):
+    response = post(alice_client, upload_file("good.jpeg"), upload_file("bad.jpeg", b"nope"))
+    assert response.status_code == 200
+    assert [p.original_filename for p in Prediction.objects.all()] == ["good.jpeg"]
+    assert "bad.jpeg" in response.content.decode()
+
+
+def test_post_without_files_asks_for_one(alice_client, model_path):
+    response = alice_client.post(URL, {})
+    assert response.status_code == 400
+    assert "Choose at least one image." in response.content.decode()
+
+
+def test_missing_model_gives_a_clear_message_and_stores_nothing(alice_client, settings, tmp_path,
+                                                                fresh_model_cache, isolated_media):
+    settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
+    response = post(alice_client, upload_file())
+    assert response.status_code == 503
+    assert "No trained model at" in response.content.decode() and "train_model" in response.content.decode()
+    assert not Prediction.objects.exists() and not media_files(isolated_media)
+
+
+def test_anonymous_user_is_sent_to_log_in(client, model_path):
+    response = client.post(URL, {"images": [upload_file()]})
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    assert not Prediction.objects.exists()
+
+
+def test_post_without_csrf_token_is_forbidden(user, model_path):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(URL, {"images": [upload_file()]})
+    assert response.status_code == 403
+    assert not Prediction.objects.exists()

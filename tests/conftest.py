@@ -1,5 +1,10 @@
 """Shared fixtures: users, a tiny but real Keras model artifact, private media folders."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from classifier import model_service, services
@@ -10,6 +15,43 @@ from ml.preprocessing import PreprocessingSpec
 from tests.factories import upload_file
 
 TINY_INPUT = 32
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _configured_path(variable: str, what: str) -> Path:
+    """A path from the environment; without it the test is skipped, except in CI where it fails."""
+    value = os.environ.get(variable, "")
+    if value and Path(value).exists():
+        return Path(value)
+    reason = f"{what} not configured: set {variable} (now {value or 'unset'!r}) to run this test."
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"In CI, {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def dataset_dir() -> Path:
+    return _configured_path("HEMATOVISION_DATASET_DIR", "The Blood Cells dataset")
+
+
+@pytest.fixture(scope="session")
+def base_weights() -> Path:
+    return _configured_path("HEMATOVISION_BASE_WEIGHTS", "The ImageNet MobileNetV2 no-top weights file")
+
+
+@pytest.fixture(scope="session")
+def trained_model_path(tmp_path_factory, dataset_dir, base_weights) -> Path:
+    """A model really trained (briefly) on a small real subset, by the real `train_model` command."""
+    work = tmp_path_factory.mktemp("trained-model")
+    model_path = work / "model.keras"
+    command = [sys.executable, "manage.py", "train_model", "--dataset-dir", str(dataset_dir),
+               "--base-weights", str(base_weights), "--output", str(model_path), "--max-per-class", "120",
+               "--image-size", "96", "--epochs", "2", "--fine-tune-epochs", "1", "--batch-size", "32"]
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'train.sqlite3'}"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment,
+                   check=True)
+    subprocess.run(command, cwd=PROJECT_DIR, env=environment, check=True)
+    return model_path
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,41 @@
+# HematoVision: `make run` installs, migrates, trains a model if none exists and serves the app;
+# `make test` runs the whole test suite. Paths below can be overridden from the environment.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+export HEMATOVISION_DATASET_DIR ?= $(SHARED)/data/blood-cells/dataset2-master
+export HEMATOVISION_BASE_WEIGHTS ?= $(SHARED)/keras-weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5
+export HEMATOVISION_MODEL_PATH ?= $(CURDIR)/var/model/hematovision.keras
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run model test evaluate superuser clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+model: install
+	$(BIN)/python manage.py migrate --noinput
+	test -f "$(HEMATOVISION_MODEL_PATH)" || $(BIN)/python manage.py train_model
+
+run: model
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/gunicorn hematovision.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 4 --timeout 300
+
+test: install
+	$(BIN)/python -m pytest
+
+evaluate: model
+	$(BIN)/python manage.py evaluate_model --json artifacts/evaluation.json --plots artifacts/plots
+
+superuser: install
+	$(BIN)/python manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,43 @@
+"""``manage.py evaluate_model``: evaluate an artifact on a split, print, save JSON/PNG, store on ModelVersion."""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from classifier import services
+from ml.artifact import ArtifactError
+from ml.data import DatasetError
+from ml.evaluation import evaluate, format_report, save_confusion_png
+
+
+class Command(BaseCommand):
+    help = "Evaluate the trained model on a dataset split (default TEST) and record the metrics."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
+                            help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+        parser.add_argument("--split", default="TEST", help="TEST (default), TEST_SIMPLE or TRAIN")
+        parser.add_argument("--model", default=str(settings.HEMATOVISION_MODEL_PATH),
+                            help="the .keras artifact (default: HEMATOVISION_MODEL_PATH)")
+        parser.add_argument("--json", dest="json_path", help="also write the metrics to this JSON file")
+        parser.add_argument("--plots", help="folder for the confusion-matrix PNG")
+
+    def handle(self, *args, **options):
+        if not options["dataset_dir"]:
+            raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
+                               "dataset2-master folder.")
+        try:
+            metrics = evaluate(options["model"], options["dataset_dir"], options["split"])
+        except (ArtifactError, DatasetError) as error:
+            raise CommandError(str(error)) from error
+        if options["plots"]:
+            png = save_confusion_png(metrics, Path(options["plots"]) / f"confusion_{options['split']}.png")
+            metrics["confusion_matrix_png"] = str(png)
+        if options["json_path"]:
+            path = Path(options["json_path"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(metrics, indent=2))
+        services.model_version_record_evaluation(model_path=options["model"], metrics=metrics)
+        self.stdout.write(format_report(metrics))

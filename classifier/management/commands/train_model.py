@@ -1,0 +1,58 @@
+"""``manage.py train_model``: parse arguments, train with ``ml.training``, register the ModelVersion."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from classifier import services
+from ml.data import DatasetError
+from ml.model import BaseWeightsError
+from ml.training import TrainingConfig, run_training
+
+DEFAULTS = TrainingConfig()
+
+
+class Command(BaseCommand):
+    help = "Train the white-cell classifier on TRAIN (validation grouped by source cell) and register it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
+                            help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+        parser.add_argument("--output", default=str(settings.HEMATOVISION_MODEL_PATH),
+                            help="where to write the .keras model and its .json metadata "
+                                 "(default: HEMATOVISION_MODEL_PATH)")
+        parser.add_argument("--base-weights", default=settings.HEMATOVISION_BASE_WEIGHTS,
+                            help="MobileNetV2 no-top .h5 file, 'imagenet' or 'none' "
+                                 "(default: HEMATOVISION_BASE_WEIGHTS)")
+        parser.add_argument("--epochs", type=int, default=DEFAULTS.head_epochs,
+                            help="epochs of phase 1 (head only, base frozen)")
+        parser.add_argument("--fine-tune-epochs", type=int, default=DEFAULTS.fine_tune_epochs,
+                            help="maximum epochs of phase 2 (fine-tuning, with early stopping)")
+        parser.add_argument("--fine-tune-layers", type=int, default=DEFAULTS.fine_tune_layers,
+                            help="how many top layers of the base are trained in phase 2")
+        parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size)
+        parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+        parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+        parser.add_argument("--val-fraction", type=float, default=DEFAULTS.val_fraction,
+                            help="share of source cells held out for validation")
+        parser.add_argument("--max-per-class", type=int, default=None,
+                            help="train on a reduced subset of this many images per class (quick runs, CI)")
+
+    def handle(self, *args, **options):
+        if not options["dataset_dir"]:
+            raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
+                               "dataset2-master folder.")
+        config = TrainingConfig(
+            image_size=options["image_size"], head_epochs=options["epochs"],
+            fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],
+            batch_size=options["batch_size"], seed=options["seed"], val_fraction=options["val_fraction"],
+            max_per_class=options["max_per_class"],
+        )
+        try:
+            metadata = run_training(options["dataset_dir"], options["base_weights"], options["output"], config)
+        except (DatasetError, BaseWeightsError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        version = services.model_version_register(model_path=options["output"], metadata=metadata)
+        validation = metadata["validation"]
+        self.stdout.write(self.style.SUCCESS(
+            f"Saved {options['output']} ({version}); grouped validation accuracy {validation['accuracy']:.2%}, "
+            f"macro F1 {validation['macro_f1']:.3f}, trained in {metadata['training']['total_seconds']:.0f} s."))

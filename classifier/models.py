@@ -39,8 +39,32 @@ class ModelVersion(models.Model):
         return f"{self.name} ({self.sha256[:10]})"
 
 
+class Sample(models.Model):
+    """One blood smear: its cell images make up the differential count. Holds no personal data."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="samples")
+    identifier = models.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
+    notes = models.TextField(blank=True, help_text="Optional; no patient names or other personal data.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "identifier"], name="unique_sample_per_owner")]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
 class Prediction(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions")
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, null=True, blank=True, related_name="predictions")
     image = models.ImageField(upload_to=upload_to, width_field="image_width", height_field="image_height")
     preview = models.ImageField(upload_to=upload_to, help_text="JPEG copy for browsers, at most 640 px.")
     image_width = models.PositiveIntegerField(default=0)
@@ -50,6 +74,14 @@ class Prediction(models.Model):
     confidence = models.FloatField()
     probabilities = models.JSONField(help_text="Probability of every class, by class name.")
     nucleus_found = models.BooleanField(default=True)
+    needs_review = models.BooleanField(default=False, db_index=True)
+    review_reasons = models.JSONField(default=list, blank=True,
+                                      help_text="Why the prediction needs review: low_confidence, no_nucleus, …")
+    reviewed_label = models.CharField(max_length=20, choices=CLASS_CHOICES, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    gradcam = models.ImageField(upload_to=upload_to, blank=True, help_text="Cached Grad-CAM overlay.")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -57,9 +89,15 @@ class Prediction(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
+        permissions = [("review_prediction", "Can confirm or correct predictions and verify samples")]
 
     def __str__(self) -> str:
         return f"{self.original_filename}: {self.predicted_label} ({self.confidence:.0%})"
+
+    @property
+    def final_label(self) -> str:
+        """The reviewer's label where there is one, else the model's."""
+        return self.reviewed_label or self.predicted_label
 
     def sorted_probabilities(self) -> list[tuple[str, float]]:
         """(class label, probability) pairs, most likely first, for display."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import django_filters
 from django import forms
 from django.conf import settings
@@ -9,7 +11,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from classifier import model_service
-from classifier.models import CLASS_CHOICES, ModelVersion, Prediction
+from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
 
 
 class PredictionFilter(django_filters.FilterSet):
@@ -20,9 +22,12 @@ class PredictionFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To",
                                         widget=forms.DateInput(attrs={"type": "date"}))
 
+    needs_review = django_filters.BooleanFilter(field_name="needs_review", label="Needs review",
+                                                widget=django_filters.widgets.BooleanWidget())
+
     class Meta:
         model = Prediction
-        fields = ["label", "date_from", "date_to"]
+        fields = ["label", "date_from", "date_to", "needs_review"]
 
 
 def prediction_list(*, user) -> QuerySet[Prediction]:
@@ -37,6 +42,64 @@ def prediction_filter(*, user, params) -> PredictionFilter:
 def prediction_get(*, user, pk: int) -> Prediction:
     """One prediction of the user's, or 404: another user's record looks exactly like a missing one."""
     return get_object_or_404(prediction_list(user=user), pk=pk)
+
+
+def sample_list(*, user) -> QuerySet[Sample]:
+    """The user's own samples; staff see everyone's."""
+    samples = Sample.objects.all() if user.is_staff else Sample.objects.filter(owner=user)
+    return samples.select_related("owner", "verified_by")
+
+
+def sample_get(*, user, pk: int) -> Sample:
+    return get_object_or_404(sample_list(user=user), pk=pk)
+
+
+def sample_predictions(*, sample: Sample) -> QuerySet[Prediction]:
+    return sample.predictions.select_related("model_version", "reviewed_by").order_by("id")
+
+
+@dataclass(frozen=True)
+class DifferentialRow:
+    class_name: str
+    label: str
+    count: int
+    percent: float
+    reference_low: float
+    reference_high: float
+
+    @property
+    def flag(self) -> str:
+        """'low', 'high' or '' (inside the interval; its edges count as inside)."""
+        if self.percent < self.reference_low:
+            return "low"
+        if self.percent > self.reference_high:
+            return "high"
+        return ""
+
+
+def _percentages(counts: list[int]) -> list[float]:
+    """Percentages to one decimal that add up to exactly 100 (largest-remainder rounding)."""
+    total = sum(counts)
+    if not total:
+        return [0.0] * len(counts)
+    tenths = [count * 1000 / total for count in counts]
+    floors = [int(value) for value in tenths]
+    order = sorted(range(len(counts)), key=lambda index: tenths[index] - floors[index], reverse=True)
+    for index in order[: 1000 - sum(floors)]:
+        floors[index] += 1
+    return [value / 10 for value in floors]
+
+
+def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
+    """Count and share of each class, by the reviewer's label where there is one, against reference intervals."""
+    labels = [prediction.final_label for prediction in sample.predictions.only("predicted_label", "reviewed_label")]
+    counts = [labels.count(class_name) for class_name, _ in CLASS_CHOICES]
+    intervals = settings.HEMATOVISION_REFERENCE_INTERVALS
+    return [
+        DifferentialRow(class_name=class_name, label=label, count=count, percent=percent,
+                        reference_low=float(intervals[class_name][0]), reference_high=float(intervals[class_name][1]))
+        for (class_name, label), count, percent in zip(CLASS_CHOICES, counts, _percentages(counts))
+    ]
 
 
 def prediction_get_for_file(*, user, pk: int) -> Prediction:

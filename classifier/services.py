@@ -9,13 +9,16 @@ from datetime import datetime
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from classifier import model_service
-from classifier.models import ModelVersion, Prediction
+from classifier.archives import ArchiveRejected, zip_expand
+from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +107,38 @@ def model_version_record_evaluation(*, model_path, metrics: dict) -> ModelVersio
     return version
 
 
-def prediction_create_many(*, owner, uploads: list[UploadedFile]) -> tuple[list[Prediction], list[UploadFailure]]:
-    """Classify every acceptable upload in one model call; each bad file is reported, none blocks the others."""
-    checked, failures = [], []
+def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], list[UploadFailure]]:
+    """Replace each ``.zip`` upload by its image members; a bad archive is one failure, not a crash."""
+    expanded, failures = [], []
+    for upload in uploads:
+        if PurePath(upload.name or "").suffix.lower() != ".zip":
+            expanded.append(upload)
+            continue
+        try:
+            members, member_failures = zip_expand(upload, max_member_bytes=settings.HEMATOVISION_MAX_UPLOAD_BYTES)
+        except ArchiveRejected as error:
+            failures.append(UploadFailure(filename=PurePath(upload.name).name, reason=str(error)))
+            continue
+        expanded.extend(members)
+        failures.extend(UploadFailure(filename=item.filename, reason=item.reason) for item in member_failures)
+    return expanded, failures
+
+
+def review_reasons_for(result) -> list[str]:
+    """Why a person must look at this prediction before it counts (empty when it may be trusted)."""
+    reasons = list(result.quality_flags)
+    if result.confidence < settings.HEMATOVISION_CONFIDENCE_THRESHOLD:
+        reasons.append("low_confidence")
+    return reasons
+
+
+def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample | None = None,
+                           ) -> tuple[list[Prediction], list[UploadFailure]]:
+    """Classify every acceptable upload (ZIPs expanded) in batched model calls; bad files are reported one by one."""
+    if sample is not None and sample.owner_id != owner.pk:
+        raise PermissionDenied("Images can only be added to your own samples.")
+    uploads, failures = uploads_expand(uploads)
+    checked = []
     for upload in uploads:
         try:
             checked.append(upload_check(upload))
@@ -116,14 +148,18 @@ def prediction_create_many(*, owner, uploads: list[UploadedFile]) -> tuple[list[
         return [], failures
     classifier, results = model_service.classify([item.rgb for item in checked])
     version = model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH, metadata=classifier.metadata)
-    predictions = [_prediction_save(owner=owner, upload=item, result=result, version=version)
+    predictions = [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
                    for item, result in zip(checked, results)]
     return predictions, failures
 
 
-def _prediction_save(*, owner, upload: _CheckedUpload, result, version: ModelVersion) -> Prediction:
+def _prediction_save(*, owner, sample, upload: _CheckedUpload, result, version: ModelVersion) -> Prediction:
+    reasons = review_reasons_for(result)
     prediction = Prediction(
         owner=owner,
+        sample=sample,
+        needs_review=bool(reasons),
+        review_reasons=reasons,
         original_filename=upload.filename,
         predicted_label=result.label,
         confidence=result.confidence,
@@ -144,15 +180,68 @@ def _prediction_save(*, owner, upload: _CheckedUpload, result, version: ModelVer
     return prediction
 
 
+def _stored_files(prediction: Prediction) -> list:
+    return [(field.storage, field.name) for field in (prediction.image, prediction.preview, prediction.gradcam)
+            if field.name]
+
+
 def _delete_files(prediction: Prediction) -> None:
-    for field in (prediction.image, prediction.preview):
-        if field.name:
-            field.storage.delete(field.name)
+    for storage, name in _stored_files(prediction):
+        storage.delete(name)
+
+
+def _delete_files_on_commit(predictions) -> None:
+    """Files go only once the rows are gone for good: a rolled-back deletion keeps its images."""
+    files = [item for prediction in predictions for item in _stored_files(prediction)]
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
 
 
 @transaction.atomic
 def prediction_delete(*, prediction: Prediction) -> None:
-    """Delete the record, and its files once the deletion is committed (a rollback keeps them)."""
-    names = [(field.storage, field.name) for field in (prediction.image, prediction.preview) if field.name]
+    _delete_files_on_commit([prediction])
     prediction.delete()
-    transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+
+
+def _check_reviewer(user) -> None:
+    if not user.has_perm("classifier.review_prediction"):
+        raise PermissionDenied("Only reviewers can confirm or correct predictions.")
+
+
+def prediction_review(*, prediction: Prediction, reviewer, label: str) -> Prediction:
+    """Confirm (same label) or correct a prediction; the model's own label and probabilities are kept."""
+    _check_reviewer(reviewer)
+    if label not in dict(CLASS_CHOICES):
+        raise ValidationError({"label": f"Unknown class {label!r}."})
+    if prediction.sample_id and prediction.sample.is_verified:
+        raise ValidationError("This sample is verified; its predictions can no longer change.")
+    prediction.reviewed_label = label
+    prediction.reviewed_by = reviewer
+    prediction.reviewed_at = timezone.now()
+    prediction.full_clean()
+    prediction.save(update_fields=["reviewed_label", "reviewed_by", "reviewed_at"])
+    return prediction
+
+
+def sample_create(*, owner, identifier: str, notes: str = "") -> Sample:
+    sample = Sample(owner=owner, identifier=identifier.strip(), notes=notes.strip())
+    sample.full_clean()
+    sample.save()
+    return sample
+
+
+def sample_verify(*, sample: Sample, reviewer) -> Sample:
+    """Sign the sample off; every prediction that needs review must have been reviewed first."""
+    _check_reviewer(reviewer)
+    pending = sample.predictions.filter(needs_review=True, reviewed_label="").count()
+    if pending:
+        raise ValidationError(f"{pending} flagged prediction(s) still need review before the sample is verified.")
+    sample.verified_at = timezone.now()
+    sample.verified_by = reviewer
+    sample.save(update_fields=["verified_at", "verified_by"])
+    return sample
+
+
+@transaction.atomic
+def sample_delete(*, sample: Sample) -> None:
+    _delete_files_on_commit(list(sample.predictions.all()))
+    sample.delete()

@@ -3,6 +3,7 @@
 Every HEMATOVISION_* / DJANGO_* variable is documented in README.md.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -149,3 +150,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Lab workflow. A prediction below this top probability is flagged for review (see README for how the
+# default was chosen). Reference intervals are adult WBC differential percentages, as commonly printed by
+# laboratory references (e.g. MedlinePlus, "Blood differential test"); every lab should set its own.
+HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENCE_THRESHOLD", "0.80"))
+HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
+    "HEMATOVISION_REFERENCE_INTERVALS",
+    '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
+))

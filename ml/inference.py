@@ -21,6 +21,7 @@ class Classification:
     probabilities: dict[str, float]
     nucleus_found: bool
     inference_ms: float
+    quality_flags: tuple[str, ...] = ()  # reasons the image may not be a stained white cell
 
 
 class CellClassifier:
@@ -75,6 +76,7 @@ class CellClassifier:
             probabilities={name: float(value) for name, value in zip(self.class_names, row)},
             nucleus_found=nucleus_found,
             inference_ms=elapsed_ms,
+            quality_flags=() if nucleus_found else ("no_nucleus",),
         )
 
 

@@ -31,6 +31,13 @@ def decode(data: bytes):
     return decode_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS)
 
 
+def confusion_png(metrics: dict) -> bytes:
+    """The stored evaluation's confusion matrix drawn as a PNG (matplotlib is loaded only when asked)."""
+    from ml.evaluation import confusion_png_bytes  # noqa: PLC0415 - keeps matplotlib out of start-up
+
+    return confusion_png_bytes(metrics)
+
+
 def classify(rgb_images: list) -> tuple[CellClassifier, list[Classification]]:
     classifier = get_classifier()
     return classifier, classifier.classify_arrays(rgb_images)

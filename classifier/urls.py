@@ -13,4 +13,5 @@ urlpatterns = [
     path("predictions/<int:pk>/preview/", views.image_file, {"variant": "preview"}, name="preview"),
     path("predictions/<int:pk>/original/", views.image_file, {"variant": "original"}, name="original"),
     path("model/", views.model_info, name="model"),
+    path("model/confusion.png", views.model_confusion_png, name="confusion"),
 ]

@@ -7,14 +7,13 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from classifier import selectors, services
+from classifier import model_service, selectors, services
 from classifier.forms import SignupForm, UploadForm
-from classifier.model_service import ModelUnavailable
 
 
 @login_required
@@ -25,7 +24,7 @@ def upload(request):
         try:
             predictions, failures = services.prediction_create_many(owner=request.user,
                                                                     uploads=form.cleaned_data["images"])
-        except ModelUnavailable as error:
+        except model_service.ModelUnavailable as error:
             messages.error(request, f"The classifier is not available: {error}")
             return render(request, "classifier/upload.html", {"form": form}, status=503)
         for failure in failures:
@@ -102,3 +101,12 @@ def signup(request):
 @login_required
 def model_info(request):
     return render(request, "classifier/model.html", {"version": selectors.model_version_active()})
+
+
+@login_required
+def model_confusion_png(request):
+    version = selectors.model_version_active()
+    evaluation = version.metrics.get("evaluation", {}).get("TEST") if version else None
+    if not evaluation:
+        raise Http404("The active model has no TEST evaluation yet.")
+    return HttpResponse(model_service.confusion_png(evaluation), content_type="image/png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -47,7 +48,15 @@ def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST
 
 
 def save_confusion_png(metrics: dict, path: str | Path) -> Path:
-    """The confusion matrix as an image (rows true, columns predicted), for the report and the web page."""
+    """Write ``confusion_png_bytes`` to ``path`` (creating its folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(confusion_png_bytes(metrics))
+    return path
+
+
+def confusion_png_bytes(metrics: dict) -> bytes:
+    """The confusion matrix as a PNG (rows true, columns predicted), for the report and the web page."""
     matrix = np.array(metrics["confusion_matrix"])
     names = metrics["class_names"]
     figure, axes = plt.subplots(figsize=(5.5, 4.8), dpi=120)
@@ -61,11 +70,10 @@ def save_confusion_png(metrics: dict, path: str | Path) -> Path:
         axes.text(column, row, str(value), ha="center", va="center",
                   color="white" if value > matrix.max() / 2 else "black")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     plt.close(figure)
-    return path
+    return buffer.getvalue()
 
 
 def format_report(metrics: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -67,8 +68,12 @@ def zip_expand(upload, *, max_member_bytes: int) -> tuple[list[SimpleUploadedFil
 
 def _read_limited(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """Read at most ``limit`` bytes whatever the header claims (headers can lie)."""
-    with archive.open(info) as member:
-        data = member.read(limit + 1)
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        # zipfile stops at the size the header claims, so a header that lies surfaces as a CRC or stream error.
+        raise ArchiveRejected(f"{info.filename}: its content does not match its header ({error}).") from error
     if len(data) > limit:
         raise ArchiveRejected(f"{info.filename}: expands past {limit / 2**20:.0f} MB despite its header.")
     return data

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
 from django.conf import settings
+from PIL import Image
 
 from ml.artifact import ArtifactError, read_metadata
+from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
-from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image
+from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image, preprocess
 
 __all__ = ["ALLOWED_FORMATS", "ArtifactError", "Classification", "ImageError", "ModelUnavailable", "cache", "classify",
-           "decode", "get_classifier", "read_metadata"]
+           "decode", "get_classifier", "gradcam_png", "read_metadata"]
 
 cache = ClassifierCache()
 
@@ -41,3 +45,20 @@ def confusion_png(metrics: dict) -> bytes:
 def classify(rgb_images: list) -> tuple[CellClassifier, list[Classification]]:
     classifier = get_classifier()
     return classifier, classifier.classify_arrays(rgb_images)
+
+
+def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256: str | None = None) -> bytes:
+    """PNG of the Grad-CAM overlay of ``class_name`` on the crop the model sees.
+
+    ``model_sha256`` names the model that made the prediction: a heatmap from another model would explain
+    a decision nobody made, so a different loaded model raises ``ModelUnavailable``.
+    """
+    classifier = get_classifier()
+    if model_sha256 is not None and classifier.sha256 != model_sha256:
+        raise ModelUnavailable("The model that made this prediction is no longer the active model, so its "
+                               "decision cannot be explained.")
+    model_input = preprocess(decode(prediction_image_bytes), classifier.spec)
+    overlay = gradcam_overlay(classifier.model, model_input, classifier.class_names.index(class_name))
+    buffer = io.BytesIO()
+    Image.fromarray(overlay).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -13,6 +13,16 @@ CLASS_CHOICES = [
     ("NEUTROPHIL", "Neutrophil"),
 ]
 
+# Why a prediction needs review, in words for the user; the codes come from services.review_reasons_for.
+REVIEW_REASON_TEXT = {
+    "low_confidence": "The model is not confident: its top probability is below the review threshold.",
+    "no_nucleus": "No purple-stained white-cell nucleus was found in the image.",
+    "nucleus_size_atypical": "The stained nucleus is much smaller or larger than in the training images.",
+    "not_a_smear": "The colours and texture do not look like a stained blood smear "
+                   "(a photograph, a screenshot or noise?).",
+    "blank": "The image is blank or almost uniform.",
+}
+
 
 def upload_to(instance, filename: str) -> str:
     """A generated name: the client's file name never becomes a path (only its extension is kept)."""
@@ -98,6 +108,11 @@ class Prediction(models.Model):
     def final_label(self) -> str:
         """The reviewer's label where there is one, else the model's."""
         return self.reviewed_label or self.predicted_label
+
+    @property
+    def review_reason_texts(self) -> list[str]:
+        """The review reasons as sentences (an unknown code is shown as it is)."""
+        return [REVIEW_REASON_TEXT.get(code, code) for code in self.review_reasons]
 
     def sorted_probabilities(self) -> list[tuple[str, float]]:
         """(class label, probability) pairs, most likely first, for display."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from classifier import model_service
@@ -44,6 +44,25 @@ def prediction_get(*, user, pk: int) -> Prediction:
     return get_object_or_404(prediction_list(user=user), pk=pk)
 
 
+class PredictionApiFilter(PredictionFilter):
+    """The history filters plus the sample (by id: the queryset it narrows is already the user's)."""
+
+    sample = django_filters.NumberFilter(field_name="sample_id", label="Sample id")
+
+    class Meta(PredictionFilter.Meta):
+        fields = [*PredictionFilter.Meta.fields, "sample"]
+
+
+def prediction_list_visible(*, user) -> QuerySet[Prediction]:
+    """The user's own predictions; staff see everyone's (the REST API and the admin's image links)."""
+    predictions = Prediction.objects.all() if user.is_staff else Prediction.objects.filter(owner=user)
+    return predictions.select_related("model_version", "reviewed_by")
+
+
+def prediction_get_visible(*, user, pk: int) -> Prediction:
+    return get_object_or_404(prediction_list_visible(user=user), pk=pk)
+
+
 def sample_list(*, user) -> QuerySet[Sample]:
     """The user's own samples; staff see everyone's."""
     samples = Sample.objects.all() if user.is_staff else Sample.objects.filter(owner=user)
@@ -54,8 +73,39 @@ def sample_get(*, user, pk: int) -> Sample:
     return get_object_or_404(sample_list(user=user), pk=pk)
 
 
-def sample_predictions(*, sample: Sample) -> QuerySet[Prediction]:
-    return sample.predictions.select_related("model_version", "reviewed_by").order_by("id")
+def sample_list_with_counts(*, user) -> QuerySet[Sample]:
+    """``sample_list`` with ``image_count``, ``flagged_count`` (need review) and ``pending_count`` (of those,
+    not reviewed yet) per sample."""
+    return sample_list(user=user).annotate(
+        image_count=Count("predictions"),
+        flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
+        pending_count=Count("predictions", filter=Q(predictions__needs_review=True,
+                                                    predictions__reviewed_label="")),
+    ).order_by(*Sample._meta.ordering)  # GROUP BY queries drop Meta.ordering
+
+
+def sample_get_with_counts(*, user, pk: int) -> Sample:
+    return get_object_or_404(sample_list_with_counts(user=user), pk=pk)
+
+
+def sample_predictions(*, sample: Sample, needs_review: bool | None = None) -> QuerySet[Prediction]:
+    predictions = sample.predictions.select_related("model_version", "reviewed_by").order_by("id")
+    return predictions if needs_review is None else predictions.filter(needs_review=needs_review)
+
+
+def sample_prediction_get(*, sample: Sample, pk: int) -> Prediction:
+    """One prediction of a sample the user may see (get the sample with ``sample_get`` first), or 404."""
+    return get_object_or_404(sample_predictions(sample=sample), pk=pk)
+
+
+def sample_reviewed_predictions(*, sample: Sample) -> QuerySet[Prediction]:
+    """The sample's predictions a reviewer has labelled: the ones fit to become training data."""
+    return sample_predictions(sample=sample).exclude(reviewed_label="")
+
+
+def sample_model_versions(*, sample: Sample) -> QuerySet[ModelVersion]:
+    """Every model version that classified a cell of the sample (usually one)."""
+    return ModelVersion.objects.filter(predictions__sample=sample).distinct()
 
 
 @dataclass(frozen=True)
@@ -104,8 +154,7 @@ def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
 
 def prediction_get_for_file(*, user, pk: int) -> Prediction:
     """Like ``prediction_get``, but staff may open any image (the admin shows thumbnails)."""
-    queryset = Prediction.objects.all() if user.is_staff else prediction_list(user=user)
-    return get_object_or_404(queryset, pk=pk)
+    return prediction_get_visible(user=user, pk=pk)
 
 
 def model_version_active() -> ModelVersion | None:

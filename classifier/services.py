@@ -18,7 +18,7 @@ from PIL import Image
 
 from classifier import model_service
 from classifier.archives import ArchiveRejected, zip_expand
-from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
+from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample, upload_to
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,8 @@ def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample
     """Classify every acceptable upload (ZIPs expanded) in batched model calls; bad files are reported one by one."""
     if sample is not None and sample.owner_id != owner.pk:
         raise PermissionDenied("Images can only be added to your own samples.")
+    if sample is not None and sample.is_verified:
+        raise ValidationError("This sample is verified; no images can be added to it.")
     uploads, failures = uploads_expand(uploads)
     checked = []
     for upload in uploads:
@@ -202,6 +204,23 @@ def prediction_delete(*, prediction: Prediction) -> None:
     prediction.delete()
 
 
+def prediction_explain(*, prediction: Prediction) -> Prediction:
+    """Store the Grad-CAM overlay of the predicted class, computed once and reused after.
+
+    Two simultaneous requests may both compute it; only the first stored file is kept.
+    """
+    if prediction.gradcam:
+        return prediction
+    with prediction.image.open("rb") as handle:
+        png = model_service.gradcam_png(handle.read(), prediction.predicted_label,
+                                        model_sha256=prediction.model_version.sha256)
+    name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
+    if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
+        prediction.gradcam.storage.delete(name)
+    prediction.refresh_from_db(fields=["gradcam"])
+    return prediction
+
+
 def _check_reviewer(user) -> None:
     if not user.has_perm("classifier.review_prediction"):
         raise PermissionDenied("Only reviewers can confirm or correct predictions.")
@@ -224,6 +243,9 @@ def prediction_review(*, prediction: Prediction, reviewer, label: str) -> Predic
 
 def sample_create(*, owner, identifier: str, notes: str = "") -> Sample:
     sample = Sample(owner=owner, identifier=identifier.strip(), notes=notes.strip())
+    if Sample.objects.filter(owner=owner, identifier=sample.identifier).exists():
+        raise ValidationError({"identifier": f"You already have a sample called {sample.identifier!r}; "
+                                             "choose another identifier."})
     sample.full_clean()
     sample.save()
     return sample

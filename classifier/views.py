@@ -86,6 +86,24 @@ def image_file(request, pk: int, variant: str):
     return response
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def gradcam(request, pk: int):
+    """POST computes the heatmap (once) and returns to the prediction; GET serves it, privately."""
+    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.prediction_explain(prediction=prediction)
+        except (model_service.ModelUnavailable, model_service.ImageError) as error:
+            messages.error(request, f"The heatmap could not be computed: {error}")
+        return redirect("classifier:detail", pk=pk)
+    if not prediction.gradcam:
+        raise Http404("No heatmap has been computed for this prediction yet.")
+    response = FileResponse(prediction.gradcam.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if not settings.HEMATOVISION_ALLOW_SIGNUP:

@@ -122,19 +122,22 @@ HEMATOVISION_ALLOW_SIGNUP = env_bool("HEMATOVISION_ALLOW_SIGNUP", True)
 PAGINATE_BY = 20
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+    "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: an unauthenticated call gets 401 with WWW-Authenticate
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": PAGINATE_BY,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "classifier.api.exceptions.json_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HematoVision API",
     "DESCRIPTION": "White-blood-cell image classification: predictions, samples and model metrics.",
     "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {"CellClassEnum": "classifier.models.CLASS_CHOICES"},
+    "COMPONENT_SPLIT_REQUEST": True,  # request bodies get their own components: uploads show as binary files
 }
 
 if not DEBUG:
@@ -143,6 +146,7 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))  # set only once HTTPS is permanent
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from ml.artifact import load_artifact
 from ml.preprocessing import PreprocessingSpec, decode_image, locate_cell, preprocess
+from ml.quality import assess_image
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class CellClassifier:
         self.class_names: list[str] = list(metadata["class_names"])
         self.spec = PreprocessingSpec.from_dict(metadata["preprocessing"])
         self.batch_size = batch_size
-        self._model = model
+        self.model = model  # also read by Grad-CAM, which needs gradients the traced function does not give
         size = self.spec.input_size
         self._forward = tf.function(
             lambda images: model(tf.cast(images, tf.float32), training=False),
@@ -59,16 +60,19 @@ class CellClassifier:
         """Classify decoded RGB images of any size; inference time is shared evenly across the batch."""
         started = time.perf_counter()
         inputs = np.stack([preprocess(rgb, self.spec) for rgb in rgb_images])
-        nuclei = [locate_cell(rgb).nucleus_found for rgb in rgb_images]
+        locations = [locate_cell(rgb) for rgb in rgb_images]
+        flags = [assess_image(rgb, location) for rgb, location in zip(rgb_images, locations)]
         probabilities = self.predict_arrays(inputs)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(1, len(rgb_images))
-        return [self._result(row, found, elapsed_ms) for row, found in zip(probabilities, nuclei)]
+        return [self._result(row, location.nucleus_found, image_flags, elapsed_ms)
+                for row, location, image_flags in zip(probabilities, locations, flags)]
 
     def classify(self, source, max_pixels: int | None = None) -> Classification:
         rgb = decode_image(source) if max_pixels is None else decode_image(source, max_pixels=max_pixels)
         return self.classify_arrays([rgb])[0]
 
-    def _result(self, row: np.ndarray, nucleus_found: bool, elapsed_ms: float) -> Classification:
+    def _result(self, row: np.ndarray, nucleus_found: bool, quality_flags: tuple[str, ...],
+                elapsed_ms: float) -> Classification:
         best = int(np.argmax(row))
         return Classification(
             label=self.class_names[best],
@@ -76,7 +80,7 @@ class CellClassifier:
             probabilities={name: float(value) for name, value in zip(self.class_names, row)},
             nucleus_found=nucleus_found,
             inference_ms=elapsed_ms,
-            quality_flags=() if nucleus_found else ("no_nucleus",),
+            quality_flags=quality_flags,
         )
 
 

@@ -23,8 +23,10 @@ from ml.data import Sample, fingerprint, grouped_split, list_split, subsample_ce
 from ml.metrics import classification_metrics
 from ml.model import alpha_from_weights, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
+from ml.sources import group_by_source
 
 AUTOTUNE = tf.data.AUTOTUNE
+SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of a photo on one side
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,11 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
 
 
 def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[Sample], list[Sample]]:
-    """TRAIN only (never TEST or the originals), optionally reduced, split by source cell."""
+    """TRAIN only (never TEST or the originals), optionally reduced, split by recovered source photo."""
     samples = list_split(dataset_dir, "TRAIN")
     if config.max_per_class:
         samples = subsample_cells(samples, config.max_per_class, config.seed)
-    return grouped_split(samples, config.val_fraction, config.seed)
+    return grouped_split(group_by_source(samples, merge=SPLIT_MERGE), config.val_fraction, config.seed)
 
 
 def run_training(dataset_dir: str | Path, base_weights_setting: str | None, output_path: str | Path,

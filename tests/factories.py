@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: int = 30, seed: int = 0) -> np.ndarray:
@@ -52,3 +52,40 @@ def upload_file(name: str = "cell.jpeg", data: bytes | None = None, content_type
 
 def media_files(root) -> list:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def cat_like_rgb(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
+    """A natural-photo stand-in: a smooth brown-grey gradient, fur-like streaks, a head with ears and eyes."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:height, :width] / max(width, height)
+    base = np.stack([120 + 60 * xx, 95 + 45 * xx, 70 + 30 * yy], axis=2)
+    streaks = np.repeat(rng.normal(0, 12, (height, 1, 1)), width, axis=1) + rng.normal(0, 6, (height, width, 1))
+    image = Image.fromarray(np.clip(base + streaks, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    cx, cy, r = width // 2, height // 2, height // 4
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(150, 120, 90))
+    draw.polygon([(cx - r, cy - r // 2), (cx - r // 2, cy - 2 * r), (cx, cy - r)], fill=(140, 110, 80))
+    draw.polygon([(cx + r, cy - r // 2), (cx + r // 2, cy - 2 * r), (cx, cy - r)], fill=(140, 110, 80))
+    for eye_x in (cx - r // 2, cx + r // 2):
+        draw.ellipse((eye_x - 8, cy - 12, eye_x + 8, cy + 4), fill=(90, 140, 60))
+    return np.asarray(image)
+
+
+def blank_rgb(width: int = 320, height: int = 240, colour=(255, 255, 255)) -> np.ndarray:
+    return np.full((height, width, 3), colour, np.uint8)
+
+
+def noise_rgb(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def screenshot_rgb(width: int = 320, height: int = 240) -> np.ndarray:
+    """A screen capture: flat title bar and buttons, black text on white."""
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, 24), fill=(60, 90, 160))
+    draw.text((8, 6), "Report - HematoVision", fill=(255, 255, 255))
+    for line in range(8):
+        draw.text((12, 36 + line * 20), f"Line {line}: the quick brown fox jumps over", fill=(0, 0, 0))
+    draw.rectangle((width - 90, height - 34, width - 10, height - 10), fill=(220, 220, 220), outline=(0, 0, 0))
+    return np.asarray(image)

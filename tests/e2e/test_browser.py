@@ -52,6 +52,7 @@ def pages_image_loaded(driver, image) -> bool:
     return driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image)
 
 
+@pytest.mark.real_model
 def test_user_classifies_real_images_finds_them_in_history_and_deletes_one(
         pages, settings, user, dataset_dir, trained_model_path):
     settings.HEMATOVISION_MODEL_PATH = trained_model_path

@@ -1,0 +1,108 @@
+"""Serializers: the shape of the API's input and output only; services decide what is acceptable."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words for the user.")
+
+
+class UploadFailureSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class UploadSerializer(serializers.Serializer):
+    images = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True),  # empty files are reported per file by the service
+        allow_empty=False,
+        max_length=settings.HEMATOVISION_MAX_FILES_PER_UPLOAD,
+        help_text="One or more JPEG, PNG, TIFF or BMP images, or ZIP archives of them; repeat the field per file.",
+    )
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    probabilities = serializers.DictField(child=serializers.FloatField(), help_text="Probability of every class.")
+    review_reasons = serializers.ListField(child=serializers.CharField(),
+                                           help_text="Why the prediction needs review: low_confidence, no_nucleus, …")
+    final_label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The reviewer's label, else the model's.")
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    model_version = serializers.SlugRelatedField(slug_field="sha256", read_only=True)
+    preview_url = serializers.HyperlinkedIdentityField(view_name="classifier:preview",
+                                                       help_text="JPEG preview (session login; owner and staff).")
+    image_url = serializers.HyperlinkedIdentityField(view_name="classifier:original",
+                                                     help_text="The uploaded file (session login; owner and staff).")
+
+    class Meta:
+        model = Prediction
+        fields = ["id", "sample", "original_filename", "predicted_label", "confidence", "probabilities",
+                  "nucleus_found", "needs_review", "review_reasons", "reviewed_label", "reviewed_by", "reviewed_at",
+                  "final_label", "model_version", "inference_ms", "image_width", "image_height", "created_at",
+                  "preview_url", "image_url"]
+        read_only_fields = fields
+
+
+class UploadResultSerializer(serializers.Serializer):
+    predictions = PredictionSerializer(many=True)
+    errors = UploadFailureSerializer(many=True, help_text="Files that could not be classified, and why.")
+
+
+class UploadRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = UploadFailureSerializer(many=True)
+
+
+class ReviewSerializer(serializers.Serializer):
+    label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The class the reviewer confirms or sets.")
+
+
+class SampleSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    verified_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    image_count = serializers.IntegerField(read_only=True)
+    flagged_count = serializers.IntegerField(read_only=True, help_text="Images whose prediction needs review.")
+    pending_count = serializers.IntegerField(read_only=True, help_text="Flagged images not reviewed yet.")
+
+    class Meta:
+        model = Sample
+        fields = ["id", "identifier", "notes", "owner", "created_at", "is_verified", "verified_at", "verified_by",
+                  "image_count", "flagged_count", "pending_count"]
+        read_only_fields = fields
+
+
+class SampleCreateSerializer(serializers.Serializer):
+    identifier = serializers.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
+    notes = serializers.CharField(required=False, default="", allow_blank=True,
+                                  help_text="Optional; no patient names or other personal data.")
+
+
+class DifferentialRowSerializer(serializers.Serializer):
+    class_name = serializers.ChoiceField(choices=CLASS_CHOICES)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.FloatField()
+    reference_low = serializers.FloatField(help_text="Lower end of the adult reference interval, in percent.")
+    reference_high = serializers.FloatField(help_text="Upper end of the adult reference interval, in percent.")
+    flag = serializers.ChoiceField(choices=["low", "high", ""], help_text="Outside the reference interval.")
+
+
+class DifferentialSerializer(serializers.Serializer):
+    sample = serializers.IntegerField(source="sample.pk")
+    total = serializers.IntegerField(help_text="Number of classified cells.")
+    rows = DifferentialRowSerializer(many=True)
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class_names = serializers.ListField(child=serializers.CharField())
+    metrics = serializers.DictField(help_text="Validation and evaluation results, as recorded by the commands.")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["name", "sha256", "base_network", "input_size", "class_names", "metrics", "trained_at",
+                  "registered_at"]
+        read_only_fields = fields

@@ -1,0 +1,22 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from classifier.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    path("predictions/", views.PredictionListApi.as_view(), name="predictions"),
+    path("predictions/<int:pk>/", views.PredictionDetailApi.as_view(), name="prediction"),
+    path("predictions/<int:pk>/review/", views.PredictionReviewApi.as_view(), name="prediction-review"),
+    path("samples/", views.SampleListApi.as_view(), name="samples"),
+    path("samples/<int:pk>/", views.SampleDetailApi.as_view(), name="sample"),
+    path("samples/<int:pk>/images/", views.SampleImagesApi.as_view(), name="sample-images"),
+    path("samples/<int:pk>/differential/", views.SampleDifferentialApi.as_view(), name="sample-differential"),
+    path("samples/<int:pk>/verify/", views.SampleVerifyApi.as_view(), name="sample-verify"),
+    path("model/", views.ModelVersionApi.as_view(), name="model"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,180 @@
+"""Thin API views: querysets come from selectors (already limited to the user), writes go through services."""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from classifier import selectors, services
+from classifier.api.serializers import (
+    DifferentialSerializer,
+    ErrorSerializer,
+    ModelVersionSerializer,
+    PredictionSerializer,
+    ReviewSerializer,
+    SampleCreateSerializer,
+    SampleSerializer,
+    UploadFailureSerializer,
+    UploadRefusedSerializer,
+    UploadResultSerializer,
+    UploadSerializer,
+)
+from classifier.models import Prediction
+
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or not yours.")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
+INVALID = OpenApiResponse(ErrorSerializer, description="The request was refused; the message says why.")
+UPLOAD_RESPONSES = {
+    201: OpenApiResponse(UploadResultSerializer,
+                         description="At least one image was classified; files that were not are listed in errors."),
+    400: OpenApiResponse(UploadRefusedSerializer, description="No image could be classified; errors says why."),
+    503: OpenApiResponse(ErrorSerializer, description="No trained model is available."),
+}
+
+
+def _upload_response(request, *, sample=None) -> Response:
+    """Classify the uploaded images (and ZIPs); per-file failures are reported without losing the good files."""
+    upload = UploadSerializer(data=request.data)
+    upload.is_valid(raise_exception=True)
+    predictions, failures = services.prediction_create_many(owner=request.user, uploads=upload.validated_data["images"],
+                                                            sample=sample)
+    errors = UploadFailureSerializer(failures, many=True).data
+    if not predictions:
+        return Response({"detail": "None of the files could be classified.", "errors": errors},
+                        status=status.HTTP_400_BAD_REQUEST)
+    created = PredictionSerializer(predictions, many=True, context={"request": request}).data
+    return Response({"predictions": created, "errors": errors}, status=status.HTTP_201_CREATED)
+
+
+class PredictionListApi(generics.ListAPIView):
+    queryset = Prediction.objects.none()  # names the model for the schema's filters; get_queryset decides
+    serializer_class = PredictionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = selectors.PredictionApiFilter
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):
+        return selectors.prediction_list_visible(user=self.request.user)
+
+    @extend_schema(summary="List your predictions, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(summary="Classify one or many images (or ZIP archives)", request=UploadSerializer,
+                   responses=UPLOAD_RESPONSES)
+    def post(self, request):
+        return _upload_response(request)
+
+
+class PredictionDetailApi(generics.RetrieveDestroyAPIView):
+    serializer_class = PredictionSerializer
+
+    def get_queryset(self):
+        return selectors.prediction_list_visible(user=self.request.user)
+
+    @extend_schema(summary="One prediction", responses={200: PredictionSerializer, 404: NOT_FOUND})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(summary="Delete a prediction and its images", responses={204: None, 404: NOT_FOUND})
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        services.prediction_delete(prediction=instance)
+
+
+class PredictionReviewApi(generics.GenericAPIView):
+    serializer_class = ReviewSerializer
+
+    def get_queryset(self):
+        return selectors.prediction_list_visible(user=self.request.user)
+
+    @extend_schema(summary="Confirm or correct a prediction (reviewers only); the model's label is kept",
+                   responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND})
+    def post(self, request, pk: int):
+        prediction = self.get_object()
+        review = self.get_serializer(data=request.data)
+        review.is_valid(raise_exception=True)
+        services.prediction_review(prediction=prediction, reviewer=request.user, label=review.validated_data["label"])
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+
+class SampleApi(generics.GenericAPIView):
+    """Samples with their image and flagged counts; every sample URL looks the id up in the user's samples."""
+
+    serializer_class = SampleSerializer
+
+    def get_queryset(self):
+        return selectors.sample_list_with_counts(user=self.request.user)
+
+
+class SampleListApi(SampleApi, generics.ListAPIView):
+    @extend_schema(summary="List your samples, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(summary="Create a sample (a smear)", request=SampleCreateSerializer,
+                   responses={201: SampleSerializer, 400: INVALID})
+    def post(self, request):
+        fields = SampleCreateSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        sample = services.sample_create(owner=request.user, **fields.validated_data)
+        created = self.get_queryset().get(pk=sample.pk)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class SampleDetailApi(SampleApi, generics.RetrieveDestroyAPIView):
+    @extend_schema(summary="One sample", responses={200: SampleSerializer, 404: NOT_FOUND})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(summary="Delete a sample with all its images", responses={204: None, 404: NOT_FOUND})
+    def delete(self, request, *args, **kwargs):
+        return super().delete(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        services.sample_delete(sample=instance)
+
+
+class SampleImagesApi(SampleApi):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(summary="Classify images (or ZIP archives) into the sample", request=UploadSerializer,
+                   responses={**UPLOAD_RESPONSES, 403: OpenApiResponse(ErrorSerializer), 404: NOT_FOUND})
+    def post(self, request, pk: int):
+        return _upload_response(request, sample=self.get_object())
+
+
+class SampleDifferentialApi(SampleApi):
+    @extend_schema(summary="The sample's differential count against the reference intervals",
+                   responses={200: DifferentialSerializer, 404: NOT_FOUND})
+    def get(self, request, pk: int):
+        sample = self.get_object()
+        rows = selectors.sample_differential(sample=sample)
+        return Response(DifferentialSerializer({"sample": sample, "total": sum(row.count for row in rows),
+                                                "rows": rows}).data)
+
+
+class SampleVerifyApi(SampleApi):
+    @extend_schema(summary="Mark the sample verified (reviewers only; flagged predictions must be reviewed first)",
+                   request=None, responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND})
+    def post(self, request, pk: int):
+        sample = services.sample_verify(sample=self.get_object(), reviewer=request.user)
+        return Response(self.get_serializer(sample).data)
+
+
+class ModelVersionApi(APIView):
+    @extend_schema(summary="The active model: architecture, classes and metrics",
+                   responses={200: ModelVersionSerializer, 404: NOT_FOUND})
+    def get(self, request):
+        version = selectors.model_version_active()
+        if version is None:
+            raise NotFound("No trained model is registered yet. Run `python manage.py train_model`, then "
+                           "`python manage.py evaluate_model`.")
+        return Response(ModelVersionSerializer(version).data)

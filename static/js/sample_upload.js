@@ -1,0 +1,77 @@
+// Sends the chosen images to the sample's upload view in chunks, so a few hundred files show progress
+// and one bad file is reported on its own. Without JavaScript the same form posts normally.
+"use strict";
+(() => {
+  const form = document.getElementById("sample-upload");
+  if (!form || !window.fetch || !window.FormData || !window.DOMParser) return;
+  const input = form.querySelector("input[type=file]");
+  const button = document.getElementById("upload-button");
+  const box = document.getElementById("upload-progress-box");
+  const bar = document.getElementById("upload-progress");
+  const status = document.getElementById("upload-status");
+  const failureList = document.getElementById("upload-failures");
+  const chunkSize = Number(form.dataset.chunkFiles) || 16;
+  const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+
+  function reportFailure(reason) {
+    const item = document.createElement("li");
+    item.className = "error";
+    item.textContent = reason;
+    failureList.append(item);
+  }
+
+  async function sendChunk(files) {
+    const body = new FormData();
+    files.forEach(file => body.append(input.name, file, file.name));
+    let response;
+    try {
+      response = await fetch(form.action, {
+        method: "POST", body, credentials: "same-origin",
+        headers: {"Accept": "application/json", "X-CSRFToken": csrfToken},
+      });
+      const answer = await response.json();
+      answer.failures.forEach(failure => reportFailure(failure.reason));
+      if (answer.error) files.forEach(file => reportFailure(`${file.name}: ${answer.error}`));
+      return {created: answer.created, failed: answer.failures.length + (answer.error ? files.length : 0),
+              stop: response.status === 503 || response.status === 403};
+    } catch (error) {
+      const why = response ? `the server answered ${response.status}` : "the connection failed";
+      files.forEach(file => reportFailure(`${file.name}: not uploaded (${why}).`));
+      return {created: 0, failed: files.length, stop: !response};
+    }
+  }
+
+  async function refreshSampleParts() {
+    const response = await fetch(form.dataset.refreshUrl, {credentials: "same-origin"});
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const selector of ["#differential", ".sample-status"]) {
+      const fresh = page.querySelector(selector);
+      const current = document.querySelector(selector);
+      if (fresh && current) current.replaceWith(fresh);
+    }
+  }
+
+  form.addEventListener("submit", async event => {
+    const files = Array.from(input.files);
+    if (!files.length) return;  // the server answers with "choose at least one image"
+    event.preventDefault();
+    button.disabled = true;
+    failureList.replaceChildren();
+    box.hidden = false;
+    bar.max = files.length;
+    bar.value = 0;
+    let created = 0, failed = 0;
+    for (let start = 0; start < files.length; start += chunkSize) {
+      status.textContent = `Classifying… ${start} of ${files.length} file(s) sent`;
+      const result = await sendChunk(files.slice(start, start + chunkSize));
+      created += result.created;
+      failed += result.failed;
+      bar.value = Math.min(start + chunkSize, files.length);
+      if (result.stop) break;
+    }
+    status.textContent = `Done: ${created} image(s) classified` + (failed ? `, ${failed} not classified (see below).` : ".");
+    form.reset();
+    button.disabled = false;
+    await refreshSampleParts();
+  });
+})();

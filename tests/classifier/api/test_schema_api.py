@@ -1,0 +1,35 @@
+"""The OpenAPI schema is valid, warning-free and served with its interactive docs page."""
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+API_PATHS = {"/api/auth/token/", "/api/predictions/", "/api/predictions/{id}/", "/api/predictions/{id}/review/",
+             "/api/samples/", "/api/samples/{id}/", "/api/samples/{id}/images/", "/api/samples/{id}/differential/",
+             "/api/samples/{id}/verify/", "/api/model/", "/api/schema/"}
+
+
+def test_schema_validates_without_warnings(tmp_path):
+    schema_file = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(schema_file))
+    schema = yaml.safe_load(schema_file.read_text())
+    assert set(schema["paths"]) == API_PATHS
+
+
+def test_schema_documents_uploads_as_files_and_errors_as_json():
+    schema = APIClient().get(reverse("api:schema"), {"format": "json"}).json()
+    upload = schema["paths"]["/api/predictions/"]["post"]
+    assert set(upload["responses"]) == {"201", "400", "503"}
+    request_schema = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert schema["components"]["schemas"][request_schema]["properties"]["images"]["items"]["format"] == "binary"
+    filters = {parameter["name"] for parameter in schema["paths"]["/api/predictions/"]["get"]["parameters"]}
+    assert filters == {"label", "date_from", "date_to", "needs_review", "sample", "page"}
+
+
+def test_docs_page_points_at_the_schema():
+    response = APIClient().get(reverse("api:docs"))
+    assert response.status_code == 200
+    assert reverse("api:schema") in response.content.decode()

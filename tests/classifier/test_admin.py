@@ -1,0 +1,113 @@
+"""Staff manage every prediction in the admin; what the model produced is read-only."""
+
+import pytest
+from django.urls import reverse
+from django.utils import formats, timezone
+
+from classifier import services
+from classifier.models import Prediction
+from tests.factories import image_bytes, media_files, upload_file
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = reverse("admin:classifier_prediction_changelist")
+
+
+@pytest.fixture
+def bob_prediction(other_user, model_path):
+    upload = upload_file("bob-smear.png", image_bytes("PNG"), "image/png")
+    predictions, _ = services.prediction_create_many(owner=other_user, uploads=[upload])
+    return predictions[0]
+
+
+def change_url(prediction):
+    return reverse("admin:classifier_prediction_change", args=[prediction.pk])
+
+
+def listed(response):
+    return [prediction.original_filename for prediction in response.context["cl"].result_list]
+
+
+def test_changelist_shows_thumbnail_class_confidence_user_model_and_date(admin_client, alice_prediction,
+                                                                         bob_prediction):
+    response = admin_client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert sorted(listed(response)) == ["alice-cell.jpeg", "bob-smear.png"]
+    content = response.content.decode()
+    for column in ("thumbnail", "original_filename", "predicted_label", "confidence_percent", "owner",
+                   "model_version", "created_at"):
+        assert f"column-{column}" in content
+    assert f'<img src="{reverse("classifier:preview", args=[alice_prediction.pk])}"' in content
+    assert alice_prediction.get_predicted_label_display() in content
+    assert f"{alice_prediction.confidence:.1%}" in content
+    assert ">alice<" in content and ">bob<" in content
+    assert str(alice_prediction.model_version) in content
+    created = formats.date_format(timezone.localtime(alice_prediction.created_at), "DATETIME_FORMAT")
+    assert created in content
+
+
+def test_thumbnail_image_loads_for_staff(admin_client, alice_prediction):
+    response = admin_client.get(reverse("classifier:preview", args=[alice_prediction.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("query, expected", [("alice", ["alice-cell.jpeg"]), ("bob", ["bob-smear.png"]),
+                                             ("smear", ["bob-smear.png"]), ("cell.jpeg", ["alice-cell.jpeg"]),
+                                             ("nobody", [])])
+def test_search_by_username_and_file_name(admin_client, alice_prediction, bob_prediction, query, expected):
+    response = admin_client.get(CHANGELIST, {"q": query})
+    assert response.status_code == 200
+    assert listed(response) == expected
+
+
+def test_filter_by_class(admin_client, alice_prediction, bob_prediction):
+    Prediction.objects.filter(pk=bob_prediction.pk).update(predicted_label="MONOCYTE")
+    Prediction.objects.filter(pk=alice_prediction.pk).update(predicted_label="NEUTROPHIL")
+    assert listed(admin_client.get(CHANGELIST, {"predicted_label__exact": "MONOCYTE"})) == ["bob-smear.png"]
+
+
+def test_model_outputs_are_read_only(admin_client, alice_prediction):
+    response = admin_client.get(change_url(alice_prediction))
+    assert response.status_code == 200
+    form_fields = set(response.context["adminform"].form.fields)
+    for field in ("predicted_label", "confidence", "probabilities", "nucleus_found", "model_version",
+                  "inference_ms", "image", "preview", "created_at"):
+        assert field not in form_fields
+    content = response.content.decode()
+    assert 'name="predicted_label"' not in content and 'name="confidence"' not in content
+
+    before = Prediction.objects.values().get(pk=alice_prediction.pk)
+    admin_client.post(change_url(alice_prediction), {
+        "owner": alice_prediction.owner_id, "original_filename": "alice-cell.jpeg",
+        "predicted_label": "MONOCYTE", "confidence": "0.01", "probabilities": "{}", "inference_ms": "1",
+    })
+    after = Prediction.objects.values().get(pk=alice_prediction.pk)
+    for field in ("predicted_label", "confidence", "probabilities", "inference_ms", "image", "preview"):
+        assert after[field] == before[field]
+
+
+def test_non_staff_user_cannot_open_the_admin(alice_client, alice_prediction):
+    response = alice_client.get(CHANGELIST)
+    assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def test_deleting_from_the_admin_removes_the_files(admin_client, alice_prediction, bob_prediction, isolated_media,
+                                                   django_capture_on_commit_callbacks):
+    alice_files = {alice_prediction.image.name, alice_prediction.preview.name}
+    delete_url = reverse("admin:classifier_prediction_delete", args=[alice_prediction.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(delete_url, {"post": "yes"})
+    assert response.status_code == 302
+    assert list(Prediction.objects.values_list("original_filename", flat=True)) == ["bob-smear.png"]
+    remaining = {path.relative_to(isolated_media).as_posix() for path in media_files(isolated_media)}
+    assert not remaining & alice_files
+    assert remaining == {bob_prediction.image.name, bob_prediction.preview.name}
+
+
+def test_bulk_delete_action_removes_the_files(admin_client, alice_prediction, bob_prediction, isolated_media,
+                                              django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(CHANGELIST, {"action": "delete_selected", "post": "yes",
+                                                  "_selected_action": [alice_prediction.pk, bob_prediction.pk]})
+    assert response.status_code == 302
+    assert not Prediction.objects.exists()
+    assert media_files(isolated_media) == []

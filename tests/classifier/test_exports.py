@@ -1,0 +1,127 @@
+"""Downloads: CSV of a sample and of the filtered history, the PDF report, and the reviewed-images dataset ZIP."""
+
+import csv
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from reportlab import rl_config
+
+from classifier.exports import CSV_HEADER
+from ml.data import list_split
+from tests.classifier.sample_factories import SHA256, prediction_make, predictions_make, reviewer_make, sample_make
+
+pytestmark = pytest.mark.django_db
+
+
+def csv_rows(response) -> list[dict]:
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return reviewer_make(django_user_model)
+
+
+def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, reviewer):
+    sample = sample_make(user, "S-CSV")
+    prediction_make(sample, "NEUTROPHIL", filename="a.jpeg")
+    prediction_make(sample, "MONOCYTE", needs_review=True, reviewed_label="LYMPHOCYTE", reviewer=reviewer,
+                    filename="b.jpeg")
+    response = alice_client.get(reverse("classifier:sample_csv", args=[sample.pk]))
+    assert 'attachment; filename="sample-s-csv.csv"' == response["Content-Disposition"]
+    assert response.content.decode().splitlines()[0].split(",") == CSV_HEADER
+    first, second = csv_rows(response)
+    assert (first["file_name"], first["predicted_label"], first["reviewed_label"], first["final_label"]) == (
+        "a.jpeg", "NEUTROPHIL", "", "NEUTROPHIL")
+    assert (second["reviewed_label"], second["final_label"], second["reviewer"]) == ("LYMPHOCYTE", "LYMPHOCYTE", "rita")
+    assert (second["needs_review"], second["review_reasons"]) == ("yes", "low_confidence")
+    assert float(second["probability_MONOCYTE"]) == pytest.approx(0.7)
+    assert sum(float(second[f"probability_{name}"]) for name in
+               ("EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL")) == pytest.approx(1.0)
+    assert (second["model_version"], second["model_sha256"]) == ("factory-model", SHA256[:12])
+    assert second["sample"] == "S-CSV" and second["created_at"] and second["reviewed_at"]
+    assert first["reviewed_at"] == ""
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(alice_client, user):
+    sample = sample_make(user, "=HYPERLINK()")
+    prediction_make(sample, filename="=cmd.jpeg")
+    row = csv_rows(alice_client.get(reverse("classifier:sample_csv", args=[sample.pk])))[0]
+    assert row["file_name"] == "'=cmd.jpeg" and row["sample"] == "'=HYPERLINK()"
+
+
+def test_history_csv_uses_the_history_filters_and_only_own_predictions(alice_client, user, other_user):
+    prediction_make(None, "NEUTROPHIL", owner=user, filename="n.jpeg")
+    prediction_make(None, "MONOCYTE", owner=user, needs_review=True, filename="m.jpeg")
+    prediction_make(None, "MONOCYTE", owner=other_user, filename="bobs.jpeg")
+    url = reverse("classifier:history_csv")
+    assert {row["file_name"] for row in csv_rows(alice_client.get(url))} == {"n.jpeg", "m.jpeg"}
+    assert [row["file_name"] for row in csv_rows(alice_client.get(url, {"label": "MONOCYTE"}))] == ["m.jpeg"]
+    assert [row["file_name"] for row in csv_rows(alice_client.get(url, {"needs_review": "false"}))] == ["n.jpeg"]
+    today = timezone.localdate().isoformat()
+    assert len(csv_rows(alice_client.get(url, {"date_from": today, "date_to": today}))) == 2
+
+
+def test_history_csv_refuses_filters_it_does_not_understand(alice_client):
+    response = alice_client.get(reverse("classifier:history_csv"), {"date_from": "yesterday"})
+    assert response.status_code == 400 and b"check the dates" in response.content
+
+
+def test_history_page_links_to_the_csv_with_the_same_filters(alice_client):
+    content = alice_client.get(reverse("classifier:history"), {"label": "MONOCYTE", "page": "1"}).content.decode()
+    assert f'href="{reverse("classifier:history_csv")}?label=MONOCYTE"' in content
+
+
+@pytest.fixture
+def readable_pdf(monkeypatch):
+    """Uncompressed page streams, so the report's text can be searched in the bytes."""
+    monkeypatch.setattr(rl_config, "pageCompression", 0)
+
+
+def test_pdf_report_has_differential_flags_sign_off_model_and_disclaimer(client, reviewer, readable_pdf):
+    sample = sample_make(reviewer, "S-PDF", notes="Routine smear")
+    predictions_make(sample, {"NEUTROPHIL": 9, "LYMPHOCYTE": 1})
+    sample.verified_at, sample.verified_by = timezone.now(), reviewer
+    sample.save()
+    client.force_login(reviewer)
+    response = client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    pdf = response.content
+    assert pdf.startswith(b"%PDF")
+    for text in (b"sample S-PDF", b"Routine smear", b"10 cell image(s)", b"Neutrophil", b"90.0", b"HIGH", b"LOW",
+                 b"Verified by rita", f"sha256 {SHA256}".encode(), b"Generated at", b"qualified person"):
+        assert text in pdf, text
+
+
+def test_pdf_of_an_unverified_sample_says_so(alice_client, user, readable_pdf):
+    sample = sample_make(user, "S-OPEN")
+    assert b"NOT VERIFIED" in alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content
+
+
+def test_reviewed_images_export_in_the_layout_train_model_reads(client, reviewer, tmp_path):
+    sample = sample_make(reviewer, "S-DATA")
+    prediction_make(sample, "NEUTROPHIL", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="_1_10.jpeg")
+    prediction_make(sample, "NEUTROPHIL", reviewed_label="MONOCYTE", reviewer=reviewer, filename="_1_10.jpeg")
+    prediction_make(sample, "MONOCYTE", reviewed_label="MONOCYTE", reviewer=reviewer, filename="_1_10.jpeg")
+    prediction_make(sample, "EOSINOPHIL", filename="unreviewed.jpeg")
+    client.force_login(reviewer)
+    response = client.get(reverse("classifier:sample_dataset", args=[sample.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="sample-s-data-reviewed-dataset.zip"'
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    files = sorted(name for name in archive.namelist() if not name.endswith("/"))
+    assert len(files) == 3 and not any("unreviewed" in name for name in files)
+    renamed = [name for name in files if name.startswith("TRAIN/MONOCYTE/_1_10-")]  # same name: id appended
+    assert set(files) == {"TRAIN/MONOCYTE/_1_10.jpeg", "TRAIN/NEUTROPHIL/_1_10.jpeg", *renamed}
+    assert len(renamed) == 1
+    archive.extractall(tmp_path)
+    samples = list_split(tmp_path, "TRAIN")  # the reader of train_model accepts it as it is
+    assert sorted(item.class_name for item in samples) == ["MONOCYTE", "MONOCYTE", "NEUTROPHIL"]
+
+
+def test_dataset_export_is_for_reviewers_only(alice_client, user):
+    sample = sample_make(user)
+    assert alice_client.get(reverse("classifier:sample_dataset", args=[sample.pk])).status_code == 403

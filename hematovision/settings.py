@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "classifier",
 ]
 
@@ -133,6 +134,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "classifier.api.exceptions.json_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
+    # Swagger UI and Redoc served from this site (drf-spectacular-sidecar): no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "HematoVision API",
     "DESCRIPTION": "White-blood-cell image classification: predictions, samples and model metrics.",
     "VERSION": "1.0.0",

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 from ml.data import Sample, list_split, resolve_dataset_root  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
 from ml.metrics import bootstrap_accuracy_ci, classification_metrics  # noqa: E402
+from ml.sources import group_by_source  # noqa: E402
 from ml.training import make_dataset  # noqa: E402
 
 
@@ -28,9 +29,13 @@ def predict_split(classifier: CellClassifier, samples: list[Sample], batch_size:
 
 
 def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST", batch_size: int = 64) -> dict:
-    """All metrics of the artifact on ``split``, as a JSON-ready dict."""
+    """All metrics of the artifact on ``split``, as a JSON-ready dict.
+
+    Cells for the majority vote and the bootstrap are source photos recovered by ``ml.sources``: the
+    ``_<i>_`` in the file names is not the source (see that module).
+    """
     classifier = CellClassifier.from_path(model_path)
-    samples = list_split(dataset_dir, split)
+    samples = group_by_source(list_split(dataset_dir, split))
     probabilities, images_per_second = predict_split(classifier, samples, batch_size)
     metrics = classification_metrics(samples, probabilities, classifier.class_names)
     correct = probabilities.argmax(axis=1) == np.array([sample.label for sample in samples])
@@ -44,6 +49,7 @@ def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST
         "model_name": classifier.metadata.get("name"),
         "model_sha256": classifier.sha256,
         "tta": classifier.metadata.get("tta", False),
+        "cell_grouping": "source photos recovered by colour histogram (ml.sources)",
     }
 
 
@@ -94,6 +100,7 @@ def format_report(metrics: dict) -> str:
     lines += ["", "confusion matrix (rows true, columns predicted):"]
     lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
               for name, row in zip(metrics["class_names"], metrics["confusion_matrix"])]
-    if metrics["wrong_cells"]:
-        lines.append("wrong cells: " + ", ".join(f"{c['cell']}->{c['voted']}" for c in metrics["wrong_cells"]))
+    wrong = [f"{cell['cell']} read as {cell['voted']}" for cell in metrics["wrong_cells"]]
+    if wrong:
+        lines.append(f"wrong cells ({len(wrong)}): " + ", ".join(wrong[:10]) + (", ..." if len(wrong) > 10 else ""))
     return "\n".join(lines)

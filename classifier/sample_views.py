@@ -146,7 +146,7 @@ def prediction_review(request, pk: int, prediction_pk: int):
     except ValidationError as error:
         status, message = 400, _error_text(error)
     else:
-        status, message = 200, f"{prediction.original_filename}: {prediction.get_reviewed_label_display()}."
+        status, message = 200, f"Reviewed {prediction.original_filename}: {prediction.get_reviewed_label_display()}."
     if _wants_json(request):
         pending = selectors.sample_get_with_counts(user=request.user, pk=pk).pending_count
         return JsonResponse({**_review_state(prediction), "message": message, "pending_count": pending},

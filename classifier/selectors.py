@@ -14,6 +14,14 @@ from classifier import model_service
 from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
 
 
+class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
+    """django-filter's yes/no select, with "Any" rather than "Unknown" for no filter."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", "Any"), ("true", "Yes"), ("false", "No"))
+
+
 class PredictionFilter(django_filters.FilterSet):
     label = django_filters.ChoiceFilter(field_name="predicted_label", choices=CLASS_CHOICES, label="Class",
                                         empty_label="All classes")
@@ -23,7 +31,7 @@ class PredictionFilter(django_filters.FilterSet):
                                         widget=forms.DateInput(attrs={"type": "date"}))
 
     needs_review = django_filters.BooleanFilter(field_name="needs_review", label="Needs review",
-                                                widget=django_filters.widgets.BooleanWidget())
+                                                widget=AnyYesNoWidget())
 
     class Meta:
         model = Prediction

@@ -78,7 +78,7 @@ def test_review_without_js_redirects_back_to_the_cell(reviewer_client, sample):
     response = reviewer_client.post(review_url(prediction), {"label": "LYMPHOCYTE"})
     assert response.status_code == 302
     assert response["Location"] == f"{grid_url(sample)}#cell-{prediction.pk}"
-    assert "c1.jpeg: Lymphocyte." in reviewer_client.get(response["Location"]).content.decode()
+    assert "Reviewed c1.jpeg: Lymphocyte." in reviewer_client.get(response["Location"]).content.decode()
 
 
 def test_unknown_label_is_refused(reviewer_client, sample):

@@ -57,3 +57,14 @@ def tinted_photo(seed: int, tint) -> np.ndarray:
     """A smear with its own stain colour, like one source photo of the real dataset."""
     rgb = smear_rgb(seed=seed).astype(np.int16) + np.array(tint, np.int16)
     return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def reduced_model(real_dataset_dir, real_base_weights, tmp_path_factory) -> Path:
+    """A quick real training run (100 images per class, 96 px): small, but it must have learned."""
+    from ml.training import TrainingConfig, run_training
+
+    path = tmp_path_factory.mktemp("reduced-model") / "model.keras"
+    config = TrainingConfig(image_size=96, head_epochs=2, fine_tune_epochs=1, max_per_class=100)
+    run_training(real_dataset_dir, str(real_base_weights), path, config)
+    return path

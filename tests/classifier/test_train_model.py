@@ -1,0 +1,47 @@
+"""``manage.py train_model``: clear errors without a traceback, and a real short run end to end."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from classifier.models import ModelVersion
+from tests.ml.conftest import real_base_weights, real_dataset_dir  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+REQUIRED_METADATA = {"class_names", "preprocessing", "base_network", "input_size", "training", "validation",
+                     "dataset_fingerprint", "trained_at", "name", "sha256"}
+
+
+def test_no_dataset_configured_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="No dataset"):
+        call_command("train_model", "--dataset-dir", "", "--output", str(tmp_path / "m.keras"))
+
+
+def test_missing_dataset_folder_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("train_model", "--dataset-dir", str(tmp_path / "absent"), "--base-weights", "none",
+                     "--output", str(tmp_path / "m.keras"))
+
+
+def test_missing_base_weights_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="Base weights file .* does not exist"):
+        call_command("train_model", "--dataset-dir", str(tmp_path), "--base-weights", str(tmp_path / "no.h5"),
+                     "--output", str(tmp_path / "m.keras"))
+
+
+def test_short_real_run_saves_the_artifact_and_registers_it(real_dataset_dir, real_base_weights, tmp_path):
+    output = tmp_path / "model.keras"
+    stdout = io.StringIO()
+    call_command("train_model", "--dataset-dir", str(real_dataset_dir), "--base-weights", str(real_base_weights),
+                 "--output", str(output), "--max-per-class", "40", "--image-size", "96", "--epochs", "1",
+                 "--fine-tune-epochs", "1", stdout=stdout)
+    metadata = json.loads(output.with_suffix(".json").read_text())
+    assert REQUIRED_METADATA <= set(metadata)
+    assert metadata["training"]["max_per_class"] == 40 and metadata["input_size"] == 96
+    assert metadata["training"]["train_images"] + metadata["training"]["val_images"] == 160
+    version = ModelVersion.objects.get(sha256=metadata["sha256"])
+    assert version.file_path == str(output) and version.input_size == 96
+    assert version.metrics["validation"]["n_images"] == metadata["training"]["val_images"]
+    assert "grouped validation accuracy" in stdout.getvalue()

@@ -106,8 +106,11 @@ def sample_upload(request, pk: int):
                               error=f"The classifier is not available: {error}")
     except ValidationError as error:
         return _upload_answer(request, sample, created=0, failures=[], status=400, error=_error_text(error))
-    status = 200 if predictions or not failures else 400
-    return _upload_answer(request, sample, created=len(predictions), failures=failures, status=status)
+    if not predictions and not failures:
+        return _upload_answer(request, sample, created=0, failures=[], status=400,
+                              error="Nothing to classify: the upload held no images.")
+    return _upload_answer(request, sample, created=len(predictions), failures=failures,
+                          status=200 if predictions else 400)
 
 
 @login_required

@@ -94,7 +94,8 @@ def test_verified_sample_takes_no_more_images(alice_client, model_path, sample, 
 
 def test_staff_cannot_add_images_to_someone_elses_sample(client, django_user_model, model_path, sample):
     client.force_login(django_user_model.objects.create_user("staffer", password="pw-staff-2026", is_staff=True))
-    assert 'id="sample-upload"' not in client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
+    page = client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
+    assert 'id="sample-upload"' not in page
     assert client.post(url(sample), {"images": [upload_file()]}).status_code == 403
     assert not Prediction.objects.exists()
 
@@ -108,3 +109,9 @@ def test_missing_model_is_a_clear_503(alice_client, sample, settings, tmp_path, 
 
 def test_upload_needs_post(alice_client, sample):
     assert alice_client.get(url(sample)).status_code == 405
+
+
+def test_zip_without_images_says_there_was_nothing_to_classify(alice_client, model_path, sample):
+    response = alice_client.post(url(sample), {"images": [zip_of({"__MACOSX/._a.jpeg": b"junk"})]}, **JSON)
+    assert response.status_code == 400
+    assert response.json()["error"] == "Nothing to classify: the upload held no images."

@@ -61,10 +61,10 @@ def tinted_photo(seed: int, tint) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def reduced_model(real_dataset_dir, real_base_weights, tmp_path_factory) -> Path:
-    """A quick real training run (100 images per class, 96 px): small, but it must have learned."""
+    """A quick real training run (150 images per class, 128 px): small, but it must have learned."""
     from ml.training import TrainingConfig, run_training
 
     path = tmp_path_factory.mktemp("reduced-model") / "model.keras"
-    config = TrainingConfig(image_size=96, head_epochs=2, fine_tune_epochs=1, max_per_class=100)
+    config = TrainingConfig(image_size=128, head_epochs=3, fine_tune_epochs=1, max_per_class=150)
     run_training(real_dataset_dir, str(real_base_weights), path, config)
     return path

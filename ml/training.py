@@ -105,7 +105,8 @@ def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience:
         return {"epochs_run": 0, "seconds": 0.0}
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     started = time.perf_counter()
-    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stopper], verbose=1)
+    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stopper], shuffle=False,
+                        verbose=1)
     return {
         "epochs_run": len(history.history["loss"]),
         "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,

@@ -77,8 +77,11 @@ def delete(request, pk: int):
 
 @login_required
 def image_file(request, pk: int, variant: str):
+    return prediction_file_response(selectors.prediction_get_for_file(user=request.user, pk=pk), variant)
+
+
+def prediction_file_response(prediction, variant: str) -> FileResponse:
     """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
-    prediction = selectors.prediction_get_for_file(user=request.user, pk=pk)
     field = prediction.preview if variant == "preview" else prediction.image
     response = FileResponse(field.open("rb"), as_attachment=variant == "original",
                             filename=prediction.original_filename if variant == "original" else None)

@@ -26,6 +26,7 @@ from ml.preprocessing import PreprocessingSpec, load_for_model
 from ml.sources import group_by_source
 
 AUTOTUNE = tf.data.AUTOTUNE
+COLOUR_GAIN = 0.0
 SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of a photo on one side
 
 
@@ -83,12 +84,14 @@ def _load_crop(path: tf.Tensor, spec: PreprocessingSpec) -> tf.Tensor:
 
 def augment(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Rotations by 90 degrees, flips, brightness and contrast; never hue, since granule colour is the cue."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
     image = tf.image.rot90(image, k=tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32))
     image = tf.image.stateless_random_flip_left_right(image, seeds[1])
     image = tf.cast(image, tf.float32)
     image = tf.image.stateless_random_brightness(image, 20.0, seeds[2])
     image = tf.image.stateless_random_contrast(image, 0.85, 1.15, seeds[3])
+    if COLOUR_GAIN:
+        image = image * (1.0 + tf.random.stateless_uniform([3], seeds[4], -COLOUR_GAIN, COLOUR_GAIN))
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 

@@ -33,10 +33,10 @@ class PredictionSerializer(serializers.ModelSerializer):
     final_label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The reviewer's label, else the model's.")
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     model_version = serializers.SlugRelatedField(slug_field="sha256", read_only=True)
-    preview_url = serializers.HyperlinkedIdentityField(view_name="classifier:preview",
-                                                       help_text="JPEG preview (session login; owner and staff).")
-    image_url = serializers.HyperlinkedIdentityField(view_name="classifier:original",
-                                                     help_text="The uploaded file (session login; owner and staff).")
+    preview_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-preview",
+                                                       help_text="JPEG preview (owner and staff).")
+    image_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-image",
+                                                     help_text="The uploaded file (owner and staff).")
 
     class Meta:
         model = Prediction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -25,6 +26,7 @@ from classifier.api.serializers import (
     UploadSerializer,
 )
 from classifier.models import Prediction
+from classifier.views import prediction_file_response
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or not yours.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
@@ -69,6 +71,18 @@ class PredictionListApi(generics.ListAPIView):
                    responses=UPLOAD_RESPONSES)
     def post(self, request):
         return _upload_response(request)
+
+
+class PredictionFileApi(APIView):
+    """The uploaded image or its JPEG preview, for token clients as for the web pages."""
+
+    variant = "original"
+
+    @extend_schema(summary="Download a prediction's image", responses={(200, "image/*"): OpenApiTypes.BINARY,
+                                                                       404: NOT_FOUND})
+    def get(self, request, pk: int):
+        prediction = selectors.prediction_get_for_file(user=request.user, pk=pk)
+        return prediction_file_response(prediction, self.variant)
 
 
 class PredictionDetailApi(generics.RetrieveDestroyAPIView):

@@ -44,7 +44,7 @@ def test_single_image_is_classified_and_returned_with_all_probabilities(alice_ap
     assert set(created["probabilities"]) == CLASSES
     assert created["predicted_label"] == created["final_label"] == prediction.predicted_label
     assert created["model_version"] == prediction.model_version.sha256
-    assert created["preview_url"].endswith(reverse("classifier:preview", args=[prediction.pk]))
+    assert created["preview_url"].endswith(reverse("api:prediction-preview", args=[prediction.pk]))
 
 
 def test_batch_upload_classifies_every_file(alice_api, model_path):
@@ -197,3 +197,16 @@ def test_upload_refused_by_the_service_as_a_whole_is_a_json_400(alice_api, model
     response = upload(alice_api, LIST_URL, upload_file())
     assert response.status_code == 400
     assert response.json() == {"detail": "batch.zip: refusing a likely zip bomb."}
+
+
+def test_token_client_downloads_its_own_image_and_preview(alice_api, alice_prediction):
+    original = alice_api.get(reverse("api:prediction-image", args=[alice_prediction.pk]))
+    preview = alice_api.get(reverse("api:prediction-preview", args=[alice_prediction.pk]))
+    assert original.status_code == 200 and preview.status_code == 200
+    assert b"".join(original.streaming_content) == alice_prediction.image.open("rb").read()
+    assert preview["Content-Type"] == "image/jpeg"
+
+
+def test_other_user_cannot_download_the_image(bob_api, alice_prediction):
+    for name in ("api:prediction-image", "api:prediction-preview"):
+        assert bob_api.get(reverse(name, args=[alice_prediction.pk])).status_code == 404

@@ -16,16 +16,15 @@ from ml.data import Sample, list_split, resolve_dataset_root  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
 from ml.metrics import bootstrap_accuracy_ci, classification_metrics  # noqa: E402
 from ml.sources import group_by_source  # noqa: E402
-from ml.training import make_dataset  # noqa: E402
+from ml.training import make_dataset, predict_dataset  # noqa: E402
 
 
 def predict_split(classifier: CellClassifier, samples: list[Sample], batch_size: int) -> tuple[np.ndarray, float]:
     """Probabilities for every sample and the images/s achieved, decode and crop running in parallel."""
     dataset = make_dataset(samples, classifier.spec, batch_size, training=False, cache=False)
     started = time.perf_counter()
-    outputs = [classifier.predict_arrays(images.numpy()) for images, _ in dataset]
-    elapsed = time.perf_counter() - started
-    return np.concatenate(outputs), len(samples) / elapsed
+    probabilities = predict_dataset(classifier, dataset)
+    return probabilities, len(samples) / (time.perf_counter() - started)
 
 
 def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST", batch_size: int = 64) -> dict:
@@ -48,7 +47,7 @@ def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST
         "model_path": str(model_path),
         "model_name": classifier.metadata.get("name"),
         "model_sha256": classifier.sha256,
-        "tta": classifier.metadata.get("tta", False),
+        "tta": classifier.tta,
         "cell_grouping": "source photos recovered by colour histogram (ml.sources)",
     }
 

@@ -15,6 +15,16 @@ from ml.preprocessing import PreprocessingSpec, decode_image, locate_cell, prepr
 from ml.quality import assess_image
 
 
+# Test-time augmentation: views of the crop whose class probabilities are averaged. A cell has no
+# orientation, so flips cannot change the answer, only the noise around it.
+TTA_VIEWS = {
+    "identity": lambda images: images,
+    "flip_left_right": lambda images: tf.reverse(images, axis=[2]),
+    "flip_up_down": lambda images: tf.reverse(images, axis=[1]),
+    "rotate_180": lambda images: tf.reverse(images, axis=[1, 2]),
+}
+
+
 @dataclass(frozen=True)
 class Classification:
     label: str
@@ -34,12 +44,18 @@ class CellClassifier:
         self.spec = PreprocessingSpec.from_dict(metadata["preprocessing"])
         self.batch_size = batch_size
         self.model = model  # also read by Grad-CAM, which needs gradients the traced function does not give
+        self.tta: list[str] = list(metadata.get("tta") or ["identity"])
         size = self.spec.input_size
-        self._forward = tf.function(
-            lambda images: model(tf.cast(images, tf.float32), training=False),
-            input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)],
-        )
+        self._forward = tf.function(self._average_over_views,
+                                    input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
         self.predict_arrays(np.zeros((1, size, size, 3), np.uint8))  # trace and warm up now, not on a request
+
+    def _average_over_views(self, images: tf.Tensor) -> tf.Tensor:
+        """One model call on all TTA views stacked, then the mean probability per image."""
+        images = tf.cast(images, tf.float32)
+        views = tf.concat([TTA_VIEWS[name](images) for name in self.tta], axis=0)
+        probabilities = self.model(views, training=False)
+        return tf.reduce_mean(tf.reshape(probabilities, [len(self.tta), -1, len(self.class_names)]), axis=0)
 
     @classmethod
     def from_path(cls, model_path: str | Path) -> "CellClassifier":

@@ -20,6 +20,7 @@ import tensorflow as tf
 from ml import CLASS_NAMES
 from ml.artifact import save_artifact
 from ml.data import Sample, fingerprint, grouped_split, list_split, subsample_cells
+from ml.inference import CellClassifier
 from ml.metrics import classification_metrics
 from ml.model import alpha_from_weights, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
@@ -27,6 +28,7 @@ from ml.sources import group_by_source
 
 AUTOTUNE = tf.data.AUTOTUNE
 COLOUR_GAIN = 0.0
+COSINE = False
 SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of a photo on one side
 
 
@@ -47,6 +49,7 @@ class TrainingConfig:
     label_smoothing: float = 0.1
     patience: int = 2
     max_per_class: int | None = None
+    tta: tuple[str, ...] = ("identity", "flip_left_right", "flip_up_down", "rotate_180")
 
     @property
     def spec(self) -> PreprocessingSpec:
@@ -138,19 +141,30 @@ def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: 
     print(f"Phase 2: fine-tune the top {config.fine_tune_layers} base layers "
           f"({config.fine_tune_epochs} epochs, lr {config.fine_tune_learning_rate})")
     set_trainable_top(model, config.fine_tune_layers)
-    compile_for_phase(model, config.fine_tune_learning_rate, config.label_smoothing)
+    learning_rate = config.fine_tune_learning_rate
+    if COSINE:
+        steps = -(-len(train_samples) // config.batch_size) * max(1, config.fine_tune_epochs)
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    compile_for_phase(model, learning_rate, config.label_smoothing)
     fine_tune = train_phase(model, train_data, val_data, config.fine_tune_epochs, config.patience)
 
-    validation = validation_metrics(model, val_samples, val_data)
+    validation = validation_metrics(model, val_samples, val_data, config)
     metadata = training_metadata(config, alpha, train_samples, val_samples, validation,
                                  {"head": head, "fine_tune": fine_tune,
                                   "total_seconds": round(time.perf_counter() - started, 1)})
     return model, metadata
 
 
-def validation_metrics(model: keras.Model, val_samples: list[Sample], val_data) -> dict:
-    probabilities = model.predict(val_data, verbose=0)
-    metrics = classification_metrics(val_samples, probabilities, list(CLASS_NAMES))
+def predict_dataset(classifier: CellClassifier, dataset: tf.data.Dataset) -> np.ndarray:
+    """Class probabilities for every image of a ``make_dataset`` pipeline, as the app computes them."""
+    return np.concatenate([classifier.predict_arrays(images.numpy()) for images, _ in dataset])
+
+
+def validation_metrics(model: keras.Model, val_samples: list[Sample], val_data, config: TrainingConfig) -> dict:
+    """Scored exactly as served: same crops, same test-time augmentation."""
+    classifier = CellClassifier(model, {"class_names": list(CLASS_NAMES), "preprocessing": config.spec.to_dict(),
+                                        "tta": list(config.tta)})
+    metrics = classification_metrics(val_samples, predict_dataset(classifier, val_data), list(CLASS_NAMES))
     return {key: metrics[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix",
                                           "cells_correct", "cells_total", "n_images")}
 
@@ -169,6 +183,7 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
         "validation": validation,
         "dataset_fingerprint": fingerprint(train_samples + val_samples),
         "trained_at": trained_at.isoformat(),
+        "tta": list(config.tta),
     }
 
 

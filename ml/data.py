@@ -1,8 +1,9 @@
 """Dataset discovery and the validation split grouped by source cell.
 
-The Kaggle "Blood Cells" images are augmented copies of a few hundred source cells; the file name
-``_<cell>_<n>.jpeg`` names the cell. Any split that puts copies of one cell on both sides leaks, so
-every split here is made over cells, never over images.
+The Kaggle "Blood Cells" images are augmented copies of a few hundred source cells. Any split that puts
+copies of one cell on both sides leaks, so every split here is made over cells, never over images.
+``cell_id`` starts from the ``_<i>_<n>.jpeg`` file name, but in this dataset ``i`` is *not* the source
+photo (see ``ml.sources``, which recovers the real groups and replaces ``cell_id`` before splitting).
 """
 
 from __future__ import annotations

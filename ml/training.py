@@ -27,8 +27,6 @@ from ml.preprocessing import PreprocessingSpec, load_for_model
 from ml.sources import group_by_source
 
 AUTOTUNE = tf.data.AUTOTUNE
-COLOUR_GAIN = 0.0
-COSINE = False
 SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of a photo on one side
 
 
@@ -36,11 +34,11 @@ SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of
 class TrainingConfig:
     """Every setting of a run; the defaults are the recipe chosen on grouped validation."""
 
-    image_size: int = 224
+    image_size: int = 128
     crop_fraction: float = PreprocessingSpec.crop_fraction
     head_epochs: int = 2
-    fine_tune_epochs: int = 6
-    fine_tune_layers: int = 60
+    fine_tune_epochs: int = 5
+    fine_tune_layers: int = 55
     batch_size: int = 32
     seed: int = 1
     val_fraction: float = 0.2
@@ -87,14 +85,12 @@ def _load_crop(path: tf.Tensor, spec: PreprocessingSpec) -> tf.Tensor:
 
 def augment(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Rotations by 90 degrees, flips, brightness and contrast; never hue, since granule colour is the cue."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
     image = tf.image.rot90(image, k=tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32))
     image = tf.image.stateless_random_flip_left_right(image, seeds[1])
     image = tf.cast(image, tf.float32)
     image = tf.image.stateless_random_brightness(image, 20.0, seeds[2])
     image = tf.image.stateless_random_contrast(image, 0.85, 1.15, seeds[3])
-    if COLOUR_GAIN:
-        image = image * (1.0 + tf.random.stateless_uniform([3], seeds[4], -COLOUR_GAIN, COLOUR_GAIN))
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
@@ -141,11 +137,7 @@ def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: 
     print(f"Phase 2: fine-tune the top {config.fine_tune_layers} base layers "
           f"({config.fine_tune_epochs} epochs, lr {config.fine_tune_learning_rate})")
     set_trainable_top(model, config.fine_tune_layers)
-    learning_rate = config.fine_tune_learning_rate
-    if COSINE:
-        steps = -(-len(train_samples) // config.batch_size) * max(1, config.fine_tune_epochs)
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    compile_for_phase(model, learning_rate, config.label_smoothing)
+    compile_for_phase(model, config.fine_tune_learning_rate, config.label_smoothing)
     fine_tune = train_phase(model, train_data, val_data, config.fine_tune_epochs, config.patience)
 
     validation = validation_metrics(model, val_samples, val_data, config)

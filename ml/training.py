@@ -38,7 +38,7 @@ class TrainingConfig:
     crop_fraction: float = PreprocessingSpec.crop_fraction
     head_epochs: int = 2
     fine_tune_epochs: int = 5
-    fine_tune_layers: int = 55
+    fine_tune_layers: int = 155
     batch_size: int = 32
     seed: int = 1
     val_fraction: float = 0.2
@@ -190,7 +190,9 @@ def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tu
 def run_training(dataset_dir: str | Path, base_weights_setting: str | None, output_path: str | Path,
                  config: TrainingConfig) -> dict:
     """The whole job behind ``manage.py train_model``: data, training, atomic save; returns the metadata."""
+    started = time.perf_counter()
     base_weights = resolve_base_weights(base_weights_setting)
     train_samples, val_samples = load_training_samples(dataset_dir, config)
     model, metadata = train(train_samples, val_samples, base_weights, config)
+    metadata["training"]["wall_seconds"] = round(time.perf_counter() - started, 1)  # data loading included
     return save_artifact(model, output_path, metadata)

@@ -180,7 +180,11 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
 
 
 def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[Sample], list[Sample]]:
-    """TRAIN only (never TEST or the originals), optionally reduced, split by recovered source photo."""
+    """TRAIN only (never TEST or the originals), optionally reduced, split by recovered source photo.
+
+    A reduced subset is grouped on its own (cheap, but with fewer copies per photo the groups are finer):
+    good enough for quick runs, whose validation is only a smoke check.
+    """
     samples = list_split(dataset_dir, "TRAIN")
     if config.max_per_class:
         samples = subsample_cells(samples, config.max_per_class, config.seed)

@@ -45,8 +45,8 @@ def trained_model_path(tmp_path_factory, dataset_dir, base_weights) -> Path:
     work = tmp_path_factory.mktemp("trained-model")
     model_path = work / "model.keras"
     command = [sys.executable, "manage.py", "train_model", "--dataset-dir", str(dataset_dir),
-               "--base-weights", str(base_weights), "--output", str(model_path), "--max-per-class", "120",
-               "--image-size", "96", "--epochs", "2", "--fine-tune-epochs", "1", "--batch-size", "32"]
+               "--base-weights", str(base_weights), "--output", str(model_path), "--max-per-class", "150",
+               "--image-size", "128", "--epochs", "3", "--fine-tune-epochs", "1", "--batch-size", "32"]
     environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'train.sqlite3'}"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment,
                    check=True)

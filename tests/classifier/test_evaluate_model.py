@@ -7,22 +7,21 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from classifier.models import ModelVersion
-from tests.ml.conftest import real_base_weights, real_dataset_dir, reduced_model  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 REQUIRED_KEYS = {"accuracy", "macro_f1", "per_class", "confusion_matrix", "class_names", "cells_correct",
                  "cells_total", "accuracy_ci95", "n_images", "model_sha256", "images_per_second", "split"}
 
 
-def test_missing_model_is_a_command_error(tmp_path, real_dataset_dir):
+def test_missing_model_is_a_command_error(tmp_path, dataset_dir):
     with pytest.raises(CommandError, match="No trained model"):
-        call_command("evaluate_model", "--dataset-dir", str(real_dataset_dir), "--model", str(tmp_path / "x.keras"))
+        call_command("evaluate_model", "--dataset-dir", str(dataset_dir), "--model", str(tmp_path / "x.keras"))
 
 
-def test_evaluates_test_split_and_records_the_metrics(reduced_model, real_dataset_dir, tmp_path):
+def test_evaluates_test_split_and_records_the_metrics(trained_model_path, dataset_dir, tmp_path):
     stdout = io.StringIO()
     json_path, plots = tmp_path / "eval.json", tmp_path / "plots"
-    call_command("evaluate_model", "--dataset-dir", str(real_dataset_dir), "--model", str(reduced_model),
+    call_command("evaluate_model", "--dataset-dir", str(dataset_dir), "--model", str(trained_model_path),
                  "--json", str(json_path), "--plots", str(plots), stdout=stdout)
     metrics = json.loads(json_path.read_text())
     assert REQUIRED_KEYS <= set(metrics)

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from classifier.models import ModelVersion
-from tests.ml.conftest import real_base_weights, real_dataset_dir  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 REQUIRED_METADATA = {"class_names", "preprocessing", "base_network", "input_size", "training", "validation",
@@ -31,10 +30,10 @@ def test_missing_base_weights_is_a_command_error(tmp_path):
                      "--output", str(tmp_path / "m.keras"))
 
 
-def test_short_real_run_saves_the_artifact_and_registers_it(real_dataset_dir, real_base_weights, tmp_path):
+def test_short_real_run_saves_the_artifact_and_registers_it(dataset_dir, base_weights, tmp_path):
     output = tmp_path / "model.keras"
     stdout = io.StringIO()
-    call_command("train_model", "--dataset-dir", str(real_dataset_dir), "--base-weights", str(real_base_weights),
+    call_command("train_model", "--dataset-dir", str(dataset_dir), "--base-weights", str(base_weights),
                  "--output", str(output), "--max-per-class", "40", "--image-size", "96", "--epochs", "1",
                  "--fine-tune-epochs", "1", stdout=stdout)
     metadata = json.loads(output.with_suffix(".json").read_text())

@@ -25,8 +25,8 @@ def test_training_pipeline_gives_exactly_the_serving_tensor(tmp_path):
     assert np.array_equal(_pipeline_tensor(path), load_for_model(path, SPEC))
 
 
-def test_parity_holds_on_a_real_dataset_file(real_dataset_dir):
-    path = next((real_dataset_dir / "images" / "TRAIN" / "EOSINOPHIL").glob("*.jpeg"))
+def test_parity_holds_on_a_real_dataset_file(dataset_dir):
+    path = next((dataset_dir / "images" / "TRAIN" / "EOSINOPHIL").glob("*.jpeg"))
     spec = PreprocessingSpec(input_size=224)
     assert np.array_equal(_pipeline_tensor(path, spec), load_for_model(path, spec))
 
@@ -61,8 +61,8 @@ def test_augmentation_is_reproducible_and_keeps_shape_and_type():
     assert np.array_equal(first.numpy(), again.numpy())
 
 
-def test_a_full_size_original_is_cropped_like_its_320x240_copy(real_dataset_dir):
-    original_path = sorted((real_dataset_dir.parent / "dataset-master" / "JPEGImages").glob("*.jpg"))[0]
+def test_a_full_size_original_is_cropped_like_its_320x240_copy(dataset_dir):
+    original_path = sorted((dataset_dir.parent / "dataset-master" / "JPEGImages").glob("*.jpg"))[0]
     original = decode_image(original_path)
     small = np.asarray(Image.fromarray(original).resize((320, 240), Image.BILINEAR))
     assert original.shape[:2] == (480, 640)

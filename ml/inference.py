@@ -75,8 +75,8 @@ class CellClassifier:
     def classify_arrays(self, rgb_images: list[np.ndarray]) -> list[Classification]:
         """Classify decoded RGB images of any size; inference time is shared evenly across the batch."""
         started = time.perf_counter()
-        inputs = np.stack([preprocess(rgb, self.spec) for rgb in rgb_images])
         locations = [locate_cell(rgb) for rgb in rgb_images]
+        inputs = np.stack([preprocess(rgb, self.spec, location) for rgb, location in zip(rgb_images, locations)])
         flags = [assess_image(rgb, location) for rgb, location in zip(rgb_images, locations)]
         probabilities = self.predict_arrays(inputs)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(1, len(rgb_images))

@@ -113,10 +113,13 @@ def crop_box(width: int, height: int, location: CellLocation, crop_fraction: flo
     return left, top, left + side, top + side
 
 
-def preprocess(rgb: np.ndarray, spec: PreprocessingSpec) -> np.ndarray:
-    """The model's input: the cell crop resized to ``input_size`` (uint8; scaling is inside the model)."""
+def preprocess(rgb: np.ndarray, spec: PreprocessingSpec, location: CellLocation | None = None) -> np.ndarray:
+    """The model's input: the cell crop resized to ``input_size`` (uint8; scaling is inside the model).
+
+    ``location`` lets a caller that already located the cell skip doing it again; it must be ``locate_cell(rgb)``.
+    """
     height, width = rgb.shape[:2]
-    box = crop_box(width, height, locate_cell(rgb), spec.crop_fraction)
+    box = crop_box(width, height, location or locate_cell(rgb), spec.crop_fraction)
     crop = Image.fromarray(rgb).crop(box).resize((spec.input_size, spec.input_size), Image.BILINEAR)
     return np.asarray(crop, dtype=np.uint8)
 

@@ -161,8 +161,10 @@ LOGGING = {
 }
 
 # Lab workflow. A prediction below this top probability is flagged for review (see README for how the
-# default was chosen). Reference intervals are adult WBC differential percentages, as commonly printed by
-# laboratory references (e.g. MedlinePlus, "Blood differential test"); every lab should set its own.
+# default was chosen). Reference intervals are adult WBC differential percentages: the defaults are the
+# widely printed textbook ranges that the product issue names (neutrophils 40-70, lymphocytes 20-40,
+# monocytes 2-8, eosinophils 1-6). Sources differ (MedlinePlus, for one, prints neutrophils 40-60 and
+# eosinophils 1-4), so every laboratory must set its own through HEMATOVISION_REFERENCE_INTERVALS.
 # 0.76: `manage.py calibrate_review_threshold` on the shipped recipe's grouped validation split (never TEST):
 # predictions at or above it were 99.0% right, and 24.7% of validation images fell below it.
 HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENCE_THRESHOLD", "0.76"))

@@ -13,6 +13,11 @@ REQUIRED_KEYS = {"accuracy", "macro_f1", "per_class", "confusion_matrix", "class
                  "cells_total", "accuracy_ci95", "n_images", "model_sha256", "images_per_second", "split"}
 
 
+def test_no_dataset_configured_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="No dataset"):
+        call_command("evaluate_model", "--dataset-dir", "", "--model", str(tmp_path / "x.keras"))
+
+
 def test_missing_model_is_a_command_error(tmp_path, dataset_dir):
     with pytest.raises(CommandError, match="No trained model"):
         call_command("evaluate_model", "--dataset-dir", str(dataset_dir), "--model", str(tmp_path / "x.keras"))

@@ -4,9 +4,9 @@ The validation split is rebuilt from the seed and fraction stored in the model's
 TRAIN images of source cells the model never trained on; TEST is never read.
 """
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
 from ml import CLASS_NAMES
 from ml.artifact import ArtifactError
 from ml.data import DatasetError, Sample, subsample_cells
@@ -47,19 +47,15 @@ class Command(BaseCommand):
             "validation split of TRAIN (never TEST).")
 
     def add_arguments(self, parser):
-        parser.add_argument("--model", default=str(settings.HEMATOVISION_MODEL_PATH),
-                            help="the .keras artifact (default: HEMATOVISION_MODEL_PATH)")
-        parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
-                            help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+        add_model_argument(parser)
+        add_dataset_argument(parser)
         parser.add_argument("--target-accuracy", type=float, default=0.99,
                             help="accuracy the trusted (not flagged) predictions must reach (default 0.99)")
         parser.add_argument("--max-per-class", type=int, default=None,
                             help="use at most this many validation images per class (quick runs)")
 
     def handle(self, *args, **options):
-        if not options["dataset_dir"]:
-            raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
-                               "dataset2-master folder.")
+        require_dataset(options)
         if not 0 < options["target_accuracy"] <= 1:
             raise CommandError("--target-accuracy must be above 0 and at most 1, e.g. 0.99.")
         try:

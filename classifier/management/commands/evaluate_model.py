@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
+from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.evaluation import evaluate, format_report, save_confusion_png
@@ -16,18 +16,14 @@ class Command(BaseCommand):
     help = "Evaluate the trained model on a dataset split (default TEST) and record the metrics."
 
     def add_arguments(self, parser):
-        parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
-                            help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+        add_dataset_argument(parser)
         parser.add_argument("--split", default="TEST", help="TEST (default), TEST_SIMPLE or TRAIN")
-        parser.add_argument("--model", default=str(settings.HEMATOVISION_MODEL_PATH),
-                            help="the .keras artifact (default: HEMATOVISION_MODEL_PATH)")
+        add_model_argument(parser)
         parser.add_argument("--json", dest="json_path", help="also write the metrics to this JSON file")
         parser.add_argument("--plots", help="folder for the confusion-matrix PNG")
 
     def handle(self, *args, **options):
-        if not options["dataset_dir"]:
-            raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
-                               "dataset2-master folder.")
+        require_dataset(options)
         try:
             metrics = evaluate(options["model"], options["dataset_dir"], options["split"])
         except (ArtifactError, DatasetError) as error:

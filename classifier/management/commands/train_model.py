@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
+from classifier.management.options import add_dataset_argument, require_dataset
 from ml.data import DatasetError
 from ml.model import BaseWeightsError
 from ml.training import TrainingConfig, run_training
@@ -15,8 +16,7 @@ class Command(BaseCommand):
     help = "Train the white-cell classifier on TRAIN (validation grouped by source cell) and register it."
 
     def add_arguments(self, parser):
-        parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
-                            help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+        add_dataset_argument(parser)
         parser.add_argument("--output", default=str(settings.HEMATOVISION_MODEL_PATH),
                             help="where to write the .keras model and its .json metadata "
                                  "(default: HEMATOVISION_MODEL_PATH)")
@@ -39,9 +39,7 @@ class Command(BaseCommand):
                             help="train on a reduced subset of this many images per class (quick runs, CI)")
 
     def handle(self, *args, **options):
-        if not options["dataset_dir"]:
-            raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
-                               "dataset2-master folder.")
+        require_dataset(options)
         config = TrainingConfig(
             image_size=options["image_size"], head_epochs=options["epochs"],
             fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],

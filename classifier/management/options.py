@@ -1,0 +1,22 @@
+"""Command-line options shared by the model commands, so each is spelled and checked in one place."""
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+
+def add_dataset_argument(parser) -> None:
+    parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
+                        help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+
+
+def add_model_argument(parser) -> None:
+    parser.add_argument("--model", default=str(settings.HEMATOVISION_MODEL_PATH),
+                        help="the .keras artifact (default: HEMATOVISION_MODEL_PATH)")
+
+
+def require_dataset(options: dict) -> str:
+    """The dataset folder, or a ``CommandError`` that says how to give one."""
+    if not options["dataset_dir"]:
+        raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
+                           "dataset2-master folder.")
+    return options["dataset_dir"]

@@ -1,0 +1,40 @@
+"""``gunicorn.conf.py`` loads the model when a worker starts, and a missing model only logs a warning."""
+
+import importlib.util
+from pathlib import Path
+
+CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+
+
+class FakeLog:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message, *args):
+        self.warnings.append(message % args)
+
+
+class FakeWorker:
+    def __init__(self):
+        self.log = FakeLog()
+
+
+def load_conf():
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", CONF)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_worker_start_loads_the_model_once(model_path, fresh_model_cache):
+    loads_before = fresh_model_cache.loads
+    load_conf().post_worker_init(FakeWorker())
+    assert fresh_model_cache.loads == loads_before + 1
+
+
+def test_missing_model_is_a_warning_not_a_crash(settings, tmp_path, fresh_model_cache):
+    settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
+    worker, loads_before = FakeWorker(), fresh_model_cache.loads
+    load_conf().post_worker_init(worker)
+    assert fresh_model_cache.loads == loads_before
+    assert "No model loaded at start-up" in worker.log.warnings[0]

@@ -99,7 +99,8 @@ def format_report(metrics: dict) -> str:
     lines += ["", "confusion matrix (rows true, columns predicted):"]
     lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
               for name, row in zip(metrics["class_names"], metrics["confusion_matrix"])]
-    wrong = [f"{cell['cell']} read as {cell['voted']}" for cell in metrics["wrong_cells"]]
-    if wrong:
-        lines.append(f"wrong cells ({len(wrong)}): " + ", ".join(wrong[:10]) + (", ..." if len(wrong) > 10 else ""))
+    lines += ["", "accuracy per source photo, worst first (voted = majority of its images):",
+              f"{'source photo':<24}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
+    lines += [f"{cell['cell']:<24}{cell['true']:<12}{cell['voted']:<12}{cell['images']:>7}{cell['accuracy']:>10.1%}"
+              for cell in metrics["per_cell"]]
     return "\n".join(lines)

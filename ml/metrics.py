@@ -18,7 +18,7 @@ def classification_metrics(samples: list[Sample], probabilities: np.ndarray, cla
     precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels,
                                                                      zero_division=0)
     votes = cell_votes(samples, predicted, len(class_names))
-    wrong = sorted(cell for cell, (label, voted) in votes.items() if label != voted)
+    wrong = sorted(cell for cell, (label, voted, _, _) in votes.items() if label != voted)
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
@@ -30,18 +30,24 @@ def classification_metrics(samples: list[Sample], probabilities: np.ndarray, cla
         "cells_total": len(votes),
         "wrong_cells": [{"cell": cell, "true": class_names[votes[cell][0]], "voted": class_names[votes[cell][1]]}
                         for cell in wrong],
+        "per_cell": [{"cell": cell, "true": class_names[label], "voted": class_names[voted], "images": images,
+                      "accuracy": right / images}
+                     for cell, (label, voted, images, right) in sorted(votes.items(),
+                                                                       key=lambda item: (item[1][3] / item[1][2],
+                                                                                         item[0]))],
         "n_images": len(samples),
     }
 
 
-def cell_votes(samples: list[Sample], predicted: np.ndarray, num_classes: int) -> dict[str, tuple[int, int]]:
-    """cell -> (true label, majority label); ties go to the lower class index, deterministically."""
+def cell_votes(samples: list[Sample], predicted: np.ndarray, num_classes: int) -> dict[str, tuple[int, int, int, int]]:
+    """cell -> (true label, majority label, images, images right); ties go to the lower class index."""
     counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(num_classes, int))
     labels = {}
     for sample, label in zip(samples, predicted):
         counts[sample.cell_id][label] += 1
         labels[sample.cell_id] = sample.label
-    return {cell: (labels[cell], int(np.argmax(row))) for cell, row in counts.items()}
+    return {cell: (labels[cell], int(np.argmax(row)), int(row.sum()), int(row[labels[cell]]))
+            for cell, row in counts.items()}
 
 
 def bootstrap_accuracy_ci(samples: list[Sample], correct: np.ndarray, rounds: int = 2000,

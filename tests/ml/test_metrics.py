@@ -28,6 +28,10 @@ def test_majority_vote_counts_cells_and_names_the_wrong_ones():
     assert metrics["wrong_cells"] == [{"cell": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL"}]
     assert metrics["confusion_matrix"][2] == [0, 0, 0, 2]
     assert metrics["per_class"]["MONOCYTE"]["recall"] == 0.0
+    assert metrics["per_cell"][0] == {"cell": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL", "images": 2,
+                                      "accuracy": 0.0}
+    assert [(cell["cell"], round(cell["accuracy"], 3)) for cell in metrics["per_cell"][1:]] == [
+        ("E/1", 0.667), ("L/1", 1.0), ("N/1", 1.0)]
 
 
 def test_bootstrap_interval_brackets_the_accuracy_and_resamples_whole_cells():

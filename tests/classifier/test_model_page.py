@@ -1,0 +1,57 @@
+"""The Model page: the active model's TEST metrics, per class and per source photo, and its confusion PNG."""
+
+import pytest
+from django.urls import reverse
+
+from classifier.models import ModelVersion
+from ml.artifact import read_metadata
+
+pytestmark = pytest.mark.django_db
+EVALUATION = {
+    "split": "TEST", "accuracy": 0.875, "macro_f1": 0.87, "accuracy_ci95": [0.8, 0.95], "n_images": 8, "cells_total": 2,
+    "cells_correct": 1, "images_per_second": 63.0, "class_names": ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"],
+    "per_class": {"EOSINOPHIL": {"precision": 1.0, "recall": 0.75, "f1": 0.857, "support": 4}},
+    "confusion_matrix": [[3, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 4]],
+    "per_cell": [{"cell": "EOSINOPHIL/source-7", "true": "EOSINOPHIL", "voted": "NEUTROPHIL", "images": 4,
+                  "accuracy": 0.25},
+                 {"cell": "NEUTROPHIL/source-3", "true": "NEUTROPHIL", "voted": "NEUTROPHIL", "images": 4,
+                  "accuracy": 1.0}],
+}
+
+
+@pytest.fixture
+def evaluated_version(model_path):
+    return ModelVersion.objects.create(name="evaluated", file_path=str(model_path),
+                                       sha256=read_metadata(model_path)["sha256"], base_network="MobileNetV2",
+                                       input_size=32, metrics={"evaluation": {"TEST": EVALUATION}})
+
+
+def test_page_shows_test_metrics_and_every_source_photo(alice_client, evaluated_version):
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert 'id="test-accuracy">87.5%' in page
+    assert "1 / 2" in page
+    assert "EOSINOPHIL/source-7" in page and "NEUTROPHIL/source-3" in page
+    assert page.count('class="wrong-cell"') == 1
+
+
+def test_confusion_matrix_is_a_png(alice_client, evaluated_version):
+    response = alice_client.get(reverse("classifier:confusion"))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+
+
+def test_unregistered_model_says_how_to_train(alice_client, model_path):
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert "No trained model is registered yet" in page
+    assert alice_client.get(reverse("classifier:confusion")).status_code == 404
+
+
+def test_unevaluated_model_says_how_to_evaluate(alice_client, evaluated_version):
+    evaluated_version.metrics = {}
+    evaluated_version.save()
+    assert "has not been evaluated yet" in alice_client.get(reverse("classifier:model")).content.decode()
+
+
+def test_anonymous_users_are_sent_to_log_in(client, evaluated_version):
+    response = client.get(reverse("classifier:model"))
+    assert response.status_code == 302 and "login" in response["Location"]

@@ -30,11 +30,7 @@ def classification_metrics(samples: list[Sample], probabilities: np.ndarray, cla
         "cells_total": len(votes),
         "wrong_cells": [{"cell": cell, "true": class_names[votes[cell][0]], "voted": class_names[votes[cell][1]]}
                         for cell in wrong],
-        "per_cell": [{"cell": cell, "true": class_names[label], "voted": class_names[voted], "images": images,
-                      "accuracy": right / images}
-                     for cell, (label, voted, images, right) in sorted(votes.items(),
-                                                                       key=lambda item: (item[1][3] / item[1][2],
-                                                                                         item[0]))],
+        "per_cell": per_cell_accuracy(votes, class_names),
         "n_images": len(samples),
     }
 
@@ -48,6 +44,13 @@ def cell_votes(samples: list[Sample], predicted: np.ndarray, num_classes: int) -
         labels[sample.cell_id] = sample.label
     return {cell: (labels[cell], int(np.argmax(row)), int(row.sum()), int(row[labels[cell]]))
             for cell, row in counts.items()}
+
+
+def per_cell_accuracy(votes: dict[str, tuple[int, int, int, int]], class_names: list[str]) -> list[dict]:
+    """One row per source cell, worst first, so the photos the model gets wrong lead the report."""
+    rows = [{"cell": cell, "true": class_names[label], "voted": class_names[voted], "images": images,
+             "accuracy": right / images} for cell, (label, voted, images, right) in votes.items()]
+    return sorted(rows, key=lambda row: (row["accuracy"], row["cell"]))
 
 
 def bootstrap_accuracy_ci(samples: list[Sample], correct: np.ndarray, rounds: int = 2000,

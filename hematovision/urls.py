@@ -10,3 +10,5 @@ urlpatterns = [
     path("api/", include("classifier.api.urls")),
     path("", include("classifier.urls")),
 ]
+
+handler404 = "classifier.api.exceptions.page_not_found"

@@ -17,8 +17,8 @@ def classification_metrics(samples: list[Sample], probabilities: np.ndarray, cla
     labels = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels,
                                                                      zero_division=0)
-    votes = cell_votes(samples, predicted, len(class_names))
-    wrong = sorted(cell for cell, (label, voted, _, _) in votes.items() if label != voted)
+    per_cell = per_cell_results(samples, predicted, class_names)
+    wrong = sorted((row for row in per_cell if row["true"] != row["voted"]), key=lambda row: row["cell"])
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
@@ -26,30 +26,27 @@ def classification_metrics(samples: list[Sample], probabilities: np.ndarray, cla
                              "support": int(support[i])} for i, name in enumerate(class_names)},
         "confusion_matrix": confusion_matrix(truth, predicted, labels=labels).tolist(),
         "class_names": list(class_names),
-        "cells_correct": len(votes) - len(wrong),
-        "cells_total": len(votes),
-        "wrong_cells": [{"cell": cell, "true": class_names[votes[cell][0]], "voted": class_names[votes[cell][1]]}
-                        for cell in wrong],
-        "per_cell": per_cell_accuracy(votes, class_names),
+        "cells_correct": len(per_cell) - len(wrong),
+        "cells_total": len(per_cell),
+        "wrong_cells": [{key: row[key] for key in ("cell", "true", "voted")} for row in wrong],
+        "per_cell": per_cell,
         "n_images": len(samples),
     }
 
 
-def cell_votes(samples: list[Sample], predicted: np.ndarray, num_classes: int) -> dict[str, tuple[int, int, int, int]]:
-    """cell -> (true label, majority label, images, images right); ties go to the lower class index."""
-    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(num_classes, int))
+def per_cell_results(samples: list[Sample], predicted: np.ndarray, class_names: list[str]) -> list[dict]:
+    """Majority vote and accuracy of every source cell, worst first, so the photos read wrongly lead the report.
+
+    Ties in the vote go to the lower class index, deterministically.
+    """
+    counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(class_names), int))
     labels = {}
     for sample, label in zip(samples, predicted):
         counts[sample.cell_id][label] += 1
         labels[sample.cell_id] = sample.label
-    return {cell: (labels[cell], int(np.argmax(row)), int(row.sum()), int(row[labels[cell]]))
-            for cell, row in counts.items()}
-
-
-def per_cell_accuracy(votes: dict[str, tuple[int, int, int, int]], class_names: list[str]) -> list[dict]:
-    """One row per source cell, worst first, so the photos the model gets wrong lead the report."""
-    rows = [{"cell": cell, "true": class_names[label], "voted": class_names[voted], "images": images,
-             "accuracy": right / images} for cell, (label, voted, images, right) in votes.items()]
+    rows = [{"cell": cell, "true": class_names[labels[cell]], "voted": class_names[int(np.argmax(row))],
+             "images": int(row.sum()), "accuracy": float(row[labels[cell]] / row.sum())}
+            for cell, row in counts.items()]
     return sorted(rows, key=lambda row: (row["accuracy"], row["cell"]))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
@@ -42,3 +44,11 @@ def _as_api_exception(exc: Exception) -> Exception:
 
 def json_exception_handler(exc, context):
     return exception_handler(_as_api_exception(exc), context)
+
+
+def page_not_found(request, exception):
+    """Django's 404 handler: unknown /api/ addresses answer in JSON like every other API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/."},
+                            status=404)
+    return defaults.page_not_found(request, exception)

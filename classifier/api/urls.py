@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
@@ -22,5 +22,4 @@ urlpatterns = [
     path("model/", views.ModelVersionApi.as_view(), name="model"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"", views.UnknownEndpointApi.as_view(), name="unknown"),  # last: everything else under /api/
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import Resolver404, resolve
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -194,27 +193,3 @@ class ModelVersionApi(APIView):
                            "`python manage.py evaluate_model`.")
         return Response(ModelVersionSerializer(version).data)
 
-
-@extend_schema(exclude=True)
-class UnknownEndpointApi(APIView):
-    """Any other /api/ address: a JSON 404 (not Django's HTML page), with the slash hint Django would give."""
-
-    authentication_classes = []
-    permission_classes = []
-
-    def _not_found(self, request, *args, **kwargs):
-        path = request.path
-        hint = ""
-        if not path.endswith("/") and _resolves(f"{path}/"):
-            hint = f" Did you mean {path}/ (with a trailing slash)?"
-        raise NotFound(f"No API endpoint at {path}.{hint} The endpoints are listed at /api/docs/.")
-
-    get = post = put = patch = delete = head = options = _not_found
-
-
-def _resolves(path: str) -> bool:
-    try:
-        match = resolve(path)
-    except Resolver404:
-        return False
-    return getattr(match.func, "view_class", None) is not UnknownEndpointApi

@@ -14,9 +14,8 @@ def add_model_argument(parser) -> None:
                         help="the .keras artifact (default: HEMATOVISION_MODEL_PATH)")
 
 
-def require_dataset(options: dict) -> str:
-    """The dataset folder, or a ``CommandError`` that says how to give one."""
+def require_dataset(options: dict) -> None:
+    """A ``CommandError`` that says how to give the dataset when none is configured."""
     if not options["dataset_dir"]:
         raise CommandError("No dataset: pass --dataset-dir or set HEMATOVISION_DATASET_DIR to the "
                            "dataset2-master folder.")
-    return options["dataset_dir"]

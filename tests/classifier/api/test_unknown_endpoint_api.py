@@ -1,4 +1,4 @@
-"""Unknown addresses under /api/ answer in JSON, like every other API error."""
+"""Unknown addresses under /api/ answer in JSON, like every other API error; other pages keep HTML."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -14,14 +14,14 @@ def test_unknown_endpoint_is_a_json_404(method):
     assert "No API endpoint at /api/no-such-thing/" in response.json()["detail"]
 
 
-def test_missing_trailing_slash_gets_a_hint():
+def test_missing_trailing_slash_is_redirected_as_django_does():
     response = APIClient().get("/api/predictions")
-    assert response.status_code == 404
-    assert "Did you mean /api/predictions/" in response.json()["detail"]
+    assert response.status_code == 301 and response["Location"] == "/api/predictions/"
 
 
-def test_unknown_endpoint_without_a_slash_gets_no_false_hint():
-    assert "Did you mean" not in APIClient().get("/api/nothing-here").json()["detail"]
+def test_unknown_page_outside_the_api_stays_html(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
 def test_known_endpoints_still_answer(user):

@@ -2,8 +2,10 @@
 
 Phase 1 trains the new head with the ImageNet base frozen; phase 2 fine-tunes the top of the base at a
 low learning rate. Both are checked against a validation split grouped by source cell, and early
-stopping restores the best weights. Cell crops are decoded once and cached as uint8, so every epoch
-after the first costs only the model.
+stopping restores the best weights. With ``val_fraction=0`` the same phases run their fixed epochs on
+every TRAIN photo (a refit once the epochs have been chosen on validation): the model is limited by its
+277 source photos, so the fifth held out for validation is worth training on. Cell crops are decoded once
+and cached as uint8, so every epoch after the first costs only the model.
 """
 
 from __future__ import annotations
@@ -102,16 +104,21 @@ def compile_for_phase(model: keras.Model, learning_rate: float, label_smoothing:
 
 
 def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience: int) -> dict:
-    """One phase of fitting; early stopping on validation loss brings back the best epoch's weights."""
+    """One phase of fitting; early stopping on validation loss brings back the best epoch's weights.
+
+    Without validation data (a refit on every photo) the phase runs exactly ``epochs`` epochs.
+    """
     if epochs <= 0:
         return {"epochs_run": 0, "seconds": 0.0}
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    callbacks = [] if val_data is None else [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
     started = time.perf_counter()
-    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=[stopper], shuffle=False,
+    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, shuffle=False,
                         verbose=1)
+    val_loss = history.history.get("val_loss")
     return {
         "epochs_run": len(history.history["loss"]),
-        "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,
+        "best_epoch": int(np.argmin(val_loss)) + 1 if val_loss else len(history.history["loss"]),
         "history": {key: [round(float(value), 4) for value in values] for key, values in history.history.items()},
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -124,7 +131,7 @@ def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: 
     spec = config.spec
     started = time.perf_counter()
     train_data = make_dataset(train_samples, spec, config.batch_size, training=True, seed=config.seed)
-    val_data = make_dataset(val_samples, spec, config.batch_size, training=False)
+    val_data = make_dataset(val_samples, spec, config.batch_size, training=False) if val_samples else None
     alpha = alpha_from_weights(base_weights)
     model = build_model(num_classes=len(CLASS_NAMES), input_size=spec.input_size, base_weights=base_weights,
                         alpha=alpha)
@@ -140,7 +147,7 @@ def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: 
     compile_for_phase(model, config.fine_tune_learning_rate, config.label_smoothing)
     fine_tune = train_phase(model, train_data, val_data, config.fine_tune_epochs, config.patience)
 
-    validation = validation_metrics(model, val_samples, val_data, config)
+    validation = validation_metrics(model, val_samples, val_data, config) if val_samples else None
     metadata = training_metadata(config, alpha, train_samples, val_samples, validation,
                                  {"head": head, "fine_tune": fine_tune,
                                   "total_seconds": round(time.perf_counter() - started, 1)})
@@ -183,11 +190,14 @@ def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tu
     """TRAIN only (never TEST or the originals), optionally reduced, split by recovered source photo.
 
     A reduced subset is grouped on its own (cheap, but with fewer copies per photo the groups are finer):
-    good enough for quick runs, whose validation is only a smoke check.
+    good enough for quick runs, whose validation is only a smoke check. ``val_fraction=0`` keeps every
+    photo for training and returns no validation samples.
     """
     samples = list_split(dataset_dir, "TRAIN")
     if config.max_per_class:
         samples = subsample_cells(samples, config.max_per_class, config.seed)
+    if config.val_fraction == 0:
+        return samples, []
     return grouped_split(group_by_source(samples, merge=SPLIT_MERGE), config.val_fraction, config.seed)
 
 

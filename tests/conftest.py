@@ -22,7 +22,7 @@ def _configured_path(variable: str, what: str) -> Path:
     """A path from the environment; without it the test is skipped, except in CI where it fails."""
     value = os.environ.get(variable, "")
     if value and Path(value).exists():
-        return Path(value)
+        return Path(value).resolve()  # absolute: the browser tests hand files to Chromium, which needs that
     reason = f"{what} not configured: set {variable} (now {value or 'unset'!r}) to run this test."
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"In CI, {reason}")

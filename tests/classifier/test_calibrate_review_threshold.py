@@ -12,13 +12,16 @@ from ml.artifact import load_artifact, save_artifact
 TRAINED_ON = {"seed": 3, "val_fraction": 0.5, "max_per_class": 12}
 
 
+def with_training_record(tiny_model_path, path, training: dict):
+    """The tiny model saved again with the training settings that ``train_model`` records."""
+    model, metadata = load_artifact(tiny_model_path)
+    save_artifact(model, path, {**{k: v for k, v in metadata.items() if k != "sha256"}, "training": training})
+    return path
+
+
 @pytest.fixture
 def model_with_training_record(tiny_model_path, tmp_path):
-    """The tiny model, with the training settings that ``train_model`` records."""
-    model, metadata = load_artifact(tiny_model_path)
-    path = tmp_path / "recorded.keras"
-    save_artifact(model, path, {**{k: v for k, v in metadata.items() if k != "sha256"}, "training": TRAINED_ON})
-    return path
+    return with_training_record(tiny_model_path, tmp_path / "recorded.keras", TRAINED_ON)
 
 
 @pytest.fixture
@@ -61,6 +64,12 @@ def test_max_per_class_limits_the_validation_images(model_with_training_record, 
 def test_model_without_a_training_record_is_refused(tiny_model_path, dataset_dir):
     with pytest.raises(CommandError, match="does not record its training seed"):
         run("--model", str(tiny_model_path), "--dataset-dir", str(dataset_dir))
+
+
+def test_model_refit_on_every_photo_is_refused(tiny_model_path, dataset_dir, tmp_path):
+    path = with_training_record(tiny_model_path, tmp_path / "refit.keras", {**TRAINED_ON, "val_fraction": 0.0})
+    with pytest.raises(CommandError, match="trained on every TRAIN photo"):
+        run("--model", str(path), "--dataset-dir", str(dataset_dir))
 
 
 def test_missing_model_is_a_clear_error(tmp_path, dataset_dir):

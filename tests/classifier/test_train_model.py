@@ -44,3 +44,17 @@ def test_short_real_run_saves_the_artifact_and_registers_it(dataset_dir, base_we
     assert version.file_path == str(output) and version.input_size == 96
     assert version.metrics["validation"]["n_images"] == metadata["training"]["val_images"]
     assert "grouped validation accuracy" in stdout.getvalue()
+
+
+def test_val_fraction_zero_refits_on_every_image_for_the_fixed_epochs(dataset_dir, base_weights, tmp_path):
+    output = tmp_path / "refit.keras"
+    stdout = io.StringIO()
+    call_command("train_model", "--dataset-dir", str(dataset_dir), "--base-weights", str(base_weights),
+                 "--output", str(output), "--max-per-class", "20", "--image-size", "96", "--epochs", "1",
+                 "--fine-tune-epochs", "2", "--val-fraction", "0", stdout=stdout)
+    metadata = json.loads(output.with_suffix(".json").read_text())
+    assert metadata["validation"] is None
+    assert (metadata["training"]["train_images"], metadata["training"]["val_images"]) == (80, 0)
+    assert metadata["training"]["fine_tune"]["epochs_run"] == 2  # no early stopping without validation
+    assert "validation" not in ModelVersion.objects.get(sha256=metadata["sha256"]).metrics
+    assert "no validation split (refit on all 80 TRAIN images)" in stdout.getvalue()

@@ -22,6 +22,10 @@ def validation_samples(metadata: dict, dataset_dir: str, max_per_class: int | No
     if "seed" not in training or "val_fraction" not in training:
         raise CommandError("The model's metadata does not record its training seed and val_fraction, so its "
                            "validation split cannot be rebuilt; retrain it with `manage.py train_model`.")
+    if not training["val_fraction"]:
+        raise CommandError("The model was trained on every TRAIN photo (val_fraction 0), so no held-out photos are "
+                           "left to calibrate on; calibrate a model of the same recipe trained with a validation "
+                           "split (train_model --val-fraction 0.2).")
     config = TrainingConfig(seed=training["seed"], val_fraction=training["val_fraction"],
                             max_per_class=training.get("max_per_class"))
     _, validation = load_training_samples(dataset_dir, config)

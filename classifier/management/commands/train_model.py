@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
         parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
         parser.add_argument("--val-fraction", type=float, default=DEFAULTS.val_fraction,
-                            help="share of source cells held out for validation")
+                            help="share of source cells held out for validation; 0 trains on every TRAIN "
+                                 "photo for exactly the given epochs (the refit the shipped model uses)")
         parser.add_argument("--max-per-class", type=int, default=None,
                             help="train on a reduced subset of this many images per class (quick runs, CI)")
 
@@ -51,7 +52,13 @@ class Command(BaseCommand):
         except (DatasetError, BaseWeightsError, ValueError) as error:
             raise CommandError(str(error)) from error
         version = services.model_version_register(model_path=options["output"], metadata=metadata)
-        validation = metadata["validation"]
         self.stdout.write(self.style.SUCCESS(
-            f"Saved {options['output']} ({version}); grouped validation accuracy {validation['accuracy']:.2%}, "
-            f"macro F1 {validation['macro_f1']:.3f}, trained in {metadata['training']['wall_seconds']:.0f} s."))
+            f"Saved {options['output']} ({version}); {validation_summary(metadata)}, "
+            f"trained in {metadata['training']['wall_seconds']:.0f} s."))
+
+
+def validation_summary(metadata: dict) -> str:
+    validation = metadata["validation"]
+    if validation is None:
+        return f"no validation split (refit on all {metadata['training']['train_images']} TRAIN images)"
+    return f"grouped validation accuracy {validation['accuracy']:.2%}, macro F1 {validation['macro_f1']:.3f}"

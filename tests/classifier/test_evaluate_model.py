@@ -23,6 +23,13 @@ def test_missing_model_is_a_command_error(tmp_path, dataset_dir):
         call_command("evaluate_model", "--dataset-dir", str(dataset_dir), "--model", str(tmp_path / "x.keras"))
 
 
+def test_unmigrated_database_stops_before_evaluating(monkeypatch, dataset_dir, tmp_path):
+    monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor.migration_plan",
+                        lambda self, targets: [("classifier.0001_initial", False)])
+    with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
+        call_command("evaluate_model", "--dataset-dir", str(dataset_dir), "--model", str(tmp_path / "x.keras"))
+
+
 def test_evaluates_test_split_and_records_the_metrics(trained_model_path, dataset_dir, tmp_path):
     stdout = io.StringIO()
     json_path, plots = tmp_path / "eval.json", tmp_path / "plots"

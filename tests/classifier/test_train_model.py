@@ -58,3 +58,12 @@ def test_val_fraction_zero_refits_on_every_image_for_the_fixed_epochs(dataset_di
     assert metadata["training"]["fine_tune"]["epochs_run"] == 2  # no early stopping without validation
     assert "validation" not in ModelVersion.objects.get(sha256=metadata["sha256"]).metrics
     assert "no validation split (refit on all 80 TRAIN images)" in stdout.getvalue()
+
+
+def test_unmigrated_database_stops_before_training(monkeypatch, dataset_dir, tmp_path):
+    monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor.migration_plan",
+                        lambda self, targets: [("classifier.0001_initial", False)])
+    monkeypatch.setattr("classifier.management.commands.train_model.run_training",
+                        lambda *args: pytest.fail("trained although the model could not be registered"))
+    with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
+        call_command("train_model", "--dataset-dir", str(dataset_dir), "--output", str(tmp_path / "m.keras"))

@@ -6,7 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
-from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
+from classifier.management.options import (add_dataset_argument, add_model_argument, require_dataset,
+                                           require_migrated_database)
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.evaluation import evaluate, format_report, save_confusion_png
@@ -24,6 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         require_dataset(options)
+        require_migrated_database()
         try:
             metrics = evaluate(options["model"], options["dataset_dir"], options["split"])
         except (ArtifactError, DatasetError) as error:

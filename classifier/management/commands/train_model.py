@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
-from classifier.management.options import add_dataset_argument, require_dataset
+from classifier.management.options import add_dataset_argument, require_dataset, require_migrated_database
 from ml.data import DatasetError
 from ml.model import BaseWeightsError
 from ml.training import TrainingConfig, run_training
@@ -41,6 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         require_dataset(options)
+        require_migrated_database()
         config = TrainingConfig(
             image_size=options["image_size"], head_epochs=options["epochs"],
             fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],

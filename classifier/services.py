@@ -91,10 +91,20 @@ def model_version_register(*, model_path, metadata: dict) -> ModelVersion:
             "trained_at": datetime.fromisoformat(trained_at) if trained_at else None,
         },
     )
-    if metadata.get("validation") and "validation" not in version.metrics:
-        version.metrics = {**version.metrics, "validation": metadata["validation"]}
+    unrecorded = {key: value for key, value in _training_record(metadata).items() if key not in version.metrics}
+    if unrecorded:
+        version.metrics = {**version.metrics, **unrecorded}
         version.save(update_fields=["metrics"])
     return version
+
+
+def _training_record(metadata: dict) -> dict:
+    """What the Model page says about training: validation figures, or that every photo was trained on."""
+    record = {"validation": metadata["validation"]} if metadata.get("validation") else {}
+    training = metadata.get("training") or {}
+    if "train_images" in training:
+        record["training"] = {"train_images": training["train_images"], "val_images": training.get("val_images", 0)}
+    return record
 
 
 def model_version_record_evaluation(*, model_path, metrics: dict) -> ModelVersion:

@@ -34,6 +34,21 @@ def test_page_shows_test_metrics_and_every_source_photo(alice_client, evaluated_
     assert page.count('class="wrong-cell"') == 1
 
 
+def test_refit_model_says_it_was_trained_on_every_photo(alice_client, evaluated_version):
+    evaluated_version.metrics = {**evaluated_version.metrics, "training": {"train_images": 9957, "val_images": 0}}
+    evaluated_version.save()
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert "Trained on all 9957 TRAIN images" in page and "Validation (held-out" not in page
+
+
+def test_validated_model_shows_its_validation_instead(alice_client, evaluated_version):
+    evaluated_version.metrics = {**evaluated_version.metrics, "validation": {"accuracy": 0.947, "macro_f1": 0.947},
+                                 "training": {"train_images": 7900, "val_images": 2057}}
+    evaluated_version.save()
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert "Validation (held-out" in page and "94.7%" in page and 'id="refit"' not in page
+
+
 def test_confusion_matrix_is_a_png(alice_client, evaluated_version):
     response = alice_client.get(reverse("classifier:confusion"))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"

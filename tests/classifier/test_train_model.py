@@ -56,7 +56,8 @@ def test_val_fraction_zero_refits_on_every_image_for_the_fixed_epochs(dataset_di
     assert metadata["validation"] is None
     assert (metadata["training"]["train_images"], metadata["training"]["val_images"]) == (80, 0)
     assert metadata["training"]["fine_tune"]["epochs_run"] == 2  # no early stopping without validation
-    assert "validation" not in ModelVersion.objects.get(sha256=metadata["sha256"]).metrics
+    recorded = ModelVersion.objects.get(sha256=metadata["sha256"]).metrics
+    assert "validation" not in recorded and recorded["training"] == {"train_images": 80, "val_images": 0}
     assert "no validation split (refit on all 80 TRAIN images)" in stdout.getvalue()
 
 

@@ -116,9 +116,7 @@ class Pages:
         self.wait_for_new_page(old_page)
 
     def wait_for_new_page(self, old_page):
-        from selenium.webdriver.support import expected_conditions as EC
-
-        self.wait.until(EC.staleness_of(old_page))
+        self.wait.until(lambda driver: _is_detached(old_page))
         self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def login(self, username: str, password: str):
@@ -162,3 +160,22 @@ def pages(browser, wait, live_server):
 def login(pages):
     """``login(username, password)``: log in through the real login form."""
     return pages.login
+
+
+def _is_detached(element) -> bool:
+    """Whether the page holding ``element`` has been replaced.
+
+    Selenium's ``staleness_of`` only knows the stale-element error; mid-navigation Chromium can answer
+    "Node with given id does not belong to the document" instead, which means the same thing.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in (error.msg or ""):
+            return True
+        raise
+    return False

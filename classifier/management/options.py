@@ -1,9 +1,16 @@
 """Command-line options shared by the model commands, so each is spelled and checked in one place."""
 
+import json
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+
+from ml.training import TrainingConfig
+
+TRAINING_DEFAULTS = TrainingConfig()
 
 
 def add_dataset_argument(parser) -> None:
@@ -14,6 +21,48 @@ def add_dataset_argument(parser) -> None:
 def add_model_argument(parser) -> None:
     parser.add_argument("--model", default=str(settings.HEMATOVISION_MODEL_PATH),
                         help="the .keras artifact (default: HEMATOVISION_MODEL_PATH)")
+
+
+def add_training_arguments(parser) -> None:
+    """The recipe's settings, shared by ``train_model`` and ``cross_validate`` so both train alike."""
+    parser.add_argument("--base-weights", default=settings.HEMATOVISION_BASE_WEIGHTS,
+                        help="MobileNetV2 no-top .h5 file, 'imagenet' or 'none' "
+                             "(default: HEMATOVISION_BASE_WEIGHTS)")
+    parser.add_argument("--epochs", type=int, default=TRAINING_DEFAULTS.head_epochs,
+                        help="epochs of phase 1 (head only, base frozen)")
+    parser.add_argument("--fine-tune-epochs", type=int, default=TRAINING_DEFAULTS.fine_tune_epochs,
+                        help="epochs of phase 2 (fine-tuning); a maximum when a validation split stops it early")
+    parser.add_argument("--fine-tune-layers", type=int, default=TRAINING_DEFAULTS.fine_tune_layers,
+                        help="how many top layers of the base are trained in phase 2 (155 = all of "
+                             "MobileNetV2; BatchNorm layers stay frozen)")
+    parser.add_argument("--image-size", type=int, default=TRAINING_DEFAULTS.image_size)
+    parser.add_argument("--crop-fraction", type=float, default=TRAINING_DEFAULTS.crop_fraction,
+                        help="side of the square crop around the nucleus, as a share of the image width")
+    parser.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS.batch_size)
+    parser.add_argument("--seed", type=int, default=TRAINING_DEFAULTS.seed)
+    parser.add_argument("--max-per-class", type=int, default=None,
+                        help="train on a reduced subset of this many images per class (quick runs, CI)")
+
+
+def training_config(options: dict, **overrides) -> TrainingConfig:
+    """The ``TrainingConfig`` that ``add_training_arguments`` describes."""
+    return TrainingConfig(
+        image_size=options["image_size"], crop_fraction=options["crop_fraction"], head_epochs=options["epochs"],
+        fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],
+        batch_size=options["batch_size"], seed=options["seed"], max_per_class=options["max_per_class"],
+        **overrides)
+
+
+def add_json_argument(parser, what: str) -> None:
+    parser.add_argument("--json", dest="json_path", help=f"also write the {what} to this JSON file")
+
+
+def write_json_option(options: dict, data: dict) -> None:
+    """Write ``data`` where ``--json`` asks, creating the folder."""
+    if options["json_path"]:
+        path = Path(options["json_path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
 
 
 def require_dataset(options: dict) -> None:

@@ -1,13 +1,12 @@
 """``manage.py evaluate_model``: evaluate an artifact on a split, print, save JSON/PNG, store on ModelVersion."""
 
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
-from classifier.management.options import (add_dataset_argument, add_model_argument, require_dataset,
-                                           require_migrated_database)
+from classifier.management.options import (add_dataset_argument, add_json_argument, add_model_argument,
+                                           require_dataset, require_migrated_database, write_json_option)
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.evaluation import evaluate, format_report, save_confusion_png
@@ -20,7 +19,7 @@ class Command(BaseCommand):
         add_dataset_argument(parser)
         parser.add_argument("--split", default="TEST", help="TEST (default), TEST_SIMPLE or TRAIN")
         add_model_argument(parser)
-        parser.add_argument("--json", dest="json_path", help="also write the metrics to this JSON file")
+        add_json_argument(parser, "metrics")
         parser.add_argument("--plots", help="folder for the confusion-matrix PNG")
 
     def handle(self, *args, **options):
@@ -33,9 +32,6 @@ class Command(BaseCommand):
         if options["plots"]:
             png = save_confusion_png(metrics, Path(options["plots"]) / f"confusion_{options['split']}.png")
             metrics["confusion_matrix_png"] = str(png)
-        if options["json_path"]:
-            path = Path(options["json_path"])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(metrics, indent=2))
+        write_json_option(options, metrics)
         services.model_version_record_evaluation(model_path=options["model"], metrics=metrics)
         self.stdout.write(format_report(metrics))

@@ -1,0 +1,31 @@
+"""``manage.py cross_validate``: clear errors, and a real short run on a small real subset."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+
+def test_no_dataset_configured_is_a_command_error():
+    with pytest.raises(CommandError, match="No dataset"):
+        call_command("cross_validate", "--dataset-dir", "")
+
+
+def test_missing_base_weights_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="Base weights file .* does not exist"):
+        call_command("cross_validate", "--dataset-dir", str(tmp_path), "--base-weights", str(tmp_path / "no.h5"))
+
+
+def test_short_real_run_holds_out_every_image_once(dataset_dir, base_weights, tmp_path):
+    output = tmp_path / "cv.json"
+    stdout = io.StringIO()
+    call_command("cross_validate", "--dataset-dir", str(dataset_dir), "--base-weights", str(base_weights),
+                 "--max-per-class", "20", "--image-size", "96", "--epochs", "1", "--fine-tune-epochs", "1",
+                 "--folds", "2", "--json", str(output), stdout=stdout)
+    result = json.loads(output.read_text())
+    assert [fold["fold"] for fold in result["folds"]] == [1, 2]
+    assert sum(fold["n_images"] for fold in result["folds"]) == result["pooled"]["n_images"] == 80
+    assert result["config"]["folds"] == 2 and result["config"]["image_size"] == 96
+    assert 0 <= result["pooled"]["accuracy"] <= 1 and sum(map(sum, result["pooled"]["confusion_matrix"])) == 80
+    assert "pooled out-of-fold: accuracy" in stdout.getvalue()

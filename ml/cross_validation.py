@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from ml import CLASS_NAMES
 from ml.data import Sample, list_split, subsample_cells
 from ml.inference import CellClassifier
-from ml.metrics import classification_metrics
+from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
 from ml.sources import group_by_source
 from ml.training import SPLIT_MERGE, TrainingConfig, make_dataset, predict_dataset, train
@@ -86,10 +86,6 @@ def format_cross_validation(result: dict) -> str:
     lines += ["", f"accuracy over folds: mean {result['accuracy_mean']:.2%}, sd {result['accuracy_sd']:.2%}",
               f"pooled out-of-fold: accuracy {pooled['accuracy']:.2%}, macro F1 {pooled['macro_f1']:.3f}, "
               f"photo groups right {pooled['cells_correct']}/{pooled['cells_total']}",
-              f"{'class':<12}{'precision':>10}{'recall':>8}{'F1':>7}"]
-    lines += [f"{name:<12}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}"
-              for name, row in pooled["per_class"].items()]
-    lines += ["confusion matrix (rows true, columns predicted):"]
-    lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
-              for name, row in zip(pooled["class_names"], pooled["confusion_matrix"])]
+              *(f"  read wrongly: {cell['cell']} voted {cell['voted']}" for cell in pooled["wrong_cells"]),
+              "", *class_table_lines(pooled)]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 
 from ml.data import Sample, list_split, resolve_dataset_root  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
-from ml.metrics import bootstrap_accuracy_ci, classification_metrics  # noqa: E402
+from ml.metrics import bootstrap_accuracy_ci, class_table_lines, classification_metrics  # noqa: E402
 from ml.sources import group_by_source  # noqa: E402
 from ml.training import make_dataset, predict_dataset  # noqa: E402
 
@@ -92,13 +92,8 @@ def format_report(metrics: dict) -> str:
         f"cells right by majority: {metrics['cells_correct']}/{metrics['cells_total']}",
         f"speed: {metrics['images_per_second']:.0f} images/s end to end",
         "",
-        f"{'class':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'n':>6}",
+        *class_table_lines(metrics),
     ]
-    for name, row in metrics["per_class"].items():
-        lines.append(f"{name:<12}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>6}")
-    lines += ["", "confusion matrix (rows true, columns predicted):"]
-    lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
-              for name, row in zip(metrics["class_names"], metrics["confusion_matrix"])]
     lines += ["", "accuracy per source photo, worst first (voted = majority of its images):",
               f"{'source photo':<24}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
     lines += [f"{cell['cell']:<24}{cell['true']:<12}{cell['voted']:<12}{cell['images']:>7}{cell['accuracy']:>10.1%}"

@@ -62,3 +62,14 @@ def bootstrap_accuracy_ci(samples: list[Sample], correct: np.ndarray, rounds: in
     draws = rng.integers(0, len(hits), size=(rounds, len(hits)))
     accuracies = hits[draws].sum(axis=1) / totals[draws].sum(axis=1)
     return [float(np.percentile(accuracies, 2.5)), float(np.percentile(accuracies, 97.5))]
+
+
+def class_table_lines(metrics: dict) -> list[str]:
+    """Precision, recall and F1 per class, then the confusion matrix, as terminal lines."""
+    lines = [f"{'class':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'n':>6}"]
+    lines += [f"{name:<12}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>6}"
+              for name, row in metrics["per_class"].items()]
+    lines += ["", "confusion matrix (rows true, columns predicted):"]
+    lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
+              for name, row in zip(metrics["class_names"], metrics["confusion_matrix"])]
+    return lines

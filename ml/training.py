@@ -49,7 +49,9 @@ class TrainingConfig:
     label_smoothing: float = 0.1
     patience: int = 2
     max_per_class: int | None = None
-    tta: tuple[str, ...] = ("identity", "flip_left_right", "flip_up_down", "rotate_180")
+    # Two views: on both validation splits they score as the four flips/rotations did (94.7%, 89.9% vs 89.6%),
+    # at half the inference cost; one view alone lost 2.3 points on the first split.
+    tta: tuple[str, ...] = ("identity", "rotate_180")
 
     @property
     def spec(self) -> PreprocessingSpec:

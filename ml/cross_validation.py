@@ -18,11 +18,10 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from ml import CLASS_NAMES
 from ml.data import Sample, list_split, subsample_cells
-from ml.inference import CellClassifier
 from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
 from ml.sources import group_by_source
-from ml.training import SPLIT_MERGE, TrainingConfig, make_dataset, predict_dataset, train
+from ml.training import SPLIT_MERGE, TrainingConfig, make_dataset, predict_dataset, serving_classifier, train
 
 FOLD_KEYS = ("accuracy", "macro_f1", "cells_correct", "cells_total", "n_images")
 
@@ -38,12 +37,13 @@ def grouped_folds(samples: list[Sample], folds: int, seed: int) -> list[tuple[li
             for train_index, held_out_index in splitter.split(np.zeros(len(samples)), labels, groups)]
 
 
-def predict_held_out(model: keras.Model, held_out: list[Sample], config: TrainingConfig) -> np.ndarray:
-    """Probabilities as the app computes them: same crop, same test-time augmentation."""
-    classifier = CellClassifier(model, {"class_names": list(CLASS_NAMES), "preprocessing": config.spec.to_dict(),
-                                        "tta": list(config.tta)})
-    return predict_dataset(classifier, make_dataset(held_out, config.spec, config.batch_size, training=False,
-                                                    cache=False))
+def train_and_predict(train_samples: list[Sample], held_out: list[Sample], base_weights: str | None,
+                      config: TrainingConfig) -> np.ndarray:
+    """One fold: a fresh model trained for the fixed epochs, then the held-out photos scored as served."""
+    keras.backend.clear_session()  # each fold's graph would otherwise stay in memory
+    model, _ = train(train_samples, [], base_weights, config)
+    return predict_dataset(serving_classifier(model, config),
+                           make_dataset(held_out, config.spec, config.batch_size, training=False, cache=False))
 
 
 def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, config: TrainingConfig,
@@ -58,9 +58,7 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
     for number, (train_samples, held_out) in enumerate(grouped_folds(samples, folds, config.seed), start=1):
         print(f"Fold {number}/{folds}: training on {len(train_samples)} images, holding out {len(held_out)}")
         started = time.perf_counter()
-        keras.backend.clear_session()
-        model, _ = train(train_samples, [], base_weights, config)
-        fold_probabilities = predict_held_out(model, held_out, config)
+        fold_probabilities = train_and_predict(train_samples, held_out, base_weights, config)
         metrics = classification_metrics(held_out, fold_probabilities, list(CLASS_NAMES))
         fold_results.append({"fold": number, **{key: metrics[key] for key in FOLD_KEYS},
                              "seconds": round(time.perf_counter() - started, 1)})

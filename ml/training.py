@@ -161,11 +161,16 @@ def predict_dataset(classifier: CellClassifier, dataset: tf.data.Dataset) -> np.
     return np.concatenate([classifier.predict_arrays(images.numpy()) for images, _ in dataset])
 
 
+def serving_classifier(model: keras.Model, config: TrainingConfig) -> CellClassifier:
+    """The model as the app will serve it: same crops, same test-time augmentation."""
+    return CellClassifier(model, {"class_names": list(CLASS_NAMES), "preprocessing": config.spec.to_dict(),
+                                  "tta": list(config.tta)})
+
+
 def validation_metrics(model: keras.Model, val_samples: list[Sample], val_data, config: TrainingConfig) -> dict:
-    """Scored exactly as served: same crops, same test-time augmentation."""
-    classifier = CellClassifier(model, {"class_names": list(CLASS_NAMES), "preprocessing": config.spec.to_dict(),
-                                        "tta": list(config.tta)})
-    metrics = classification_metrics(val_samples, predict_dataset(classifier, val_data), list(CLASS_NAMES))
+    """Scored exactly as served."""
+    metrics = classification_metrics(val_samples, predict_dataset(serving_classifier(model, config), val_data),
+                                     list(CLASS_NAMES))
     return {key: metrics[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix",
                                           "cells_correct", "cells_total", "n_images")}
 

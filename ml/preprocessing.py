@@ -30,7 +30,9 @@ class ImageError(ValueError):
 @dataclass(frozen=True)
 class PreprocessingSpec:
     input_size: int = 224
-    crop_fraction: float = 0.4
+    # Side of the square crop as a share of the image width. Half the width (some context around the cell)
+    # beat 0.4 in grouped 5-fold cross-validation of TRAIN, 84.1% against 81.9% (README, Model quality).
+    crop_fraction: float = 0.5
 
     def to_dict(self) -> dict:
         return {"method": "nucleus_crop", **asdict(self)}

@@ -30,8 +30,9 @@ class ImageError(ValueError):
 @dataclass(frozen=True)
 class PreprocessingSpec:
     input_size: int = 224
-    # Side of the square crop as a share of the image width. Half the width (some context around the cell)
-    # beat 0.4 in grouped 5-fold cross-validation of TRAIN, 84.1% against 81.9% (README, Model quality).
+    # Side of the square crop as a share of the image width. Half the width (more context around the cell)
+    # beat 0.4 in grouped 5-fold cross-validation of TRAIN, 84.1% against 81.9%, though one validation split
+    # disagreed (README, Model quality).
     crop_fraction: float = 0.5
 
     def to_dict(self) -> dict:

@@ -17,11 +17,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from ml import CLASS_NAMES
-from ml.data import Sample, list_split, subsample_cells
+from ml.data import Sample
 from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
 from ml.sources import group_by_source
-from ml.training import SPLIT_MERGE, TrainingConfig, make_dataset, predict_dataset, serving_classifier, train
+from ml.training import (SPLIT_MERGE, TrainingConfig, load_train_split, make_dataset, predict_dataset,
+                         serving_classifier, train)
 
 FOLD_KEYS = ("accuracy", "macro_f1", "cells_correct", "cells_total", "n_images")
 
@@ -50,10 +51,7 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
                    folds: int = 5) -> dict:
     """Per-fold and pooled (out-of-fold) metrics of ``config`` trained for its fixed epochs."""
     base_weights = resolve_base_weights(base_weights_setting)
-    samples = list_split(dataset_dir, "TRAIN")
-    if config.max_per_class:
-        samples = subsample_cells(samples, config.max_per_class, config.seed)
-    samples = group_by_source(samples, merge=SPLIT_MERGE)
+    samples = group_by_source(load_train_split(dataset_dir, config), merge=SPLIT_MERGE)
     held_out_samples, probabilities, fold_results = [], [], []
     for number, (train_samples, held_out) in enumerate(grouped_folds(samples, folds, config.seed), start=1):
         print(f"Fold {number}/{folds}: training on {len(train_samples)} images, holding out {len(held_out)}")

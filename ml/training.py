@@ -193,16 +193,20 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
     }
 
 
+def load_train_split(dataset_dir: str | Path, config: TrainingConfig) -> list[Sample]:
+    """TRAIN only (never TEST or the originals), reduced to ``max_per_class`` images per class if set."""
+    samples = list_split(dataset_dir, "TRAIN")
+    return subsample_cells(samples, config.max_per_class, config.seed) if config.max_per_class else samples
+
+
 def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[Sample], list[Sample]]:
-    """TRAIN only (never TEST or the originals), optionally reduced, split by recovered source photo.
+    """``load_train_split``, split by recovered source photo.
 
     A reduced subset is grouped on its own (cheap, but with fewer copies per photo the groups are finer):
     good enough for quick runs, whose validation is only a smoke check. ``val_fraction=0`` keeps every
     photo for training and returns no validation samples.
     """
-    samples = list_split(dataset_dir, "TRAIN")
-    if config.max_per_class:
-        samples = subsample_cells(samples, config.max_per_class, config.seed)
+    samples = load_train_split(dataset_dir, config)
     if config.val_fraction == 0:
         return samples, []
     return grouped_split(group_by_source(samples, merge=SPLIT_MERGE), config.val_fraction, config.seed)

@@ -64,13 +64,22 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
         held_out_samples += held_out
         probabilities.append(fold_probabilities)
     accuracies = np.array([fold["accuracy"] for fold in fold_results])
+    pooled_probabilities = np.concatenate(probabilities)
     return {
         "folds": fold_results,
         "accuracy_mean": float(accuracies.mean()),
         "accuracy_sd": float(accuracies.std(ddof=1)),
-        "pooled": classification_metrics(held_out_samples, np.concatenate(probabilities), list(CLASS_NAMES)),
+        "pooled": classification_metrics(held_out_samples, pooled_probabilities, list(CLASS_NAMES)),
         "config": {**asdict(config), "folds": folds},
+        "out_of_fold": out_of_fold_records(held_out_samples, pooled_probabilities),
     }
+
+
+def out_of_fold_records(samples: list[Sample], probabilities: np.ndarray) -> list[dict]:
+    """Every TRAIN image's probabilities from the fold that held it out: calibration data no model saw."""
+    return [{"path": str(sample.path), "label": sample.class_name, "photo": sample.cell_id,
+             "probabilities": [round(float(p), 6) for p in row]}
+            for sample, row in zip(samples, probabilities)]
 
 
 def format_cross_validation(result: dict) -> str:
@@ -85,3 +94,28 @@ def format_cross_validation(result: dict) -> str:
               *(f"  read wrongly: {cell['cell']} voted {cell['voted']}" for cell in pooled["wrong_cells"]),
               "", *class_table_lines(pooled)]
     return "\n".join(lines)
+
+
+# The settings that make a model what it is; the seed, the validation fraction and the early-stopping patience
+# only decide which of the recipe's models one gets.
+RECIPE_KEYS = ("image_size", "crop_fraction", "head_epochs", "fine_tune_epochs", "fine_tune_layers", "batch_size",
+               "head_learning_rate", "fine_tune_learning_rate", "label_smoothing", "max_per_class", "tta")
+
+
+def recipe_differences(cross_validation_config: dict, training: dict) -> list[str]:
+    """How the recipe that was cross-validated differs from a model's recorded training settings."""
+    return [f"{key}: cross-validated {cross_validation_config.get(key)!r}, model {training.get(key)!r}"
+            for key in RECIPE_KEYS if cross_validation_config.get(key) != training.get(key)]
+
+
+def out_of_fold_predictions(result: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, class indices) of every held-out TRAIN image in a ``cross_validate`` result."""
+    records = result.get("out_of_fold")
+    if not records:
+        raise ValueError("The cross-validation results hold no out-of-fold predictions; rerun "
+                         "`manage.py cross_validate --json FILE` to record them.")
+    unknown = {record["label"] for record in records} - set(CLASS_NAMES)
+    if unknown:
+        raise ValueError(f"The cross-validation results name unknown classes: {sorted(unknown)}.")
+    return (np.array([record["probabilities"] for record in records]),
+            np.array([CLASS_NAMES.index(record["label"]) for record in records]))

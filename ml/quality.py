@@ -9,7 +9,7 @@ a person instead of being reported as a confident result.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from PIL import Image
@@ -103,13 +103,44 @@ def assess_image(rgb: np.ndarray, location: CellLocation | None = None) -> tuple
 
 
 @dataclass(frozen=True)
-class ThresholdChoice:
+class ReviewOutcome:
+    """What one review threshold does to a set of predictions whose true classes are known."""
+
     threshold: float
-    target_accuracy: float
     images: int
     flagged_share: float  # share of images whose top probability is below the threshold
     accuracy_above: float | None  # accuracy of the images that would be trusted (None: there are none)
     accuracy_below: float | None  # accuracy of the images that would be sent to review
+
+
+@dataclass(frozen=True)
+class ThresholdChoice(ReviewOutcome):
+    target_accuracy: float
+
+
+def _confidence_and_correct(probabilities: np.ndarray, labels) -> tuple[np.ndarray, np.ndarray]:
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels)
+    if probabilities.ndim != 2 or len(probabilities) != len(labels) or not len(labels):
+        raise ValueError("Need one row of class probabilities per label, and at least one image.")
+    return probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+
+
+def _outcome(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> ReviewOutcome:
+    trusted = confidence >= threshold
+    return ReviewOutcome(
+        threshold=threshold,
+        images=len(correct),
+        flagged_share=float(1 - trusted.mean()),
+        accuracy_above=float(correct[trusted].mean()) if trusted.any() else None,
+        accuracy_below=float(correct[~trusted].mean()) if (~trusted).any() else None,
+    )
+
+
+def review_outcomes(probabilities: np.ndarray, labels, thresholds) -> list[ReviewOutcome]:
+    """The trade-off a lab chooses from: for each threshold, how much is reviewed and how right the rest is."""
+    confidence, correct = _confidence_and_correct(probabilities, labels)
+    return [_outcome(confidence, correct, threshold) for threshold in thresholds]
 
 
 def choose_review_threshold(probabilities: np.ndarray, labels, target_accuracy: float = 0.99) -> ThresholdChoice:
@@ -118,12 +149,7 @@ def choose_review_threshold(probabilities: np.ndarray, labels, target_accuracy: 
     Candidates are the observed top probabilities; when no threshold reaches the target, the threshold
     is just above the highest confidence seen, so every prediction is reviewed.
     """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    labels = np.asarray(labels)
-    if probabilities.ndim != 2 or len(probabilities) != len(labels) or not len(labels):
-        raise ValueError("Need one row of class probabilities per label, and at least one image.")
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    confidence, correct = _confidence_and_correct(probabilities, labels)
     order = np.argsort(-confidence, kind="stable")
     confidence, correct = confidence[order], correct[order]
     accuracy_of_top = np.cumsum(correct) / np.arange(1, len(correct) + 1)
@@ -131,12 +157,4 @@ def choose_review_threshold(probabilities: np.ndarray, labels, target_accuracy: 
     last_of_ties = np.append(confidence[1:] != confidence[:-1], True)
     reaching = np.flatnonzero(last_of_ties & (accuracy_of_top >= target_accuracy))
     threshold = float(confidence[reaching[-1]]) if reaching.size else float(np.nextafter(confidence[0], 2.0))
-    trusted = confidence >= threshold
-    return ThresholdChoice(
-        threshold=threshold,
-        target_accuracy=target_accuracy,
-        images=len(correct),
-        flagged_share=float(1 - trusted.mean()),
-        accuracy_above=float(correct[trusted].mean()) if trusted.any() else None,
-        accuracy_below=float(correct[~trusted].mean()) if (~trusted).any() else None,
-    )
+    return ThresholdChoice(**asdict(_outcome(confidence, correct, threshold)), target_accuracy=target_accuracy)

@@ -1,6 +1,8 @@
-"""``manage.py calibrate_review_threshold``: the threshold is chosen on the model's validation split only."""
+"""``manage.py calibrate_review_threshold``: chosen on held-out TRAIN data only, validation or out-of-fold."""
 
+import json
 import re
+from dataclasses import asdict
 from io import StringIO
 
 import pytest
@@ -8,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 import ml.training
 from ml.artifact import load_artifact, save_artifact
+from ml.training import TrainingConfig
 
 TRAINED_ON = {"seed": 3, "val_fraction": 0.5, "max_per_class": 12}
 
@@ -48,7 +51,7 @@ def test_prints_the_threshold_and_what_it_flags_reading_only_train(model_with_tr
     output = run("--model", str(model_with_training_record), "--dataset-dir", str(dataset_dir),
                  "--target-accuracy", "0.9")
     assert splits_read == ["TRAIN"]
-    images = int(re.search(r"Validation images \(grouped split of TRAIN\): (\d+)", output).group(1))
+    images = int(re.search(r"Images \(grouped validation split of TRAIN\): (\d+)", output).group(1))
     assert 0 < images < 4 * TRAINED_ON["max_per_class"]
     threshold = float(re.search(r"HEMATOVISION_CONFIDENCE_THRESHOLD=([\d.]+)", output).group(1))
     assert 0 < threshold <= 1.0001
@@ -58,7 +61,7 @@ def test_prints_the_threshold_and_what_it_flags_reading_only_train(model_with_tr
 def test_max_per_class_limits_the_validation_images(model_with_training_record, dataset_dir):
     output = run("--model", str(model_with_training_record), "--dataset-dir", str(dataset_dir),
                  "--max-per-class", "1")
-    assert "Validation images (grouped split of TRAIN): 4" in output
+    assert "Images (grouped validation split of TRAIN): 4" in output
 
 
 def test_model_without_a_training_record_is_refused(tiny_model_path, dataset_dir):
@@ -86,3 +89,53 @@ def test_missing_dataset_is_a_clear_error(model_with_training_record, settings):
 def test_target_accuracy_must_be_a_fraction(model_with_training_record, dataset_dir):
     with pytest.raises(CommandError, match="--target-accuracy"):
         run("--model", str(model_with_training_record), "--dataset-dir", str(dataset_dir), "--target-accuracy", "99")
+
+
+REFIT = {**asdict(TrainingConfig(val_fraction=0.0)), "tta": list(TrainingConfig.tta)}
+# Out-of-fold top probabilities, each for a true class: only the 0.8 one is wrong.
+OUT_OF_FOLD = [(0.99, "EOSINOPHIL", 0), (0.95, "LYMPHOCYTE", 1), (0.9, "MONOCYTE", 2), (0.8, "EOSINOPHIL", 3),
+               (0.7, "EOSINOPHIL", 0), (0.6, "LYMPHOCYTE", 1)]
+
+
+def cross_validation_file(path, config: dict, records=None):
+    if records is None:
+        records = [{"path": f"TRAIN/{label}/{i}.jpeg", "label": label, "photo": f"{label}/{i}",
+                    "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)]}
+                   for i, (confidence, label, predicted) in enumerate(OUT_OF_FOLD)]
+    path.write_text(json.dumps({"config": {**config, "folds": 5}, "out_of_fold": records}))
+    return str(path)
+
+
+@pytest.fixture
+def refit_model(tiny_model_path, tmp_path):
+    return str(with_training_record(tiny_model_path, tmp_path / "refit.keras", REFIT))
+
+
+def test_out_of_fold_predictions_calibrate_a_refit_model(refit_model, tmp_path, settings):
+    settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 0.76
+    output = run("--model", refit_model, "--cross-validation", cross_validation_file(tmp_path / "cv.json", REFIT))
+    assert "Images (out-of-fold predictions, 5-fold cross-validation of TRAIN): 6" in output
+    assert "HEMATOVISION_CONFIDENCE_THRESHOLD=0.9000" in output and "Flagged for review: 50.00%" in output
+    table = output.split("Trade-off (the current setting is 0.76):")[1].splitlines()
+    assert [line.split()[:3] for line in table[2:9]] == [
+        ["0.50", "0.0%", "83.33%"], ["0.60", "0.0%", "83.33%"], ["0.70", "16.7%", "80.00%"],
+        ["0.76", "33.3%", "75.00%"], ["0.80", "33.3%", "75.00%"], ["0.90", "50.0%", "100.00%"],
+        ["0.95", "66.7%", "100.00%"]]
+
+
+def test_cross_validation_of_another_recipe_is_refused(refit_model, tmp_path):
+    path = cross_validation_file(tmp_path / "cv.json", {**REFIT, "image_size": 160})
+    with pytest.raises(CommandError, match="another recipe .* image_size: cross-validated 160, model 128"):
+        run("--model", refit_model, "--cross-validation", path)
+
+
+def test_cross_validation_without_out_of_fold_predictions_is_refused(refit_model, tmp_path):
+    path = cross_validation_file(tmp_path / "cv.json", REFIT, records=[])
+    with pytest.raises(CommandError, match="no out-of-fold predictions"):
+        run("--model", refit_model, "--cross-validation", path)
+
+
+def test_unreadable_cross_validation_file_is_a_clear_error(refit_model, tmp_path):
+    (tmp_path / "cv.json").write_text("{not json")
+    with pytest.raises(CommandError, match="Cannot read the cross-validation results"):
+        run("--model", refit_model, "--cross-validation", str(tmp_path / "cv.json"))

@@ -29,3 +29,6 @@ def test_short_real_run_holds_out_every_image_once(dataset_dir, base_weights, tm
     assert result["config"]["folds"] == 2 and result["config"]["image_size"] == 96
     assert 0 <= result["pooled"]["accuracy"] <= 1 and sum(map(sum, result["pooled"]["confusion_matrix"])) == 80
     assert "pooled out-of-fold: accuracy" in stdout.getvalue()
+    records = result["out_of_fold"]
+    assert len({record["path"] for record in records}) == len(records) == 80
+    assert all(sum(record["probabilities"]) == pytest.approx(1, abs=1e-4) for record in records)

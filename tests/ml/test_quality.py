@@ -8,7 +8,7 @@ from ml import CLASS_NAMES
 from ml.data import list_split, subsample_cells
 from ml.inference import CellClassifier
 from ml.preprocessing import decode_image
-from ml.quality import assess_image, choose_review_threshold, smear_deviations, smear_statistics
+from ml.quality import assess_image, choose_review_threshold, review_outcomes, smear_deviations, smear_statistics
 from tests.factories import blank_rgb, cat_like_rgb, noise_rgb, screenshot_rgb, smear_rgb
 
 NOT_CELLS = {
@@ -103,6 +103,17 @@ def test_tied_confidences_are_trusted_or_flagged_together():
     probabilities = _one_hot_rows([0.9, 0.7, 0.7], [0, 1, 2])
     choice = choose_review_threshold(probabilities, [0, 1, 0])  # one of the two 0.7s is wrong
     assert choice.threshold == pytest.approx(0.9) and choice.flagged_share == pytest.approx(2 / 3)
+
+
+def test_review_outcomes_show_the_trade_off_at_each_threshold():
+    probabilities = _one_hot_rows([0.99, 0.95, 0.9, 0.8, 0.7, 0.6], [0, 1, 2, 3, 0, 1])
+    labels = [0, 1, 2, 0, 0, 1]  # only the 0.8 prediction is wrong
+    lenient, middle, strict = review_outcomes(probabilities, labels, [0.5, 0.85, 1.0])
+    assert lenient.flagged_share == 0 and lenient.accuracy_above == pytest.approx(5 / 6)
+    assert lenient.accuracy_below is None
+    assert middle.flagged_share == pytest.approx(0.5) and middle.accuracy_above == 1.0
+    assert middle.accuracy_below == pytest.approx(2 / 3)
+    assert strict.flagged_share == 1 and strict.accuracy_above is None and strict.images == 6
 
 
 def test_threshold_needs_matching_probabilities_and_labels():

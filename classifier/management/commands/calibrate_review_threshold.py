@@ -1,19 +1,29 @@
-"""``manage.py calibrate_review_threshold``: choose HEMATOVISION_CONFIDENCE_THRESHOLD on validation data.
+"""``manage.py calibrate_review_threshold``: choose HEMATOVISION_CONFIDENCE_THRESHOLD on held-out TRAIN data.
 
-The validation split is rebuilt from the seed and fraction stored in the model's metadata, so these are
-TRAIN images of source cells the model never trained on; TEST is never read.
+Two sources, neither of them TEST: the model's own grouped validation split, rebuilt from the seed and
+fraction stored in its metadata, or (``--cross-validation``) the out-of-fold predictions of
+``manage.py cross_validate`` for the same recipe, which cover every TRAIN photo and also serve a model
+refit on all of them.
 """
 
+import json
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
 from ml import CLASS_NAMES
-from ml.artifact import ArtifactError
+from ml.artifact import ArtifactError, read_metadata
+from ml.cross_validation import out_of_fold_predictions, recipe_differences
 from ml.data import DatasetError, Sample, subsample_cells
 from ml.evaluation import predict_split
 from ml.inference import CellClassifier
-from ml.quality import ThresholdChoice, choose_review_threshold
+from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes
 from ml.training import TrainingConfig, load_training_samples
+
+TRADE_OFF_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 def validation_samples(metadata: dict, dataset_dir: str, max_per_class: int | None) -> list[Sample]:
@@ -24,53 +34,88 @@ def validation_samples(metadata: dict, dataset_dir: str, max_per_class: int | No
                            "validation split cannot be rebuilt; retrain it with `manage.py train_model`.")
     if not training["val_fraction"]:
         raise CommandError("The model was trained on every TRAIN photo (val_fraction 0), so no held-out photos are "
-                           "left to calibrate on; calibrate a model of the same recipe trained with a validation "
-                           "split (train_model --val-fraction 0.2).")
+                           "left to calibrate on; pass the out-of-fold predictions of its recipe instead "
+                           "(`manage.py cross_validate --json FILE`, then --cross-validation FILE).")
     config = TrainingConfig(seed=training["seed"], val_fraction=training["val_fraction"],
                             max_per_class=training.get("max_per_class"))
     _, validation = load_training_samples(dataset_dir, config)
     return subsample_cells(validation, max_per_class, config.seed) if max_per_class else validation
 
 
-def review_threshold_calibrate(model_path: str, dataset_dir: str, target_accuracy: float,
-                               max_per_class: int | None) -> ThresholdChoice:
+def validation_predictions(model_path: str, dataset_dir: str, max_per_class: int | None):
+    """The model's probabilities and the true classes on its grouped validation split."""
     classifier = CellClassifier.from_path(model_path)
     if classifier.class_names != list(CLASS_NAMES):
         raise CommandError(f"The model's classes {classifier.class_names} differ from {list(CLASS_NAMES)}.")
     samples = validation_samples(classifier.metadata, dataset_dir, max_per_class)
     probabilities, _ = predict_split(classifier, samples, batch_size=64)
-    return choose_review_threshold(probabilities, [sample.label for sample in samples], target_accuracy)
+    return "grouped validation split of TRAIN", probabilities, np.array([sample.label for sample in samples])
+
+
+def cross_validation_predictions(model_path: str, results_path: str):
+    """Out-of-fold probabilities and true classes, refused unless they come from the model's own recipe."""
+    try:
+        result = json.loads(Path(results_path).read_text())
+    except (OSError, ValueError) as error:
+        raise CommandError(f"Cannot read the cross-validation results {results_path} ({error}).") from error
+    differences = recipe_differences(result.get("config") or {}, read_metadata(model_path).get("training") or {})
+    if differences:
+        raise CommandError("The cross-validation trained another recipe than the model, so its predictions "
+                           "say nothing of the model's confidence: " + "; ".join(differences))
+    probabilities, labels = out_of_fold_predictions(result)
+    return f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of TRAIN", \
+        probabilities, labels
 
 
 def _percent(value: float | None) -> str:
     return "n/a (no images)" if value is None else f"{value:.2%}"
 
 
+def trade_off_lines(outcomes: list[ReviewOutcome]) -> list[str]:
+    def cell(value: float | None) -> str:
+        return f"{'-' if value is None else f'{value:.2%}':>13}"
+
+    return [f"{'threshold':>10}{'flagged':>10}{'right above':>13}{'right below':>13}",
+            *(f"{outcome.threshold:>10.2f}{outcome.flagged_share:>10.1%}{cell(outcome.accuracy_above)}"
+              f"{cell(outcome.accuracy_below)}" for outcome in outcomes)]
+
+
 class Command(BaseCommand):
-    help = ("Choose the confidence threshold below which predictions need review, on the model's grouped "
-            "validation split of TRAIN (never TEST).")
+    help = ("Choose the confidence threshold below which predictions need review, on held-out TRAIN data: the "
+            "model's grouped validation split, or cross-validation's out-of-fold predictions (never TEST).")
 
     def add_arguments(self, parser):
         add_model_argument(parser)
         add_dataset_argument(parser)
+        parser.add_argument("--cross-validation", dest="cross_validation",
+                            help="calibrate on the out-of-fold predictions in this `cross_validate --json` file "
+                                 "(the model's recipe; works for a model refit on every TRAIN photo)")
         parser.add_argument("--target-accuracy", type=float, default=0.99,
                             help="accuracy the trusted (not flagged) predictions must reach (default 0.99)")
         parser.add_argument("--max-per-class", type=int, default=None,
                             help="use at most this many validation images per class (quick runs)")
 
     def handle(self, *args, **options):
-        require_dataset(options)
         if not 0 < options["target_accuracy"] <= 1:
             raise CommandError("--target-accuracy must be above 0 and at most 1, e.g. 0.99.")
         try:
-            choice = review_threshold_calibrate(options["model"], options["dataset_dir"],
-                                                options["target_accuracy"], options["max_per_class"])
-        except (ArtifactError, DatasetError) as error:
+            if options["cross_validation"]:
+                source, probabilities, labels = cross_validation_predictions(options["model"],
+                                                                             options["cross_validation"])
+            else:
+                require_dataset(options)
+                source, probabilities, labels = validation_predictions(options["model"], options["dataset_dir"],
+                                                                       options["max_per_class"])
+        except (ArtifactError, DatasetError, ValueError) as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(
-            f"Validation images (grouped split of TRAIN): {choice.images}\n"
-            f"Review threshold for {choice.target_accuracy:.1%} accuracy: {choice.threshold:.4f}\n"
-            f"Flagged for review: {choice.flagged_share:.2%} of validation images\n"
-            f"Accuracy at or above the threshold: {_percent(choice.accuracy_above)}\n"
-            f"Accuracy below the threshold: {_percent(choice.accuracy_below)}\n")
+        choice = choose_review_threshold(probabilities, labels, options["target_accuracy"])
+        current = settings.HEMATOVISION_CONFIDENCE_THRESHOLD
+        outcomes = review_outcomes(probabilities, labels, sorted({*TRADE_OFF_THRESHOLDS, current}))
+        self.stdout.write("\n".join([
+            f"Images ({source}): {choice.images}",
+            f"Review threshold for {choice.target_accuracy:.1%} accuracy: {choice.threshold:.4f}",
+            f"Flagged for review: {choice.flagged_share:.2%} of these images",
+            f"Accuracy at or above the threshold: {_percent(choice.accuracy_above)}",
+            f"Accuracy below the threshold: {_percent(choice.accuracy_below)}",
+            "", f"Trade-off (the current setting is {current}):", *trade_off_lines(outcomes), ""]))
         self.stdout.write(self.style.SUCCESS(f"Set HEMATOVISION_CONFIDENCE_THRESHOLD={choice.threshold:.4f}"))

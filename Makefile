@@ -14,7 +14,7 @@ RECIPE_EPOCHS := --fine-tune-epochs 4
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run model train cross-validate test evaluate superuser clean
+.PHONY: install run model train cross-validate calibrate test evaluate superuser clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ test: install
 
 cross-validate: install
 	$(BIN)/python manage.py cross_validate $(RECIPE_EPOCHS) --json artifacts/cross_validation.json
+
+# The review threshold for the model at HEMATOVISION_MODEL_PATH, from the out-of-fold predictions of its recipe.
+calibrate: install
+	$(BIN)/python manage.py calibrate_review_threshold --cross-validation artifacts/cross_validation.json
 
 evaluate: model
 	$(BIN)/python manage.py evaluate_model --json artifacts/evaluation.json --plots artifacts/plots

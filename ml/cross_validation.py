@@ -52,7 +52,7 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
     """Per-fold and pooled (out-of-fold) metrics of ``config`` trained for its fixed epochs."""
     base_weights = resolve_base_weights(base_weights_setting)
     samples = group_by_source(load_train_split(dataset_dir, config), merge=SPLIT_MERGE)
-    held_out_samples, probabilities, fold_results = [], [], []
+    held_out_samples, probabilities, fold_numbers, fold_results = [], [], [], []
     for number, (train_samples, held_out) in enumerate(grouped_folds(samples, folds, config.seed), start=1):
         print(f"Fold {number}/{folds}: training on {len(train_samples)} images, holding out {len(held_out)}")
         started = time.perf_counter()
@@ -62,6 +62,7 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
                              "seconds": round(time.perf_counter() - started, 1)})
         print(f"Fold {number}/{folds}: accuracy {metrics['accuracy']:.2%}, macro F1 {metrics['macro_f1']:.3f}")
         held_out_samples += held_out
+        fold_numbers += [number] * len(held_out)
         probabilities.append(fold_probabilities)
     accuracies = np.array([fold["accuracy"] for fold in fold_results])
     pooled_probabilities = np.concatenate(probabilities)
@@ -71,15 +72,15 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
         "accuracy_sd": float(accuracies.std(ddof=1)),
         "pooled": classification_metrics(held_out_samples, pooled_probabilities, list(CLASS_NAMES)),
         "config": {**asdict(config), "folds": folds},
-        "out_of_fold": out_of_fold_records(held_out_samples, pooled_probabilities),
+        "out_of_fold": out_of_fold_records(held_out_samples, pooled_probabilities, fold_numbers),
     }
 
 
-def out_of_fold_records(samples: list[Sample], probabilities: np.ndarray) -> list[dict]:
+def out_of_fold_records(samples: list[Sample], probabilities: np.ndarray, folds: list[int]) -> list[dict]:
     """Every TRAIN image's probabilities from the fold that held it out: calibration data no model saw."""
-    return [{"path": str(sample.path), "label": sample.class_name, "photo": sample.cell_id,
+    return [{"path": str(sample.path), "label": sample.class_name, "photo": sample.cell_id, "fold": fold,
              "probabilities": [round(float(p), 6) for p in row]}
-            for sample, row in zip(samples, probabilities)]
+            for sample, row, fold in zip(samples, probabilities, folds)]
 
 
 def format_cross_validation(result: dict) -> str:

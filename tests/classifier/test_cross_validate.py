@@ -31,4 +31,5 @@ def test_short_real_run_holds_out_every_image_once(dataset_dir, base_weights, tm
     assert "pooled out-of-fold: accuracy" in stdout.getvalue()
     records = result["out_of_fold"]
     assert len({record["path"] for record in records}) == len(records) == 80
+    assert {record["fold"] for record in records} == {1, 2}
     assert all(sum(record["probabilities"]) == pytest.approx(1, abs=1e-4) for record in records)

@@ -139,3 +139,9 @@ def test_unreadable_cross_validation_file_is_a_clear_error(refit_model, tmp_path
     (tmp_path / "cv.json").write_text("{not json")
     with pytest.raises(CommandError, match="Cannot read the cross-validation results"):
         run("--model", refit_model, "--cross-validation", str(tmp_path / "cv.json"))
+
+
+def test_cross_validation_needs_the_model_it_calibrates(tmp_path):
+    path = cross_validation_file(tmp_path / "cv.json", REFIT)
+    with pytest.raises(CommandError, match="metadata .* is missing"):
+        run("--model", str(tmp_path / "absent.keras"), "--cross-validation", path)

@@ -62,9 +62,8 @@ def cross_validation_predictions(model_path: str, results_path: str):
     if differences:
         raise CommandError("The cross-validation trained another recipe than the model, so its predictions "
                            "say nothing of the model's confidence: " + "; ".join(differences))
-    probabilities, labels = out_of_fold_predictions(result)
-    return f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of TRAIN", \
-        probabilities, labels
+    source = f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of TRAIN"
+    return source, *out_of_fold_predictions(result)
 
 
 def _percent(value: float | None) -> str:

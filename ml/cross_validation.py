@@ -9,7 +9,7 @@ estimates the shipped procedure, not a selection made on the held-out fold.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import keras
@@ -97,10 +97,10 @@ def format_cross_validation(result: dict) -> str:
     return "\n".join(lines)
 
 
-# The settings that make a model what it is; the seed, the validation fraction and the early-stopping patience
-# only decide which of the recipe's models one gets.
-RECIPE_KEYS = ("image_size", "crop_fraction", "head_epochs", "fine_tune_epochs", "fine_tune_layers", "batch_size",
-               "head_learning_rate", "fine_tune_learning_rate", "label_smoothing", "max_per_class", "tta")
+# Every training setting makes the recipe except these, which only decide which of the recipe's models one gets;
+# derived from TrainingConfig so that a setting added later is compared too.
+NOT_RECIPE = {"seed", "val_fraction", "patience"}
+RECIPE_KEYS = tuple(field.name for field in fields(TrainingConfig) if field.name not in NOT_RECIPE)
 
 
 def recipe_differences(cross_validation_config: dict, training: dict) -> list[str]:

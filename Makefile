@@ -48,6 +48,7 @@ calibrate: install
 
 evaluate: model
 	$(BIN)/python manage.py evaluate_model --json artifacts/evaluation.json --plots artifacts/plots
+	$(BIN)/python manage.py evaluate_full_size --json artifacts/full_size.json
 
 superuser: install
 	$(BIN)/python manage.py createsuperuser

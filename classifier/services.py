@@ -111,8 +111,17 @@ def model_version_record_evaluation(*, model_path, metrics: dict) -> ModelVersio
     """Store an evaluation (keyed by split) on the version whose sha256 the metrics name."""
     version = model_version_register(model_path=model_path, metadata=model_service.read_metadata(model_path))
     split = metrics.get("split", "TEST")
-    evaluations = {**version.metrics.get("evaluation", {}), split: metrics}
-    version.metrics = {**version.metrics, "evaluation": evaluations}
+    return _model_version_add_metrics(version, evaluation={**version.metrics.get("evaluation", {}), split: metrics})
+
+
+def model_version_record_full_size_check(*, model_path, result: dict) -> ModelVersion:
+    """Store ``evaluate_full_size``'s comparison, which the Model page shows beside the TEST figures."""
+    version = model_version_register(model_path=model_path, metadata=model_service.read_metadata(model_path))
+    return _model_version_add_metrics(version, full_size=result)
+
+
+def _model_version_add_metrics(version: ModelVersion, **entries) -> ModelVersion:
+    version.metrics = {**version.metrics, **entries}
     version.save(update_fields=["metrics"])
     return version
 

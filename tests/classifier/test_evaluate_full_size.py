@@ -6,7 +6,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from classifier.models import ModelVersion
 from tests.ml.conftest import write_tiny_split
+
+pytestmark = pytest.mark.django_db
 
 
 def test_no_dataset_configured_is_a_command_error(tmp_path):
@@ -36,3 +39,12 @@ def test_full_size_originals_are_classified_like_their_small_copies(trained_mode
     # pixel size would show the model a quarter of the area it was trained on.
     assert result["max_largest_probability_shift"] < 0.25
     assert f"same class on both sizes {result['agreement']:.1%}" in stdout.getvalue()
+    stored = ModelVersion.objects.get(sha256=result["model_sha256"]).metrics["full_size"]
+    assert stored["agreement"] == result["agreement"] and len(stored["pairs"]) == 71
+
+
+def test_unmigrated_database_stops_before_classifying(monkeypatch, dataset_dir, tmp_path):
+    monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor.migration_plan",
+                        lambda self, targets: [("classifier.0001_initial", False)])
+    with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
+        call_command("evaluate_full_size", "--dataset-dir", str(dataset_dir), "--model", str(tmp_path / "x.keras"))

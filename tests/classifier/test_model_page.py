@@ -49,6 +49,17 @@ def test_validated_model_shows_its_validation_instead(alice_client, evaluated_ve
     assert "Validation (held-out" in page and "94.7%" in page and 'id="refit"' not in page
 
 
+def test_full_size_check_is_shown_once_run(alice_client, evaluated_version):
+    assert 'id="full-size"' not in alice_client.get(reverse("classifier:model")).content.decode()
+    evaluated_version.metrics = {**evaluated_version.metrics, "full_size": {
+        "n_pairs": 71, "agreement": 0.9859, "accuracy_small": 0.9296, "accuracy_original": 0.9155,
+        "max_largest_probability_shift": 0.188}}
+    evaluated_version.save()
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert "The 71 TEST_SIMPLE photos" in page and "both sizes for 98.6%" in page
+    assert "93.0% at 320×240 and 91.5% at full size" in page and "0.188" in page
+
+
 def test_confusion_matrix_is_a_png(alice_client, evaluated_version):
     response = alice_client.get(reverse("classifier:confusion"))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"

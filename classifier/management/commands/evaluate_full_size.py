@@ -1,9 +1,11 @@
-"""``manage.py evaluate_full_size``: full-size originals of the TEST cells against their 320x240 copies."""
+"""``manage.py evaluate_full_size``: full-size originals of the TEST cells against their 320x240 copies, stored on
+the ModelVersion for the Model page."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from classifier import services
 from classifier.management.options import (add_dataset_argument, add_json_argument, add_model_argument,
-                                           require_dataset, write_json_option)
+                                           require_dataset, require_migrated_database, write_json_option)
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.full_size import compare_full_size, format_full_size_report, list_original_pairs
@@ -21,10 +23,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         require_dataset(options)
+        require_migrated_database()
         try:
             pairs = list_original_pairs(options["dataset_dir"])
             result = compare_full_size(CellClassifier.from_path(options["model"]), pairs)
         except (ArtifactError, DatasetError) as error:
             raise CommandError(str(error)) from error
         write_json_option(options, result)
+        services.model_version_record_full_size_check(model_path=options["model"], result=result)
         self.stdout.write(format_full_size_report(result))

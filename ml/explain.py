@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from ml.model import BASE_LAYER_NAME
+from ml.model import BASE_LAYER_NAME, ensemble_members
 
 LAST_CONV_LAYER_NAME = "out_relu"
 OVERLAY_OPACITY = 0.45  # share of the heatmap colour in the overlay; the cell stays visible beneath
@@ -38,13 +38,19 @@ def class_score_and_activations(model: keras.Model, images: tf.Tensor, class_ind
 
 
 def gradcam_heatmap(model: keras.Model, input_uint8: np.ndarray, class_index: int) -> np.ndarray:
-    """Grad-CAM of one preprocessed image, in [0, 1], at the resolution of the last conv layer."""
+    """Grad-CAM of one preprocessed image, in [0, 1], at the resolution of the last conv layer.
+
+    An ensemble's class score is the mean of its members' scores, so its map is the mean of theirs before
+    the ReLU (the members share one input and one layout of activations).
+    """
     images = tf.constant(input_uint8[None].astype(np.float32))
-    with tf.GradientTape() as tape:
-        score, activations = class_score_and_activations(model, images, class_index, tape)
-    gradients = tape.gradient(score, activations)
-    channel_weights = tf.reduce_mean(gradients, axis=(0, 1, 2))
-    heatmap = tf.nn.relu(tf.reduce_sum(activations[0] * channel_weights, axis=-1)).numpy()
+    maps = []
+    for member in ensemble_members(model):
+        with tf.GradientTape() as tape:
+            score, activations = class_score_and_activations(member, images, class_index, tape)
+        channel_weights = tf.reduce_mean(tape.gradient(score, activations), axis=(0, 1, 2))
+        maps.append(tf.reduce_sum(activations[0] * channel_weights, axis=-1))
+    heatmap = tf.nn.relu(tf.reduce_mean(tf.stack(maps), axis=0)).numpy()
     peak = heatmap.max()
     return heatmap / peak if peak > 0 else heatmap
 

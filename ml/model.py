@@ -38,7 +38,7 @@ def alpha_from_weights(weights: str | None, default: float = 1.0) -> float:
 
 
 def build_model(*, num_classes: int, input_size: int, base_weights: str | None, alpha: float = 1.0,
-                dropout: float = 0.2) -> keras.Model:
+                dropout: float = 0.2, name: str = "hematovision_mobilenetv2") -> keras.Model:
     """uint8-range RGB in, class probabilities out; MobileNetV2 scaling lives inside the model."""
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
     scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_scaling")(inputs)
@@ -49,7 +49,23 @@ def build_model(*, num_classes: int, input_size: int, base_weights: str | None, 
     features = base(scaled)
     features = keras.layers.Dropout(dropout, name="head_dropout")(features)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(features)
-    return keras.Model(inputs, outputs, name="hematovision_mobilenetv2")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model that averages its members' probabilities, so it is saved, loaded and served as one artifact."""
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    outputs = keras.layers.Average(name="mean_probabilities")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="hematovision_ensemble")
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The networks inside ``build_ensemble``'s model; a single network is its own only member."""
+    if any(layer.name == BASE_LAYER_NAME for layer in model.layers):
+        return [model]
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
 
 
 def set_trainable_top(model: keras.Model, trainable_layers: int) -> None:

@@ -5,7 +5,8 @@ low learning rate. Both are checked against a validation split grouped by source
 stopping restores the best weights. With ``val_fraction=0`` the same phases run their fixed epochs on
 every TRAIN photo (a refit once the epochs have been chosen on validation): the model is limited by its
 277 source photos, so the fifth held out for validation is worth training on. Cell crops are decoded once
-and cached as uint8, so every epoch after the first costs only the model.
+per network and cached as uint8, so every epoch after the first costs only the model. The shipped model
+averages two such networks trained with different seeds (``TrainingConfig.members``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ml.artifact import save_artifact
 from ml.data import Sample, fingerprint, grouped_split, list_split, subsample_cells
 from ml.inference import CellClassifier
 from ml.metrics import classification_metrics
-from ml.model import alpha_from_weights, build_model, resolve_base_weights, set_trainable_top
+from ml.model import alpha_from_weights, build_ensemble, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
 from ml.sources import group_by_source
 
@@ -52,6 +53,9 @@ class TrainingConfig:
     # Two views: on both validation splits they score as the four flips/rotations did (94.7%, 89.9% vs 89.6%),
     # at half the inference cost; one view alone lost 2.3 points on the first split.
     tta: tuple[str, ...] = ("identity", "rotate_180")
+    # Networks trained alike with seeds seed, seed + 1, ..., their probabilities averaged. Two read 86.1% in
+    # grouped 5-fold cross-validation against 83.7% and 85.0% for each alone, 4 of 5 folds better (README).
+    members: int = 2
 
     @property
     def spec(self) -> PreprocessingSpec:
@@ -128,15 +132,35 @@ def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience:
 
 def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: str | None,
           config: TrainingConfig) -> tuple[keras.Model, dict]:
-    """Build the model, train the head, fine-tune the top of the base; returns the model and its metadata."""
-    keras.utils.set_random_seed(config.seed)
-    spec = config.spec
+    """Train ``config.members`` networks, each with its own seed, and average them; returns model and metadata."""
+    if config.members < 1:
+        raise ValueError("An ensemble needs at least one member.")
     started = time.perf_counter()
-    train_data = make_dataset(train_samples, spec, config.batch_size, training=True, seed=config.seed)
-    val_data = make_dataset(val_samples, spec, config.batch_size, training=False) if val_samples else None
     alpha = alpha_from_weights(base_weights)
-    model = build_model(num_classes=len(CLASS_NAMES), input_size=spec.input_size, base_weights=base_weights,
-                        alpha=alpha)
+    val_data = make_dataset(val_samples, config.spec, config.batch_size, training=False) if val_samples else None
+    members, member_phases = [], []
+    for index in range(config.members):
+        seed = config.seed + index
+        print(f"Member {index + 1}/{config.members} (seed {seed})")
+        name = "hematovision_mobilenetv2" if config.members == 1 else f"member_{index + 1}"
+        member, phases = train_member(train_samples, val_data, base_weights, alpha, config, seed, name)
+        members.append(member)
+        member_phases.append({"seed": seed, **phases})
+    model = build_ensemble(members)
+    validation = validation_metrics(model, val_samples, val_data, config) if val_samples else None
+    metadata = training_metadata(config, alpha, train_samples, val_samples, validation,
+                                 {"member_phases": member_phases,
+                                  "total_seconds": round(time.perf_counter() - started, 1)})
+    return model, metadata
+
+
+def train_member(train_samples: list[Sample], val_data, base_weights: str | None, alpha: float,
+                 config: TrainingConfig, seed: int, name: str) -> tuple[keras.Model, dict]:
+    """One network: build it, train the head, then fine-tune the top of the base."""
+    keras.utils.set_random_seed(seed)
+    train_data = make_dataset(train_samples, config.spec, config.batch_size, training=True, seed=seed)
+    model = build_model(num_classes=len(CLASS_NAMES), input_size=config.image_size, base_weights=base_weights,
+                        alpha=alpha, name=name)
 
     print(f"Phase 1: head only, base frozen ({config.head_epochs} epochs, lr {config.head_learning_rate})")
     set_trainable_top(model, 0)
@@ -148,12 +172,7 @@ def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: 
     set_trainable_top(model, config.fine_tune_layers)
     compile_for_phase(model, config.fine_tune_learning_rate, config.label_smoothing)
     fine_tune = train_phase(model, train_data, val_data, config.fine_tune_epochs, config.patience)
-
-    validation = validation_metrics(model, val_samples, val_data, config) if val_samples else None
-    metadata = training_metadata(config, alpha, train_samples, val_samples, validation,
-                                 {"head": head, "fine_tune": fine_tune,
-                                  "total_seconds": round(time.perf_counter() - started, 1)})
-    return model, metadata
+    return model, {"head": head, "fine_tune": fine_tune}
 
 
 def predict_dataset(classifier: CellClassifier, dataset: tf.data.Dataset) -> np.ndarray:

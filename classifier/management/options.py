@@ -40,6 +40,8 @@ def add_training_arguments(parser) -> None:
                         help="side of the square crop around the nucleus, as a share of the image width")
     parser.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS.batch_size)
     parser.add_argument("--seed", type=int, default=TRAINING_DEFAULTS.seed)
+    parser.add_argument("--members", type=int, default=TRAINING_DEFAULTS.members,
+                        help="networks trained with seeds seed, seed+1, ... and averaged (1 = a single network)")
     parser.add_argument("--max-per-class", type=int, default=None,
                         help="train on a reduced subset of this many images per class (quick runs, CI)")
 
@@ -50,7 +52,7 @@ def training_config(options: dict, **overrides) -> TrainingConfig:
         image_size=options["image_size"], crop_fraction=options["crop_fraction"], head_epochs=options["epochs"],
         fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],
         batch_size=options["batch_size"], seed=options["seed"], max_per_class=options["max_per_class"],
-        **overrides)
+        members=options["members"], **overrides)
 
 
 def add_json_argument(parser, what: str) -> None:

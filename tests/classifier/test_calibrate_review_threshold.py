@@ -123,6 +123,18 @@ def test_out_of_fold_predictions_calibrate_a_refit_model(refit_model, tmp_path, 
         ["0.95", "66.7%", "100.00%"]]
 
 
+def test_an_unreachable_target_says_to_choose_from_the_table(refit_model, tmp_path):
+    most_confident_is_wrong = [{"path": f"TRAIN/EOSINOPHIL/{i}.jpeg", "label": "EOSINOPHIL", "photo": f"EOSINOPHIL/{i}",
+                                "probabilities": [confidence if c == predicted else (1 - confidence) / 3
+                                                  for c in range(4)]}
+                               for i, (confidence, predicted) in enumerate([(0.99, 3), (0.9, 0), (0.8, 0)])]
+    output = run("--model", refit_model, "--target-accuracy", "0.99",
+                 "--cross-validation", cross_validation_file(tmp_path / "cv.json", REFIT, most_confident_is_wrong))
+    assert "Flagged for review: 100.00%" in output
+    assert "No threshold reaches 99.0% while trusting any image" in output
+    assert "Set HEMATOVISION_CONFIDENCE_THRESHOLD" not in output
+
+
 def test_cross_validation_of_another_recipe_is_refused(refit_model, tmp_path):
     path = cross_validation_file(tmp_path / "cv.json", {**REFIT, "image_size": 160})
     with pytest.raises(CommandError, match="another recipe .* image_size: cross-validated 160, model 128"):

@@ -55,7 +55,8 @@ def test_val_fraction_zero_refits_on_every_image_for_the_fixed_epochs(dataset_di
     metadata = json.loads(output.with_suffix(".json").read_text())
     assert metadata["validation"] is None
     assert (metadata["training"]["train_images"], metadata["training"]["val_images"]) == (80, 0)
-    assert metadata["training"]["fine_tune"]["epochs_run"] == 2  # no early stopping without validation
+    # no early stopping without validation, in either member
+    assert [member["fine_tune"]["epochs_run"] for member in metadata["training"]["member_phases"]] == [2, 2]
     recorded = ModelVersion.objects.get(sha256=metadata["sha256"]).metrics
     assert "validation" not in recorded and recorded["training"] == {"train_images": 80, "val_images": 0}
     assert "no validation split (refit on all 80 TRAIN images)" in stdout.getvalue()

@@ -117,4 +117,9 @@ class Command(BaseCommand):
             f"Accuracy at or above the threshold: {_percent(choice.accuracy_above)}",
             f"Accuracy below the threshold: {_percent(choice.accuracy_below)}",
             "", f"Trade-off (the current setting is {current}):", *trade_off_lines(outcomes), ""]))
-        self.stdout.write(self.style.SUCCESS(f"Set HEMATOVISION_CONFIDENCE_THRESHOLD={choice.threshold:.4f}"))
+        if choice.accuracy_above is None:
+            self.stdout.write(self.style.WARNING(
+                f"No threshold reaches {choice.target_accuracy:.1%} while trusting any image: choose "
+                "HEMATOVISION_CONFIDENCE_THRESHOLD from the trade-off above."))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Set HEMATOVISION_CONFIDENCE_THRESHOLD={choice.threshold:.4f}"))

@@ -201,7 +201,7 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
         "name": f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
         "class_names": list(CLASS_NAMES),
         "preprocessing": config.spec.to_dict(),
-        "base_network": f"MobileNetV2 alpha={alpha}",
+        "base_network": f"MobileNetV2 alpha={alpha}" + (f", {config.members} averaged" if config.members > 1 else ""),
         "input_size": config.image_size,
         "training": {**asdict(config), **phases, "train_images": len(train_samples),
                      "val_images": len(val_samples)},

@@ -53,8 +53,10 @@ def test_prints_the_threshold_and_what_it_flags_reading_only_train(model_with_tr
     assert splits_read == ["TRAIN"]
     images = int(re.search(r"Images \(grouped validation split of TRAIN\): (\d+)", output).group(1))
     assert 0 < images < 4 * TRAINED_ON["max_per_class"]
-    threshold = float(re.search(r"HEMATOVISION_CONFIDENCE_THRESHOLD=([\d.]+)", output).group(1))
+    threshold = float(re.search(r"Review threshold for 90.0% accuracy: ([\d.]+)", output).group(1))
     assert 0 < threshold <= 1.0001
+    # a tiny random model may reach 90% on no trusted image; then it says so instead of suggesting a setting
+    assert ("Set HEMATOVISION_CONFIDENCE_THRESHOLD=" in output) != ("No threshold reaches 90.0%" in output)
     assert "Flagged for review:" in output and "Accuracy at or above the threshold:" in output
 
 

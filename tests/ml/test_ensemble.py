@@ -73,6 +73,6 @@ def test_training_two_members_uses_two_seeds(tiny_dataset):
     model, metadata = train(samples, [], None, config)
     first, second = ensemble_members(model)
     assert [phase["seed"] for phase in metadata["training"]["member_phases"]] == [1, 2]
-    assert metadata["training"]["members"] == 2
+    assert metadata["training"]["members"] == 2 and metadata["base_network"] == "MobileNetV2 alpha=1.0, 2 averaged"
     assert not np.allclose(first.get_layer("probabilities").get_weights()[0],
                            second.get_layer("probabilities").get_weights()[0])

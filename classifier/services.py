@@ -109,19 +109,20 @@ def _training_record(metadata: dict) -> dict:
 
 def model_version_record_evaluation(*, model_path, metrics: dict) -> ModelVersion:
     """Store an evaluation (keyed by split) on the version whose sha256 the metrics name."""
-    version = model_version_register(model_path=model_path, metadata=model_service.read_metadata(model_path))
     split = metrics.get("split", "TEST")
-    return _model_version_add_metrics(version, evaluation={**version.metrics.get("evaluation", {}), split: metrics})
+    return _model_version_add_metrics(
+        model_path, lambda version: {"evaluation": {**version.metrics.get("evaluation", {}), split: metrics}})
 
 
 def model_version_record_full_size_check(*, model_path, result: dict) -> ModelVersion:
     """Store ``evaluate_full_size``'s comparison, which the Model page shows beside the TEST figures."""
+    return _model_version_add_metrics(model_path, lambda version: {"full_size": result})
+
+
+def _model_version_add_metrics(model_path, entries_for) -> ModelVersion:
+    """Register the artifact's version if needed, then merge ``entries_for(version)`` into its metrics."""
     version = model_version_register(model_path=model_path, metadata=model_service.read_metadata(model_path))
-    return _model_version_add_metrics(version, full_size=result)
-
-
-def _model_version_add_metrics(version: ModelVersion, **entries) -> ModelVersion:
-    version.metrics = {**version.metrics, **entries}
+    version.metrics = {**version.metrics, **entries_for(version)}
     version.save(update_fields=["metrics"])
     return version
 

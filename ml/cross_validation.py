@@ -17,28 +17,28 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from ml import CLASS_NAMES
-from ml.data import Sample
+from ml.data import LabelledImage
 from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
-from ml.sources import group_by_source
+from ml.photos import group_by_source
 from ml.training import (SPLIT_MERGE, TrainingConfig, load_train_split, make_dataset, predict_dataset,
                          serving_classifier, train)
 
-FOLD_KEYS = ("accuracy", "macro_f1", "cells_correct", "cells_total", "n_images")
+FOLD_KEYS = ("accuracy", "macro_f1", "photos_correct", "photos_total", "n_images")
 
 
-def grouped_folds(samples: list[Sample], folds: int, seed: int) -> list[tuple[list[Sample], list[Sample]]]:
+def grouped_folds(samples: list[LabelledImage], folds: int, seed: int) -> list[tuple[list[LabelledImage], list[LabelledImage]]]:
     """(train, held-out) pairs, stratified by class; every source group is held out exactly once."""
     if folds < 2:
         raise ValueError("Cross-validation needs at least 2 folds.")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     labels = [sample.label for sample in samples]
-    groups = [sample.cell_id for sample in samples]
+    groups = [sample.group for sample in samples]
     return [([samples[i] for i in train_index], [samples[i] for i in held_out_index])
             for train_index, held_out_index in splitter.split(np.zeros(len(samples)), labels, groups)]
 
 
-def train_and_predict(train_samples: list[Sample], held_out: list[Sample], base_weights: str | None,
+def train_and_predict(train_samples: list[LabelledImage], held_out: list[LabelledImage], base_weights: str | None,
                       config: TrainingConfig) -> np.ndarray:
     """One fold: a fresh model trained for the fixed epochs, then the held-out photos scored as served."""
     keras.backend.clear_session()  # each fold's graph would otherwise stay in memory
@@ -76,9 +76,9 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
     }
 
 
-def out_of_fold_records(samples: list[Sample], probabilities: np.ndarray, folds: list[int]) -> list[dict]:
+def out_of_fold_records(samples: list[LabelledImage], probabilities: np.ndarray, folds: list[int]) -> list[dict]:
     """Every TRAIN image's probabilities from the fold that held it out: calibration data no model saw."""
-    return [{"path": str(sample.path), "label": sample.class_name, "photo": sample.cell_id, "fold": fold,
+    return [{"path": str(sample.path), "label": sample.class_name, "photo": sample.group, "fold": fold,
              "probabilities": [round(float(p), 6) for p in row]}
             for sample, row, fold in zip(samples, probabilities, folds)]
 
@@ -88,11 +88,11 @@ def format_cross_validation(result: dict) -> str:
     pooled = result["pooled"]
     lines = [f"{'fold':<6}{'images':>8}{'accuracy':>10}{'macro F1':>10}{'photos right':>14}"]
     lines += [f"{fold['fold']:<6}{fold['n_images']:>8}{fold['accuracy']:>10.2%}{fold['macro_f1']:>10.3f}"
-              f"{fold['cells_correct']:>9}/{fold['cells_total']}" for fold in result["folds"]]
+              f"{fold['photos_correct']:>9}/{fold['photos_total']}" for fold in result["folds"]]
     lines += ["", f"accuracy over folds: mean {result['accuracy_mean']:.2%}, sd {result['accuracy_sd']:.2%}",
               f"pooled out-of-fold: accuracy {pooled['accuracy']:.2%}, macro F1 {pooled['macro_f1']:.3f}, "
-              f"photo groups right {pooled['cells_correct']}/{pooled['cells_total']}",
-              *(f"  read wrongly: {cell['cell']} voted {cell['voted']}" for cell in pooled["wrong_cells"]),
+              f"photo groups right {pooled['photos_correct']}/{pooled['photos_total']}",
+              *(f"  read wrongly: {row['photo']} voted {row['voted']}" for row in pooled["wrong_photos"]),
               "", *class_table_lines(pooled)]
     return "\n".join(lines)
 

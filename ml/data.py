@@ -2,8 +2,8 @@
 
 The Kaggle "Blood Cells" images are augmented copies of a few hundred source cells. Any split that puts
 copies of one cell on both sides leaks, so every split here is made over cells, never over images.
-``cell_id`` starts from the ``_<i>_<n>.jpeg`` file name, but in this dataset ``i`` is *not* the source
-photo (see ``ml.sources``, which recovers the real groups and replaces ``cell_id`` before splitting).
+``group`` starts from the ``_<i>_<n>.jpeg`` file name, but in this dataset ``i`` is *not* the source
+photo (see ``ml.photos``, which recovers the real groups and replaces ``group`` before splitting).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ class DatasetError(Exception):
 
 
 @dataclass(frozen=True)
-class Sample:
+class LabelledImage:
     path: Path
     label: int
-    cell_id: str  # "<CLASS>/<cell>": unique across classes, since cell numbers restart per class
+    group: str  # "<CLASS>/<cell>": unique across classes, since cell numbers restart per class
 
     @property
     def class_name(self) -> str:
@@ -48,13 +48,13 @@ def resolve_dataset_root(directory: str | Path) -> Path:
                        "Point HEMATOVISION_DATASET_DIR at the dataset2-master folder of the Blood Cells dataset.")
 
 
-def cell_id_for(path: Path, class_name: str) -> str:
+def group_for(path: Path, class_name: str) -> str:
     """The source cell of an augmented image; files not named ``_<cell>_<n>`` are their own cell."""
     match = _CELL_PATTERN.match(path.stem)
     return f"{class_name}/{match.group(1) if match else path.stem}"
 
 
-def list_split(directory: str | Path, split: str) -> list[Sample]:
+def list_split(directory: str | Path, split: str) -> list[LabelledImage]:
     """All labelled images of one split, sorted so that the order never depends on the file system."""
     split_dir = resolve_dataset_root(directory) / split
     if not split_dir.is_dir():
@@ -67,29 +67,29 @@ def list_split(directory: str | Path, split: str) -> list[Sample]:
                                f"{', '.join(CLASS_NAMES)}.")
         for path in sorted(class_dir.iterdir()):
             if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                samples.append(Sample(path=path, label=label, cell_id=cell_id_for(path, class_name)))
+                samples.append(LabelledImage(path=path, label=label, group=group_for(path, class_name)))
     if not samples:
         raise DatasetError(f"Split folder {split_dir} holds no images.")
     return samples
 
 
-def grouped_split(samples: list[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+def grouped_split(samples: list[LabelledImage], val_fraction: float, seed: int) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """Split by source cell, stratified by class, so no cell is on both sides."""
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction must be between 0 and 1.")
     rng = random.Random(seed)
     val_cells: set[str] = set()
     for label in range(len(CLASS_NAMES)):
-        cells = sorted({s.cell_id for s in samples if s.label == label})
+        cells = sorted({s.group for s in samples if s.label == label})
         rng.shuffle(cells)
         n_val = max(1, round(len(cells) * val_fraction)) if len(cells) > 1 else 0
         val_cells.update(cells[:n_val])
-    train = [s for s in samples if s.cell_id not in val_cells]
-    val = [s for s in samples if s.cell_id in val_cells]
+    train = [s for s in samples if s.group not in val_cells]
+    val = [s for s in samples if s.group in val_cells]
     return train, val
 
 
-def subsample_cells(samples: list[Sample], per_class: int, seed: int) -> list[Sample]:
+def subsample_cells(samples: list[LabelledImage], per_class: int, seed: int) -> list[LabelledImage]:
     """A small but real subset (``per_class`` images of each class, spread over cells) for quick runs."""
     rng = random.Random(seed)
     chosen = []
@@ -100,9 +100,9 @@ def subsample_cells(samples: list[Sample], per_class: int, seed: int) -> list[Sa
     return chosen
 
 
-def fingerprint(samples: list[Sample]) -> str:
+def fingerprint(samples: list[LabelledImage]) -> str:
     """A short hash of which files (name, size) were used, to tell training sets apart."""
     digest = hashlib.sha256()
     for sample in samples:
-        digest.update(f"{sample.cell_id}/{sample.path.name}:{sample.path.stat().st_size}\n".encode())
+        digest.update(f"{sample.group}/{sample.path.name}:{sample.path.stat().st_size}\n".encode())
     return digest.hexdigest()[:16]

@@ -12,14 +12,14 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ml.data import Sample, list_split, resolve_dataset_root  # noqa: E402
+from ml.data import LabelledImage, list_split, resolve_dataset_root  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
 from ml.metrics import bootstrap_accuracy_ci, class_table_lines, classification_metrics  # noqa: E402
-from ml.sources import group_by_source  # noqa: E402
+from ml.photos import group_by_source  # noqa: E402
 from ml.training import make_dataset, predict_dataset  # noqa: E402
 
 
-def predict_split(classifier: CellClassifier, samples: list[Sample], batch_size: int) -> tuple[np.ndarray, float]:
+def predict_split(classifier: CellClassifier, samples: list[LabelledImage], batch_size: int) -> tuple[np.ndarray, float]:
     """Probabilities for every sample and the images/s achieved, decode and crop running in parallel."""
     dataset = make_dataset(samples, classifier.spec, batch_size, training=False, cache=False)
     started = time.perf_counter()
@@ -30,7 +30,7 @@ def predict_split(classifier: CellClassifier, samples: list[Sample], batch_size:
 def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST", batch_size: int = 64) -> dict:
     """All metrics of the artifact on ``split``, as a JSON-ready dict.
 
-    Cells for the majority vote and the bootstrap are source photos recovered by ``ml.sources``: the
+    Cells for the majority vote and the bootstrap are source photos recovered by ``ml.photos``: the
     ``_<i>_`` in the file names is not the source (see that module).
     """
     classifier = CellClassifier.from_path(model_path)
@@ -48,7 +48,7 @@ def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST
         "model_name": classifier.metadata.get("name"),
         "model_sha256": classifier.sha256,
         "tta": classifier.tta,
-        "cell_grouping": "source photos recovered by colour histogram (ml.sources)",
+        "photo_grouping": "source photos recovered by colour histogram (ml.photos)",
     }
 
 
@@ -89,13 +89,13 @@ def format_report(metrics: dict) -> str:
         f"{metrics['n_images']} images",
         f"accuracy {metrics['accuracy']:.2%} (95% CI over cells {low:.1%}-{high:.1%}), "
         f"macro F1 {metrics['macro_f1']:.3f}",
-        f"cells right by majority: {metrics['cells_correct']}/{metrics['cells_total']}",
+        f"cells right by majority: {metrics['photos_correct']}/{metrics['photos_total']}",
         f"speed: {metrics['images_per_second']:.0f} images/s end to end",
         "",
         *class_table_lines(metrics),
     ]
     lines += ["", "accuracy per source photo, worst first (voted = majority of its images):",
               f"{'source photo':<24}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
-    lines += [f"{cell['cell']:<24}{cell['true']:<12}{cell['voted']:<12}{cell['images']:>7}{cell['accuracy']:>10.1%}"
-              for cell in metrics["per_cell"]]
+    lines += [f"{row['photo']:<24}{row['true']:<12}{row['voted']:<12}{row['images']:>7}{row['accuracy']:>10.1%}"
+              for row in metrics["per_photo"]]
     return "\n".join(lines)

@@ -7,18 +7,18 @@ from collections import defaultdict
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from ml.data import Sample
+from ml.data import LabelledImage
 
 
-def classification_metrics(samples: list[Sample], probabilities: np.ndarray, class_names: list[str]) -> dict:
-    """Image-level scores, per class and macro, plus the majority vote over each source cell."""
+def classification_metrics(samples: list[LabelledImage], probabilities: np.ndarray, class_names: list[str]) -> dict:
+    """Image-level scores, per class and macro, plus the majority vote over each source photo (``group``)."""
     truth = np.array([sample.label for sample in samples])
     predicted = probabilities.argmax(axis=1)
     labels = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels,
                                                                      zero_division=0)
-    per_cell = per_cell_results(samples, predicted, class_names)
-    wrong = sorted((row for row in per_cell if row["true"] != row["voted"]), key=lambda row: row["cell"])
+    per_photo = per_photo_results(samples, predicted, class_names)
+    wrong = sorted((row for row in per_photo if row["true"] != row["voted"]), key=lambda row: row["photo"])
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
@@ -26,37 +26,37 @@ def classification_metrics(samples: list[Sample], probabilities: np.ndarray, cla
                              "support": int(support[i])} for i, name in enumerate(class_names)},
         "confusion_matrix": confusion_matrix(truth, predicted, labels=labels).tolist(),
         "class_names": list(class_names),
-        "cells_correct": len(per_cell) - len(wrong),
-        "cells_total": len(per_cell),
-        "wrong_cells": [{key: row[key] for key in ("cell", "true", "voted")} for row in wrong],
-        "per_cell": per_cell,
+        "photos_correct": len(per_photo) - len(wrong),
+        "photos_total": len(per_photo),
+        "wrong_photos": [{key: row[key] for key in ("photo", "true", "voted")} for row in wrong],
+        "per_photo": per_photo,
         "n_images": len(samples),
     }
 
 
-def per_cell_results(samples: list[Sample], predicted: np.ndarray, class_names: list[str]) -> list[dict]:
-    """Majority vote and accuracy of every source cell, worst first, so the photos read wrongly lead the report.
+def per_photo_results(samples: list[LabelledImage], predicted: np.ndarray, class_names: list[str]) -> list[dict]:
+    """Majority vote and accuracy of every source photo, worst first, so the photos read wrongly lead the report.
 
     Ties in the vote go to the lower class index, deterministically.
     """
     counts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(class_names), int))
     labels = {}
     for sample, label in zip(samples, predicted):
-        counts[sample.cell_id][label] += 1
-        labels[sample.cell_id] = sample.label
-    rows = [{"cell": cell, "true": class_names[labels[cell]], "voted": class_names[int(np.argmax(row))],
-             "images": int(row.sum()), "accuracy": float(row[labels[cell]] / row.sum())}
-            for cell, row in counts.items()]
-    return sorted(rows, key=lambda row: (row["accuracy"], row["cell"]))
+        counts[sample.group][label] += 1
+        labels[sample.group] = sample.label
+    rows = [{"photo": photo, "true": class_names[labels[photo]], "voted": class_names[int(np.argmax(row))],
+             "images": int(row.sum()), "accuracy": float(row[labels[photo]] / row.sum())}
+            for photo, row in counts.items()]
+    return sorted(rows, key=lambda row: (row["accuracy"], row["photo"]))
 
 
-def bootstrap_accuracy_ci(samples: list[Sample], correct: np.ndarray, rounds: int = 2000,
+def bootstrap_accuracy_ci(samples: list[LabelledImage], correct: np.ndarray, rounds: int = 2000,
                           seed: int = 0) -> list[float]:
     """95% interval of accuracy when whole source cells are resampled: images of a cell are not independent."""
     by_cell: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for sample, hit in zip(samples, correct):
-        by_cell[sample.cell_id][0] += int(hit)
-        by_cell[sample.cell_id][1] += 1
+        by_cell[sample.group][0] += int(hit)
+        by_cell[sample.group][1] += 1
     hits, totals = np.array(list(by_cell.values())).T
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(hits), size=(rounds, len(hits)))

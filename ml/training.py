@@ -22,12 +22,12 @@ import tensorflow as tf
 
 from ml import CLASS_NAMES
 from ml.artifact import save_artifact
-from ml.data import Sample, fingerprint, grouped_split, list_split, subsample_cells
+from ml.data import LabelledImage, fingerprint, grouped_split, list_split, subsample_cells
 from ml.inference import CellClassifier
 from ml.metrics import classification_metrics
 from ml.model import alpha_from_weights, build_ensemble, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
-from ml.sources import group_by_source
+from ml.photos import group_by_source
 
 AUTOTUNE = tf.data.AUTOTUNE
 SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of a photo on one side
@@ -62,7 +62,7 @@ class TrainingConfig:
         return PreprocessingSpec(input_size=self.image_size, crop_fraction=self.crop_fraction)
 
 
-def make_dataset(samples: list[Sample], spec: PreprocessingSpec, batch_size: int, training: bool,
+def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_size: int, training: bool,
                  seed: int = 0, cache: bool = True) -> tf.data.Dataset:
     """(uint8 crop, one-hot label) batches; the crop is exactly ``load_for_model`` of the file.
 
@@ -130,7 +130,7 @@ def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience:
     }
 
 
-def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: str | None,
+def train(train_samples: list[LabelledImage], val_samples: list[LabelledImage], base_weights: str | None,
           config: TrainingConfig) -> tuple[keras.Model, dict]:
     """Train ``config.members`` networks, each with its own seed, and average them; returns model and metadata."""
     if config.members < 1:
@@ -154,7 +154,7 @@ def train(train_samples: list[Sample], val_samples: list[Sample], base_weights: 
     return model, metadata
 
 
-def train_member(train_samples: list[Sample], val_data, base_weights: str | None, alpha: float,
+def train_member(train_samples: list[LabelledImage], val_data, base_weights: str | None, alpha: float,
                  config: TrainingConfig, seed: int, name: str) -> tuple[keras.Model, dict]:
     """One network: build it, train the head, then fine-tune the top of the base."""
     keras.utils.set_random_seed(seed)
@@ -186,16 +186,16 @@ def serving_classifier(model: keras.Model, config: TrainingConfig) -> CellClassi
                                   "tta": list(config.tta)})
 
 
-def validation_metrics(model: keras.Model, val_samples: list[Sample], val_data, config: TrainingConfig) -> dict:
+def validation_metrics(model: keras.Model, val_samples: list[LabelledImage], val_data, config: TrainingConfig) -> dict:
     """Scored exactly as served."""
     metrics = classification_metrics(val_samples, predict_dataset(serving_classifier(model, config), val_data),
                                      list(CLASS_NAMES))
     return {key: metrics[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix",
-                                          "cells_correct", "cells_total", "n_images")}
+                                          "photos_correct", "photos_total", "n_images")}
 
 
-def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[Sample],
-                      val_samples: list[Sample], validation: dict, phases: dict) -> dict:
+def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[LabelledImage],
+                      val_samples: list[LabelledImage], validation: dict, phases: dict) -> dict:
     trained_at = datetime.now(timezone.utc).replace(microsecond=0)
     return {
         "name": f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
@@ -212,13 +212,13 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
     }
 
 
-def load_train_split(dataset_dir: str | Path, config: TrainingConfig) -> list[Sample]:
+def load_train_split(dataset_dir: str | Path, config: TrainingConfig) -> list[LabelledImage]:
     """TRAIN only (never TEST or the originals), reduced to ``max_per_class`` images per class if set."""
     samples = list_split(dataset_dir, "TRAIN")
     return subsample_cells(samples, config.max_per_class, config.seed) if config.max_per_class else samples
 
 
-def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[Sample], list[Sample]]:
+def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """``load_train_split``, split by recovered source photo.
 
     A reduced subset is grouped on its own (cheap, but with fewer copies per photo the groups are finer):

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from classifier.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
-REQUIRED_KEYS = {"accuracy", "macro_f1", "per_class", "confusion_matrix", "class_names", "cells_correct",
-                 "cells_total", "accuracy_ci95", "n_images", "model_sha256", "images_per_second", "split", "per_cell"}
+REQUIRED_KEYS = {"accuracy", "macro_f1", "per_class", "confusion_matrix", "class_names", "photos_correct",
+                 "photos_total", "accuracy_ci95", "n_images", "model_sha256", "images_per_second", "split", "per_photo"}
 
 
 def test_no_dataset_configured_is_a_command_error(tmp_path):
@@ -43,8 +43,8 @@ def test_evaluates_test_split_and_records_the_metrics(trained_model_path, datase
     assert metrics["accuracy_ci95"][0] <= metrics["accuracy"] <= metrics["accuracy_ci95"][1]
     assert (plots / "confusion_TEST.png").stat().st_size > 1000
     assert "accuracy" in stdout.getvalue() and "cells right by majority" in stdout.getvalue()
-    assert len(metrics["per_cell"]) == metrics["cells_total"]
-    assert sum(cell["images"] for cell in metrics["per_cell"]) == 2487
+    assert len(metrics["per_photo"]) == metrics["photos_total"]
+    assert sum(cell["images"] for cell in metrics["per_photo"]) == 2487
     assert "accuracy per source photo" in stdout.getvalue()
     version = ModelVersion.objects.get(sha256=metrics["model_sha256"])
     assert version.metrics["evaluation"]["TEST"]["accuracy"] == metrics["accuracy"]

@@ -8,11 +8,11 @@ from ml.artifact import read_metadata
 
 pytestmark = pytest.mark.django_db
 EVALUATION = {
-    "split": "TEST", "accuracy": 0.875, "macro_f1": 0.87, "accuracy_ci95": [0.8, 0.95], "n_images": 8, "cells_total": 2,
-    "cells_correct": 1, "images_per_second": 63.0, "class_names": ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"],
+    "split": "TEST", "accuracy": 0.875, "macro_f1": 0.87, "accuracy_ci95": [0.8, 0.95], "n_images": 8, "photos_total": 2,
+    "photos_correct": 1, "images_per_second": 63.0, "class_names": ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"],
     "per_class": {"EOSINOPHIL": {"precision": 1.0, "recall": 0.75, "f1": 0.857, "support": 4}},
     "confusion_matrix": [[3, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 4]],
-    "per_cell": [{"cell": "EOSINOPHIL/source-7", "true": "EOSINOPHIL", "voted": "NEUTROPHIL", "images": 4,
+    "per_photo": [{"cell": "EOSINOPHIL/source-7", "true": "EOSINOPHIL", "voted": "NEUTROPHIL", "images": 4,
                   "accuracy": 0.25},
                  {"cell": "NEUTROPHIL/source-3", "true": "NEUTROPHIL", "voted": "NEUTROPHIL", "images": 4,
                   "accuracy": 1.0}],

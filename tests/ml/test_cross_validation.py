@@ -7,11 +7,11 @@ import pytest
 
 from ml import CLASS_NAMES
 from ml.cross_validation import grouped_folds
-from ml.data import Sample
+from ml.data import LabelledImage
 
 
-def make_samples(groups_per_class: int = 10, images_per_group: int = 3) -> list[Sample]:
-    return [Sample(path=Path(f"{name}/{group}_{n}.jpeg"), label=label, cell_id=f"{name}/source-{group}")
+def make_samples(groups_per_class: int = 10, images_per_group: int = 3) -> list[LabelledImage]:
+    return [LabelledImage(path=Path(f"{name}/{group}_{n}.jpeg"), label=label, group=f"{name}/source-{group}")
             for label, name in enumerate(CLASS_NAMES)
             for group in range(groups_per_class) for n in range(images_per_group)]
 
@@ -25,7 +25,7 @@ def test_every_image_is_held_out_exactly_once():
 
 def test_no_source_group_is_on_both_sides_of_a_fold():
     for train, held_out in grouped_folds(make_samples(), 5, seed=1):
-        assert {s.cell_id for s in train}.isdisjoint({s.cell_id for s in held_out})
+        assert {s.group for s in train}.isdisjoint({s.group for s in held_out})
         assert len(train) + len(held_out) == 4 * 10 * 3
 
 
@@ -36,9 +36,9 @@ def test_every_fold_holds_out_every_class():
 
 def test_the_seed_decides_the_folds():
     samples = make_samples()
-    first = [{s.cell_id for s in fold} for _, fold in grouped_folds(samples, 5, seed=1)]
-    assert first == [{s.cell_id for s in fold} for _, fold in grouped_folds(samples, 5, seed=1)]
-    assert first != [{s.cell_id for s in fold} for _, fold in grouped_folds(samples, 5, seed=2)]
+    first = [{s.group for s in fold} for _, fold in grouped_folds(samples, 5, seed=1)]
+    assert first == [{s.group for s in fold} for _, fold in grouped_folds(samples, 5, seed=1)]
+    assert first != [{s.group for s in fold} for _, fold in grouped_folds(samples, 5, seed=2)]
 
 
 def test_one_fold_is_refused():

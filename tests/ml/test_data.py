@@ -4,9 +4,9 @@ import pytest
 from PIL import Image
 
 from ml import CLASS_NAMES
-from ml.data import (DatasetError, Sample, cell_id_for, grouped_split, list_split, resolve_dataset_root,
+from ml.data import (DatasetError, LabelledImage, group_for, grouped_split, list_split, resolve_dataset_root,
                      subsample_cells)
-from ml.sources import group_by_source, photos_in_class
+from ml.photos import group_by_source, photos_in_class
 from tests.ml.conftest import tinted_photo, write_tiny_split
 
 
@@ -52,14 +52,14 @@ def samples(tmp_path):
 
 def test_grouped_split_never_puts_a_cell_on_both_sides(samples):
     train, val = grouped_split(samples, val_fraction=0.3, seed=3)
-    assert {s.cell_id for s in train}.isdisjoint({s.cell_id for s in val})
+    assert {s.group for s in train}.isdisjoint({s.group for s in val})
     assert len(train) + len(val) == len(samples)
 
 
 def test_grouped_split_is_stratified_by_class(samples):
     _, val = grouped_split(samples, val_fraction=0.3, seed=3)
     for label in range(len(CLASS_NAMES)):
-        assert len({s.cell_id for s in val if s.label == label}) == 3
+        assert len({s.group for s in val if s.label == label}) == 3
 
 
 def test_grouped_split_is_deterministic_for_a_seed(samples):
@@ -84,9 +84,9 @@ def test_source_photos_are_recovered_even_when_file_names_mix_them(tmp_path):
     tints = [(0, 0, 0), (-40, 10, 30), (30, -30, -10)]
     for photo, tint in enumerate(tints):  # position i does not identify the photo, as in the real files
         _write_augmented_copies(tmp_path, photo, tint, positions=[(photo + k) % 3 for k in range(4)])
-    eosinophils = [Sample(path, 0, cell_id_for(path, "EOSINOPHIL")) for path in sorted(tmp_path.iterdir())]
+    eosinophils = [LabelledImage(path, 0, group_for(path, "EOSINOPHIL")) for path in sorted(tmp_path.iterdir())]
     assert photos_in_class(eosinophils) == 3
     groups = {}
     for sample in group_by_source(eosinophils):
-        groups.setdefault(sample.cell_id, set()).add(int(sample.path.stem.split("_")[2]) // 10)
+        groups.setdefault(sample.group, set()).add(int(sample.path.stem.split("_")[2]) // 10)
     assert sorted(map(sorted, groups.values())) == [[0], [1], [2]]

@@ -5,13 +5,13 @@ from pathlib import Path
 import numpy as np
 
 from ml import CLASS_NAMES
-from ml.data import Sample
+from ml.data import LabelledImage
 from ml.metrics import bootstrap_accuracy_ci, classification_metrics
 
 
-def _samples(cells: dict[str, tuple[int, int]]) -> list[Sample]:
+def _samples(cells: dict[str, tuple[int, int]]) -> list[LabelledImage]:
     """``cells``: cell -> (label, number of images)."""
-    return [Sample(Path(f"{cell}_{n}.jpeg"), label, cell) for cell, (label, count) in cells.items()
+    return [LabelledImage(Path(f"{cell}_{n}.jpeg"), label, cell) for cell, (label, count) in cells.items()
             for n in range(count)]
 
 
@@ -24,13 +24,13 @@ def test_majority_vote_counts_cells_and_names_the_wrong_ones():
     predicted = [0, 0, 3, 1, 1, 1, 3, 3, 3, 3]  # E/1 right 2 of 3, M/1 wrong both times
     metrics = classification_metrics(samples, _one_hot(predicted), list(CLASS_NAMES))
     assert metrics["accuracy"] == 0.7 and metrics["n_images"] == 10
-    assert (metrics["cells_correct"], metrics["cells_total"]) == (3, 4)
-    assert metrics["wrong_cells"] == [{"cell": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL"}]
+    assert (metrics["photos_correct"], metrics["photos_total"]) == (3, 4)
+    assert metrics["wrong_photos"] == [{"photo": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL"}]
     assert metrics["confusion_matrix"][2] == [0, 0, 0, 2]
     assert metrics["per_class"]["MONOCYTE"]["recall"] == 0.0
-    assert metrics["per_cell"][0] == {"cell": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL", "images": 2,
+    assert metrics["per_photo"][0] == {"photo": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL", "images": 2,
                                       "accuracy": 0.0}
-    assert [(cell["cell"], round(cell["accuracy"], 3)) for cell in metrics["per_cell"][1:]] == [
+    assert [(row["photo"], round(row["accuracy"], 3)) for row in metrics["per_photo"][1:]] == [
         ("E/1", 0.667), ("L/1", 1.0), ("N/1", 1.0)]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.data import Sample
+from ml.data import LabelledImage
 from ml.preprocessing import ImageError, PreprocessingSpec, decode_image, load_for_model, locate_cell, preprocess
 from ml.training import augment, make_dataset
 from tests.factories import image_bytes, png_bomb, smear_rgb, truncated_jpeg
@@ -15,7 +15,7 @@ SPEC = PreprocessingSpec(input_size=64)
 
 
 def _pipeline_tensor(path, spec=SPEC) -> np.ndarray:
-    images, _ = next(iter(make_dataset([Sample(path, 0, "EOSINOPHIL/0")], spec, batch_size=1, training=False)))
+    images, _ = next(iter(make_dataset([LabelledImage(path, 0, "EOSINOPHIL/0")], spec, batch_size=1, training=False)))
     return images.numpy()[0]
 
 

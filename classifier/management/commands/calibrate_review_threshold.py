@@ -17,7 +17,7 @@ from classifier.management.options import add_dataset_argument, add_model_argume
 from ml import CLASS_NAMES
 from ml.artifact import ArtifactError, read_metadata
 from ml.cross_validation import out_of_fold_predictions, recipe_differences
-from ml.data import DatasetError, Sample, subsample_cells
+from ml.data import DatasetError, LabelledImage, subsample_cells
 from ml.evaluation import predict_split
 from ml.inference import CellClassifier
 from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes
@@ -26,7 +26,7 @@ from ml.training import TrainingConfig, load_training_samples
 TRADE_OFF_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-def validation_samples(metadata: dict, dataset_dir: str, max_per_class: int | None) -> list[Sample]:
+def validation_samples(metadata: dict, dataset_dir: str, max_per_class: int | None) -> list[LabelledImage]:
     """The model's own grouped validation split of TRAIN, optionally reduced for a quick run."""
     training = metadata.get("training") or {}
     if "seed" not in training or "val_fraction" not in training:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from ml.data import Sample
+from ml.data import LabelledImage
 from ml.preprocessing import decode_image
 
 _BINS = 8  # per channel: 512 colour bins separate photos while ignoring where each pixel moved
@@ -28,7 +28,7 @@ _FILL_LEVEL = 60  # darker pixels (R+G+B) are the generator's black fill around 
 _POSITION = re.compile(r"^_(\d+)_\d+$")
 
 
-def colour_signature(sample: Sample) -> np.ndarray:
+def colour_signature(sample: LabelledImage) -> np.ndarray:
     """Square-rooted colour histogram of the image without its black fill (Hellinger geometry)."""
     pixels = decode_image(sample.path)[::2, ::2].reshape(-1, 3).astype(np.int32)
     pixels = pixels[pixels.sum(axis=1) > _FILL_LEVEL]
@@ -37,14 +37,14 @@ def colour_signature(sample: Sample) -> np.ndarray:
     return np.sqrt(counts / max(1, counts.sum()))
 
 
-def photos_in_class(samples: list[Sample]) -> int:
+def photos_in_class(samples: list[LabelledImage]) -> int:
     """How many source photos a class has: the generator's positions run over 0..n-1."""
     positions = {match.group(1) for sample in samples if (match := _POSITION.match(sample.path.stem))}
     return max(1, len(positions)) if positions else len(samples)
 
 
-def group_by_source(samples: list[Sample], merge: int = 1) -> list[Sample]:
-    """The same samples with ``cell_id`` set to a recovered source group.
+def group_by_source(samples: list[LabelledImage], merge: int = 1) -> list[LabelledImage]:
+    """The same samples with ``group`` set to a recovered source group.
 
     ``merge`` > 1 asks for about ``merge`` photos per group: coarser groups rarely cut one photo in two,
     which is what matters for a leak-free validation split.
@@ -62,5 +62,5 @@ def group_by_source(samples: list[Sample], merge: int = 1) -> list[Sample]:
         else:
             clusters = np.zeros(len(indices), int)
         for i, cluster in zip(indices, clusters):
-            grouped[i] = dataclasses.replace(samples[i], cell_id=f"{samples[i].class_name}/source-{cluster}")
+            grouped[i] = dataclasses.replace(samples[i], group=f"{samples[i].class_name}/source-{cluster}")
     return grouped

@@ -113,7 +113,16 @@ HEMATOVISION_MAX_FILES_PER_UPLOAD = int(os.environ.get("HEMATOVISION_MAX_FILES_P
 DATA_UPLOAD_MAX_NUMBER_FILES = HEMATOVISION_MAX_FILES_PER_UPLOAD
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# The model: dataset and ImageNet base for training, and where the trained artifact lives.
+# The model: labelled sources and ImageNet base for training, and where the trained artifact lives.
+SHARED_DATA_DIR = BASE_DIR.parent / "shared" / "data"  # the workplace layout: ../shared beside the project
+# Comma-separated NAME=PATH (or NAME:N=PATH, N training images per class) sources that train_model trains on
+# and evaluate_model evaluates on: Kaggle's split layout (TRAIN trains, TEST evaluates) or class folders
+# (a fixed fifth held out by file-name hash evaluates, the rest trains). See ml/sources.py.
+HEMATOVISION_TRAINING_SOURCES = os.environ.get(
+    "HEMATOVISION_TRAINING_SOURCES",
+    f"kaggle={SHARED_DATA_DIR / 'blood-cells' / 'dataset2-master'},"
+    f"pbc={SHARED_DATA_DIR / 'pbc' / 'PBC_dataset_normal_DIB'}")
+# The Kaggle dataset folder, for the full-size check (its dataset-master originals sit beside it).
 HEMATOVISION_DATASET_DIR = os.environ.get("HEMATOVISION_DATASET_DIR", "")
 HEMATOVISION_BASE_WEIGHTS = os.environ.get("HEMATOVISION_BASE_WEIGHTS", "imagenet")
 HEMATOVISION_MODEL_PATH = Path(os.environ.get("HEMATOVISION_MODEL_PATH",

@@ -1,9 +1,10 @@
-"""Dataset discovery and the validation split grouped by source cell.
+"""Labelled images, the Kaggle split layout, and the validation split grouped by source photo.
 
-The Kaggle "Blood Cells" images are augmented copies of a few hundred source cells. Any split that puts
-copies of one cell on both sides leaks, so every split here is made over cells, never over images.
+The Kaggle "Blood Cells" images are augmented copies of a few hundred source photos. Any split that puts
+copies of one photo on both sides leaks, so every split here is made over groups, never over images.
 ``group`` starts from the ``_<i>_<n>.jpeg`` file name, but in this dataset ``i`` is *not* the source
 photo (see ``ml.photos``, which recovers the real groups and replaces ``group`` before splitting).
+Which folders are read, and in which layout, is ``ml.sources``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ class DatasetError(Exception):
 
 @dataclass(frozen=True)
 class LabelledImage:
+    """One labelled image file; ``group`` holds the images that no split may separate (one source photo)."""
+
     path: Path
     label: int
-    group: str  # "<CLASS>/<cell>": unique across classes, since cell numbers restart per class
+    group: str  # unique across classes and sources, e.g. "kaggle:EOSINOPHIL/source-3" or "pbc:MONOCYTE/MO_1"
+    source: str = ""  # the name of the source it was read from
 
     @property
     def class_name(self) -> str:
@@ -48,8 +52,12 @@ def resolve_dataset_root(directory: str | Path) -> Path:
                        "Point HEMATOVISION_DATASET_DIR at the dataset2-master folder of the Blood Cells dataset.")
 
 
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def group_for(path: Path, class_name: str) -> str:
-    """The source cell of an augmented image; files not named ``_<cell>_<n>`` are their own cell."""
+    """The group an image's name suggests; files not named ``_<i>_<n>`` are their own group."""
     match = _CELL_PATTERN.match(path.stem)
     return f"{class_name}/{match.group(1) if match else path.stem}"
 
@@ -66,7 +74,7 @@ def list_split(directory: str | Path, split: str) -> list[LabelledImage]:
             raise DatasetError(f"Class folder {class_dir} is missing; expected one folder per class: "
                                f"{', '.join(CLASS_NAMES)}.")
         for path in sorted(class_dir.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            if is_image_file(path):
                 samples.append(LabelledImage(path=path, label=label, group=group_for(path, class_name)))
     if not samples:
         raise DatasetError(f"Split folder {split_dir} holds no images.")
@@ -74,13 +82,13 @@ def list_split(directory: str | Path, split: str) -> list[LabelledImage]:
 
 
 def grouped_split(samples: list[LabelledImage], val_fraction: float, seed: int) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """Split by source cell, stratified by class, so no cell is on both sides."""
+    """Split by group, stratified by source and class, so no photo is on both sides."""
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction must be between 0 and 1.")
     rng = random.Random(seed)
     val_cells: set[str] = set()
-    for label in range(len(CLASS_NAMES)):
-        cells = sorted({s.group for s in samples if s.label == label})
+    for stratum in sorted({(s.source, s.label) for s in samples}):
+        cells = sorted({s.group for s in samples if (s.source, s.label) == stratum})
         rng.shuffle(cells)
         n_val = max(1, round(len(cells) * val_fraction)) if len(cells) > 1 else 0
         val_cells.update(cells[:n_val])
@@ -89,20 +97,9 @@ def grouped_split(samples: list[LabelledImage], val_fraction: float, seed: int) 
     return train, val
 
 
-def subsample_cells(samples: list[LabelledImage], per_class: int, seed: int) -> list[LabelledImage]:
-    """A small but real subset (``per_class`` images of each class, spread over cells) for quick runs."""
-    rng = random.Random(seed)
-    chosen = []
-    for label in range(len(CLASS_NAMES)):
-        of_class = [s for s in samples if s.label == label]
-        rng.shuffle(of_class)
-        chosen.extend(sorted(of_class[:per_class], key=lambda s: s.path))
-    return chosen
-
-
 def fingerprint(samples: list[LabelledImage]) -> str:
     """A short hash of which files (name, size) were used, to tell training sets apart."""
     digest = hashlib.sha256()
     for sample in samples:
-        digest.update(f"{sample.group}/{sample.path.name}:{sample.path.stat().st_size}\n".encode())
+        digest.update(f"{sample.source}:{sample.path.parent.name}/{sample.path.name}:{sample.path.stat().st_size}\n".encode())
     return digest.hexdigest()[:16]

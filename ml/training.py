@@ -1,12 +1,13 @@
-"""Training, in the keras.io style: a tf.data pipeline, then the model, then two visible phases.
+"""Training, in the keras.io style: sources, a tf.data pipeline, then the model, then two visible phases.
 
-Phase 1 trains the new head with the ImageNet base frozen; phase 2 fine-tunes the top of the base at a
-low learning rate. Both are checked against a validation split grouped by source cell, and early
-stopping restores the best weights. With ``val_fraction=0`` the same phases run their fixed epochs on
-every TRAIN photo (a refit once the epochs have been chosen on validation): the model is limited by its
-277 source photos, so the fifth held out for validation is worth training on. Cell crops are decoded once
-per network and cached as uint8, so every epoch after the first costs only the model. The shipped model
-averages two such networks trained with different seeds (``TrainingConfig.members``).
+The model trains on every configured source at once (``ml.sources``: the Kaggle TRAIN split and PBC's
+training four fifths by default). Phase 1 trains the new head with the ImageNet base frozen; phase 2
+fine-tunes the base at a low learning rate. With a validation split (grouped by source photo, stratified
+by source and class) early stopping restores the best weights; with ``val_fraction=0`` the same phases
+run their fixed epochs on every training image (the shipped refit, once the recipe was chosen on
+validation). Cell crops are decoded once per network and cached as uint8, so every epoch after the
+first costs only the model. Several networks trained with different seeds can be averaged
+(``TrainingConfig.members``).
 """
 
 from __future__ import annotations
@@ -22,48 +23,53 @@ import tensorflow as tf
 
 from ml import CLASS_NAMES
 from ml.artifact import save_artifact
-from ml.data import LabelledImage, fingerprint, grouped_split, list_split, subsample_cells
+from ml.data import LabelledImage, fingerprint, grouped_split
 from ml.inference import CellClassifier
 from ml.metrics import classification_metrics
 from ml.model import alpha_from_weights, build_ensemble, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
-from ml.photos import group_by_source
+from ml.sources import Source, cap_per_class, training_images
 
 AUTOTUNE = tf.data.AUTOTUNE
-SPLIT_MERGE = 2  # photos per validation group: coarse groups keep every copy of a photo on one side
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Every setting of a run; the defaults are the recipe chosen on grouped validation."""
+    """Every setting of a run; the defaults build the shipped model (docs/experiments.md says how each was chosen).
+
+    The shipped model is a refit: no validation split, the fixed epochs chosen earlier on grouped validation.
+    """
 
     image_size: int = 128
-    crop_fraction: float = PreprocessingSpec.crop_fraction
+    crop_scale: float = PreprocessingSpec.crop_scale
     head_epochs: int = 2
-    fine_tune_epochs: int = 5
+    fine_tune_epochs: int = 4
     fine_tune_layers: int = 155
     batch_size: int = 32
     seed: int = 1
-    val_fraction: float = 0.2
+    val_fraction: float = 0.0
     head_learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-4
     label_smoothing: float = 0.1
     patience: int = 2
-    max_per_class: int | None = None
-    # Two views: on both validation splits they score as the four flips/rotations did (94.7%, 89.9% vs 89.6%),
-    # at half the inference cost; one view alone lost 2.3 points on the first split.
+    max_per_class: int | None = None  # per source, for quick runs
+    # Random per-channel gains, saturation and a small hue shift, so that one lab's stain and camera are not
+    # learnt as part of a class (docs/experiments.md, "Stain jitter").
+    stain_jitter: bool = False
+    # Two views scored as four flips/rotations at half the inference cost (docs/experiments.md, "TTA views").
     tta: tuple[str, ...] = ("identity", "rotate_180")
-    # Networks trained alike with seeds seed, seed + 1, ..., their probabilities averaged. Two read 86.1% in
-    # grouped 5-fold cross-validation against 83.7% and 85.0% for each alone, 4 of 5 folds better (README).
-    members: int = 2
+    # Networks trained alike with seeds seed, seed + 1, ..., their probabilities averaged. One: a second network
+    # doubles training time, and the second source costs 40% more per epoch (docs/experiments.md, "Two sources,
+    # one network").
+    members: int = 1
 
     @property
     def spec(self) -> PreprocessingSpec:
-        return PreprocessingSpec(input_size=self.image_size, crop_fraction=self.crop_fraction)
+        return PreprocessingSpec(input_size=self.image_size, crop_scale=self.crop_scale)
 
 
 def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_size: int, training: bool,
-                 seed: int = 0, cache: bool = True) -> tf.data.Dataset:
+                 seed: int = 0, cache: bool = True, stain_jitter: bool = False) -> tf.data.Dataset:
     """(uint8 crop, one-hot label) batches; the crop is exactly ``load_for_model`` of the file.
 
     ``cache`` keeps the crops in memory for the next epoch; a single pass (evaluation) does not need it.
@@ -79,7 +85,7 @@ def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_si
         # One stateless seed pair per image, fresh every epoch: augmentation reproducible despite parallel maps.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip((dataset, seeds))
-        dataset = dataset.map(lambda pair, pair_seed: (augment(pair[0], pair_seed), pair[1]),
+        dataset = dataset.map(lambda pair, pair_seed: (augment(pair[0], pair_seed, stain_jitter), pair[1]),
                               num_parallel_calls=AUTOTUNE)
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
@@ -91,14 +97,22 @@ def _load_crop(path: tf.Tensor, spec: PreprocessingSpec) -> tf.Tensor:
     return tf.ensure_shape(crop, (spec.input_size, spec.input_size, 3))
 
 
-def augment(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Rotations by 90 degrees, flips, brightness and contrast; never hue, since granule colour is the cue."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
+def augment(image: tf.Tensor, seed: tf.Tensor, stain_jitter: bool = False) -> tf.Tensor:
+    """Rotations by 90 degrees, flips, brightness and contrast, and optionally a stain jitter.
+
+    The jitter stays small (hue ±0.02, gains ±8%): granule colour is the eosinophil's cue.
+    """
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=7)
     image = tf.image.rot90(image, k=tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32))
     image = tf.image.stateless_random_flip_left_right(image, seeds[1])
     image = tf.cast(image, tf.float32)
     image = tf.image.stateless_random_brightness(image, 20.0, seeds[2])
     image = tf.image.stateless_random_contrast(image, 0.85, 1.15, seeds[3])
+    if stain_jitter:
+        image = image * tf.random.stateless_uniform([1, 1, 3], seeds[4], 0.92, 1.08)
+        image = tf.clip_by_value(image, 0, 255) / 255.0
+        image = tf.image.stateless_random_saturation(image, 0.75, 1.25, seeds[5])
+        image = tf.image.stateless_random_hue(image, 0.02, seeds[6]) * 255.0
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
 
 
@@ -158,7 +172,8 @@ def train_member(train_samples: list[LabelledImage], val_data, base_weights: str
                  config: TrainingConfig, seed: int, name: str) -> tuple[keras.Model, dict]:
     """One network: build it, train the head, then fine-tune the top of the base."""
     keras.utils.set_random_seed(seed)
-    train_data = make_dataset(train_samples, config.spec, config.batch_size, training=True, seed=seed)
+    train_data = make_dataset(train_samples, config.spec, config.batch_size, training=True, seed=seed,
+                              stain_jitter=config.stain_jitter)
     model = build_model(num_classes=len(CLASS_NAMES), input_size=config.image_size, base_weights=base_weights,
                         alpha=alpha, name=name)
 
@@ -188,10 +203,16 @@ def serving_classifier(model: keras.Model, config: TrainingConfig) -> CellClassi
 
 def validation_metrics(model: keras.Model, val_samples: list[LabelledImage], val_data, config: TrainingConfig) -> dict:
     """Scored exactly as served."""
-    metrics = classification_metrics(val_samples, predict_dataset(serving_classifier(model, config), val_data),
-                                     list(CLASS_NAMES))
-    return {key: metrics[key] for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix",
-                                          "photos_correct", "photos_total", "n_images")}
+    probabilities = predict_dataset(serving_classifier(model, config), val_data)
+    keys = ("accuracy", "macro_f1", "per_class", "confusion_matrix", "photos_correct", "photos_total", "n_images")
+    metrics = classification_metrics(val_samples, probabilities, list(CLASS_NAMES))
+    per_source = {}
+    for source in sorted({sample.source for sample in val_samples}):
+        chosen = np.array([sample.source == source for sample in val_samples])
+        of_source = classification_metrics([s for s, keep in zip(val_samples, chosen) if keep],
+                                           probabilities[chosen], list(CLASS_NAMES))
+        per_source[source] = {key: of_source[key] for key in keys}
+    return {**{key: metrics[key] for key in keys}, "per_source": per_source}
 
 
 def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[LabelledImage],
@@ -212,31 +233,32 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
     }
 
 
-def load_train_split(dataset_dir: str | Path, config: TrainingConfig) -> list[LabelledImage]:
-    """TRAIN only (never TEST or the originals), reduced to ``max_per_class`` images per class if set."""
-    samples = list_split(dataset_dir, "TRAIN")
-    return subsample_cells(samples, config.max_per_class, config.seed) if config.max_per_class else samples
+def load_training_images(sources: list[Source], config: TrainingConfig
+                         ) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """Every source's training images, then split into (train, validation) grouped by source photo.
 
-
-def load_training_samples(dataset_dir: str | Path, config: TrainingConfig) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """``load_train_split``, split by recovered source photo.
-
-    A reduced subset is grouped on its own (cheap, but with fewer copies per photo the groups are finer):
-    good enough for quick runs, whose validation is only a smoke check. ``val_fraction=0`` keeps every
-    photo for training and returns no validation samples.
+    ``val_fraction=0`` keeps everything for training and returns no validation images. Never reads an
+    evaluation set (Kaggle TEST, a class-folder source's held-out fifth).
     """
-    samples = load_train_split(dataset_dir, config)
-    if config.val_fraction == 0:
-        return samples, []
-    return grouped_split(group_by_source(samples, merge=SPLIT_MERGE), config.val_fraction, config.seed)
+    split = config.val_fraction > 0
+    images = []
+    for source in sources:
+        images += cap_per_class(training_images(source, photo_groups=split), config.max_per_class, config.seed)
+    if not split:
+        return images, []
+    return grouped_split(images, config.val_fraction, config.seed)
 
 
-def run_training(dataset_dir: str | Path, base_weights_setting: str | None, output_path: str | Path,
+def run_training(sources: list[Source], base_weights_setting: str | None, output_path: str | Path,
                  config: TrainingConfig) -> dict:
     """The whole job behind ``manage.py train_model``: data, training, atomic save; returns the metadata."""
     started = time.perf_counter()
     base_weights = resolve_base_weights(base_weights_setting)
-    train_samples, val_samples = load_training_samples(dataset_dir, config)
+    train_samples, val_samples = load_training_images(sources, config)
+    for source in sources:
+        count = sum(sample.source == source.name for sample in train_samples)
+        print(f"Source {source.describe()}: {count} training images")
     model, metadata = train(train_samples, val_samples, base_weights, config)
+    metadata["training"]["sources"] = [source.describe() for source in sources]
     metadata["training"]["wall_seconds"] = round(time.perf_counter() - started, 1)  # data loading included
     return save_artifact(model, output_path, metadata)

@@ -1,5 +1,6 @@
 """Command-line options shared by the model commands, so each is spelled and checked in one place."""
 
+import argparse
 import json
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from ml.data import DatasetError
+from ml.sources import parse_sources
 from ml.training import TrainingConfig
 
 TRAINING_DEFAULTS = TrainingConfig()
@@ -16,6 +19,20 @@ TRAINING_DEFAULTS = TrainingConfig()
 def add_dataset_argument(parser) -> None:
     parser.add_argument("--dataset-dir", default=settings.HEMATOVISION_DATASET_DIR,
                         help="dataset2-master folder (default: HEMATOVISION_DATASET_DIR)")
+
+
+def add_sources_argument(parser) -> None:
+    parser.add_argument("--source", dest="sources", action="append", metavar="NAME=PATH",
+                        help="a labelled source, repeatable: NAME=PATH or NAME:N=PATH (N images per class); "
+                             "Kaggle split layout or class folders (default: HEMATOVISION_TRAINING_SOURCES)")
+
+
+def sources_option(options: dict) -> list:
+    """The ``--source`` values, or the configured default; a ``CommandError`` that names a bad one."""
+    try:
+        return parse_sources(options["sources"] or settings.HEMATOVISION_TRAINING_SOURCES)
+    except DatasetError as error:
+        raise CommandError(str(error)) from error
 
 
 def add_model_argument(parser) -> None:
@@ -36,8 +53,11 @@ def add_training_arguments(parser) -> None:
                         help="how many top layers of the base are trained in phase 2 (155 = all of "
                              "MobileNetV2; BatchNorm layers stay frozen)")
     parser.add_argument("--image-size", type=int, default=TRAINING_DEFAULTS.image_size)
-    parser.add_argument("--crop-fraction", type=float, default=TRAINING_DEFAULTS.crop_fraction,
-                        help="side of the square crop around the nucleus, as a share of the image width")
+    parser.add_argument("--crop-scale", type=float, default=TRAINING_DEFAULTS.crop_scale,
+                        help="side of the square crop around the cell, in nucleus sizes")
+    parser.add_argument("--stain-jitter", action=argparse.BooleanOptionalAction,
+                        default=TRAINING_DEFAULTS.stain_jitter,
+                        help="random stain gains, saturation and hue in training augmentation")
     parser.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS.batch_size)
     parser.add_argument("--seed", type=int, default=TRAINING_DEFAULTS.seed)
     parser.add_argument("--members", type=int, default=TRAINING_DEFAULTS.members,
@@ -49,10 +69,10 @@ def add_training_arguments(parser) -> None:
 def training_config(options: dict, **overrides) -> TrainingConfig:
     """The ``TrainingConfig`` that ``add_training_arguments`` describes."""
     return TrainingConfig(
-        image_size=options["image_size"], crop_fraction=options["crop_fraction"], head_epochs=options["epochs"],
+        image_size=options["image_size"], crop_scale=options["crop_scale"], head_epochs=options["epochs"],
         fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],
         batch_size=options["batch_size"], seed=options["seed"], max_per_class=options["max_per_class"],
-        members=options["members"], **overrides)
+        members=options["members"], stain_jitter=options["stain_jitter"], **overrides)
 
 
 def add_json_argument(parser, what: str) -> None:

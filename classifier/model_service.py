@@ -7,12 +7,12 @@ import io
 from django.conf import settings
 from PIL import Image
 
-from ml.artifact import ArtifactError, read_metadata
+from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
 from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
 from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image, preprocess
 
-__all__ = ["ALLOWED_FORMATS", "ArtifactError", "Classification", "ImageError", "ModelUnavailable", "cache", "classify",
+__all__ = ["ALLOWED_FORMATS", "ArtifactError", "ArtifactMetadata", "Classification", "ImageError", "ModelUnavailable", "cache", "classify",
            "decode", "get_classifier", "gradcam_png", "read_metadata"]
 
 cache = ClassifierCache()

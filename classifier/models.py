@@ -17,9 +17,8 @@ CLASS_CHOICES = [
 REVIEW_REASON_TEXT = {
     "low_confidence": "The model is not confident: its top probability is below the review threshold.",
     "no_nucleus": "No purple-stained white-cell nucleus was found in the image.",
-    "nucleus_size_atypical": "The stained nucleus is much smaller or larger than in the training images.",
-    "not_a_smear": "The colours and texture do not look like a stained blood smear "
-                   "(a photograph, a screenshot or noise?).",
+    "unlike_training_images": "The image is unlike every image the model was trained on (another kind of "
+                              "picture, or cells from an instrument or stain it has not seen).",
     "blank": "The image is blank or almost uniform.",
 }
 

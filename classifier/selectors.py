@@ -168,7 +168,7 @@ def prediction_get_for_file(*, user, pk: int) -> Prediction:
 def model_version_active() -> ModelVersion | None:
     """The version of the artifact at ``HEMATOVISION_MODEL_PATH``, if it has been registered."""
     try:
-        sha256 = model_service.read_metadata(settings.HEMATOVISION_MODEL_PATH).get("sha256")
+        sha256 = model_service.read_metadata(settings.HEMATOVISION_MODEL_PATH).sha256
     except model_service.ArtifactError:
         return None
     return ModelVersion.objects.filter(sha256=sha256).first()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from classifier import model_service
+from classifier.model_service import ArtifactMetadata
 from classifier.archives import ArchiveRejected, zip_expand
 from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample, upload_to
 
@@ -77,18 +78,17 @@ def _preview_jpeg(rgb) -> ContentFile:
     return ContentFile(buffer.getvalue(), name="preview.jpg")
 
 
-def model_version_register(*, model_path, metadata: dict) -> ModelVersion:
+def model_version_register(*, model_path, metadata: ArtifactMetadata) -> ModelVersion:
     """Record a trained artifact (idempotent: the sha256 identifies it)."""
-    trained_at = metadata.get("trained_at")
     version, _ = ModelVersion.objects.update_or_create(
-        sha256=metadata["sha256"],
+        sha256=metadata.sha256,
         defaults={
-            "name": metadata.get("name") or f"model-{metadata['sha256'][:10]}",
+            "name": metadata.name,
             "file_path": str(model_path),
-            "base_network": metadata.get("base_network", "MobileNetV2"),
-            "input_size": int(metadata.get("input_size") or metadata["preprocessing"]["input_size"]),
-            "class_names": list(metadata["class_names"]),
-            "trained_at": datetime.fromisoformat(trained_at) if trained_at else None,
+            "base_network": metadata.base_network,
+            "input_size": metadata.preprocessing.input_size,
+            "class_names": list(metadata.class_names),
+            "trained_at": datetime.fromisoformat(metadata.trained_at),
         },
     )
     unrecorded = {key: value for key, value in _training_record(metadata).items() if key not in version.metrics}
@@ -98,18 +98,20 @@ def model_version_register(*, model_path, metadata: dict) -> ModelVersion:
     return version
 
 
-def _training_record(metadata: dict) -> dict:
-    """What the Model page says about training: validation figures, or that every photo was trained on."""
-    record = {"validation": metadata["validation"]} if metadata.get("validation") else {}
-    training = metadata.get("training") or {}
-    if "train_images" in training:
-        record["training"] = {"train_images": training["train_images"], "val_images": training.get("val_images", 0)}
+def _training_record(metadata: ArtifactMetadata) -> dict:
+    """What the Model page says about training: validation figures, the sources, the novelty check."""
+    record = {"validation": metadata.validation} if metadata.validation else {}
+    training = metadata.training
+    record["training"] = {"train_images": training["train_images"], "val_images": training["val_images"],
+                          "train_images_per_source": training["train_images_per_source"],
+                          "sources": training["sources"]}
+    record["novelty"] = metadata.novelty
     return record
 
 
 def model_version_record_evaluation(*, model_path, metrics: dict) -> ModelVersion:
-    """Store an evaluation (keyed by split) on the version whose sha256 the metrics name."""
-    split = metrics.get("split", "TEST")
+    """Store an evaluation (keyed by evaluation set) on the version whose sha256 the metrics name."""
+    split = metrics["split"]
     return _model_version_add_metrics(
         model_path, lambda version: {"evaluation": {**version.metrics.get("evaluation", {}), split: metrics}})
 

@@ -1,16 +1,16 @@
-"""Grouped k-fold cross-validation of a training recipe, on TRAIN only.
+"""Grouped k-fold cross-validation of a training recipe, on the training images of every source only.
 
-One validation split holds ~60 source photos, so its accuracy moves by several points from one split to
-the next (94.7% and 89.6% for the same recipe). Every TRAIN photo is held out exactly once here, and each
-fold trains exactly as the shipped refit does (fixed epochs, no early stopping), so the pooled figure
-estimates the shipped procedure, not a selection made on the held-out fold.
+One validation split holds ~60 Kaggle source photos, so its accuracy moves by several points from one split
+to the next. Every training photo (Kaggle) or cell (class folders) is held out exactly once here, folds are
+stratified by source and class, and each fold trains exactly as the shipped refit does (fixed epochs, no
+early stopping), so the pooled figure estimates the shipped procedure, not a selection made on the held-out
+fold. Evaluation sets (Kaggle TEST, held-out fifths) are never read.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, fields
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -20,19 +20,18 @@ from ml import CLASS_NAMES
 from ml.data import LabelledImage
 from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
-from ml.photos import group_by_source
-from ml.training import (SPLIT_MERGE, TrainingConfig, load_train_split, make_dataset, predict_dataset,
-                         serving_classifier, train)
+from ml.sources import Source, cap_per_class, training_images
+from ml.training import TrainingConfig, make_dataset, predict_dataset, serving_forward, train
 
 FOLD_KEYS = ("accuracy", "macro_f1", "photos_correct", "photos_total", "n_images")
 
 
 def grouped_folds(samples: list[LabelledImage], folds: int, seed: int) -> list[tuple[list[LabelledImage], list[LabelledImage]]]:
-    """(train, held-out) pairs, stratified by class; every source group is held out exactly once."""
+    """(train, held-out) pairs, stratified by source and class; every group is held out exactly once."""
     if folds < 2:
         raise ValueError("Cross-validation needs at least 2 folds.")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    labels = [sample.label for sample in samples]
+    labels = [f"{sample.source}/{sample.label}" for sample in samples]
     groups = [sample.group for sample in samples]
     return [([samples[i] for i in train_index], [samples[i] for i in held_out_index])
             for train_index, held_out_index in splitter.split(np.zeros(len(samples)), labels, groups)]
@@ -42,16 +41,18 @@ def train_and_predict(train_samples: list[LabelledImage], held_out: list[Labelle
                       config: TrainingConfig) -> np.ndarray:
     """One fold: a fresh model trained for the fixed epochs, then the held-out photos scored as served."""
     keras.backend.clear_session()  # each fold's graph would otherwise stay in memory
-    model, _ = train(train_samples, [], base_weights, config)
-    return predict_dataset(serving_classifier(model, config),
-                           make_dataset(held_out, config.spec, config.batch_size, training=False, cache=False))
+    model, _, _ = train(train_samples, [], base_weights, config)
+    return predict_dataset(serving_forward(model, config),
+                           make_dataset(held_out, config.spec, config.batch_size, training=False, cache=False))[0]
 
 
-def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, config: TrainingConfig,
+def cross_validate(sources: list[Source], base_weights_setting: str | None, config: TrainingConfig,
                    folds: int = 5) -> dict:
     """Per-fold and pooled (out-of-fold) metrics of ``config`` trained for its fixed epochs."""
     base_weights = resolve_base_weights(base_weights_setting)
-    samples = group_by_source(load_train_split(dataset_dir, config), merge=SPLIT_MERGE)
+    samples = []
+    for source in sources:
+        samples += cap_per_class(training_images(source, photo_groups=True), config.max_per_class, config.seed)
     held_out_samples, probabilities, fold_numbers, fold_results = [], [], [], []
     for number, (train_samples, held_out) in enumerate(grouped_folds(samples, folds, config.seed), start=1):
         print(f"Fold {number}/{folds}: training on {len(train_samples)} images, holding out {len(held_out)}")
@@ -78,7 +79,8 @@ def cross_validate(dataset_dir: str | Path, base_weights_setting: str | None, co
 
 def out_of_fold_records(samples: list[LabelledImage], probabilities: np.ndarray, folds: list[int]) -> list[dict]:
     """Every TRAIN image's probabilities from the fold that held it out: calibration data no model saw."""
-    return [{"path": str(sample.path), "label": sample.class_name, "photo": sample.group, "fold": fold,
+    return [{"path": str(sample.path), "source": sample.source, "label": sample.class_name, "photo": sample.group,
+             "fold": fold,
              "probabilities": [round(float(p), 6) for p in row]}
             for sample, row, fold in zip(samples, probabilities, folds)]
 

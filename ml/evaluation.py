@@ -1,4 +1,8 @@
-"""Evaluate a saved artifact on one split, end to end (file decode included), as the app would classify."""
+"""Evaluate a saved artifact on every source's evaluation set, end to end (file decode included), as served.
+
+A source's evaluation set is its TEST split (Kaggle) or its fixed held-out fifth (class folders, ``ml.sources``);
+none of them is ever trained on.
+"""
 
 from __future__ import annotations
 
@@ -12,44 +16,53 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ml.data import LabelledImage, list_split, resolve_dataset_root  # noqa: E402
+from ml.data import LabelledImage  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
 from ml.metrics import bootstrap_accuracy_ci, class_table_lines, classification_metrics  # noqa: E402
-from ml.photos import group_by_source  # noqa: E402
+from ml.sources import Source, evaluation_images  # noqa: E402
 from ml.training import make_dataset, predict_dataset  # noqa: E402
 
 
-def predict_split(classifier: CellClassifier, samples: list[LabelledImage], batch_size: int) -> tuple[np.ndarray, float]:
-    """Probabilities for every sample and the images/s achieved, decode and crop running in parallel."""
+def predict_split(classifier: CellClassifier, samples: list[LabelledImage], batch_size: int
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Probabilities and novelty distances of every sample, and the images/s achieved (decode and crop included)."""
     dataset = make_dataset(samples, classifier.spec, batch_size, training=False, cache=False)
     started = time.perf_counter()
-    probabilities = predict_dataset(classifier, dataset)
-    return probabilities, len(samples) / (time.perf_counter() - started)
+    probabilities, features = predict_dataset(classifier.forward, dataset)
+    distances = classifier.distribution.distances(features)
+    return probabilities, distances, len(samples) / (time.perf_counter() - started)
 
 
-def evaluate(model_path: str | Path, dataset_dir: str | Path, split: str = "TEST", batch_size: int = 64) -> dict:
-    """All metrics of the artifact on ``split``, as a JSON-ready dict.
+def evaluate_set(classifier: CellClassifier, name: str, samples: list[LabelledImage], batch_size: int = 64) -> dict:
+    """All metrics of the classifier on one evaluation set, as a JSON-ready dict.
 
-    Cells for the majority vote and the bootstrap are source photos recovered by ``ml.photos``: the
-    ``_<i>_`` in the file names is not the source (see that module).
+    Groups for the majority vote and the bootstrap are Kaggle's recovered source photos, or single cells.
     """
-    classifier = CellClassifier.from_path(model_path)
-    samples = group_by_source(list_split(dataset_dir, split))
-    probabilities, images_per_second = predict_split(classifier, samples, batch_size)
+    probabilities, distances, images_per_second = predict_split(classifier, samples, batch_size)
     metrics = classification_metrics(samples, probabilities, classifier.class_names)
     correct = probabilities.argmax(axis=1) == np.array([sample.label for sample in samples])
     return {
         **metrics,
         "accuracy_ci95": bootstrap_accuracy_ci(samples, correct),
         "images_per_second": round(images_per_second, 1),
-        "split": split,
-        "dataset_dir": str(resolve_dataset_root(dataset_dir)),
-        "model_path": str(model_path),
-        "model_name": classifier.metadata.get("name"),
+        "unlike_training_share": float((distances > classifier.distribution.threshold).mean()),
+        "split": name,
+        "model_name": classifier.metadata.name,
         "model_sha256": classifier.sha256,
-        "tta": classifier.tta,
-        "photo_grouping": "source photos recovered by colour histogram (ml.photos)",
+        "tta": list(classifier.tta),
     }
+
+
+def evaluate(model_path: str | Path, sources: list[Source], batch_size: int = 64) -> dict[str, dict]:
+    """``evaluate_set`` for every source that has an evaluation set, keyed by the set's name."""
+    classifier = CellClassifier.from_path(model_path)
+    results = {}
+    for source in sources:
+        evaluation_set = evaluation_images(source)
+        if evaluation_set:
+            name, samples = evaluation_set
+            results[name] = evaluate_set(classifier, name, samples, batch_size)
+    return results
 
 
 def save_confusion_png(metrics: dict, path: str | Path) -> Path:
@@ -87,13 +100,16 @@ def format_report(metrics: dict) -> str:
     lines = [
         f"Model {metrics['model_name']} ({metrics['model_sha256'][:12]}) on {metrics['split']}: "
         f"{metrics['n_images']} images",
-        f"accuracy {metrics['accuracy']:.2%} (95% CI over cells {low:.1%}-{high:.1%}), "
+        f"accuracy {metrics['accuracy']:.2%} (95% CI over photos {low:.1%}-{high:.1%}), "
         f"macro F1 {metrics['macro_f1']:.3f}",
-        f"cells right by majority: {metrics['photos_correct']}/{metrics['photos_total']}",
+        f"photos right by majority: {metrics['photos_correct']}/{metrics['photos_total']}",
+        f"flagged unlike the training images: {metrics['unlike_training_share']:.1%}",
         f"speed: {metrics['images_per_second']:.0f} images/s end to end",
         "",
         *class_table_lines(metrics),
     ]
+    if metrics["photos_total"] == metrics["n_images"]:
+        return "\n".join(lines)  # every image its own cell: a per-photo table would repeat the images
     lines += ["", "accuracy per source photo, worst first (voted = majority of its images):",
               f"{'source photo':<24}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
     lines += [f"{row['photo']:<24}{row['true']:<12}{row['voted']:<12}{row['images']:>7}{row['accuracy']:>10.1%}"

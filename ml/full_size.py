@@ -65,7 +65,7 @@ def compare_full_size(classifier: CellClassifier, pairs: list[OriginalPair]) -> 
         "mean_largest_probability_shift": round(float(shifts.mean()), 4),
         "max_largest_probability_shift": round(float(shifts.max()), 4),
         "pairs": rows,
-        "model_name": classifier.metadata.get("name"),
+        "model_name": classifier.metadata.name,
         "model_sha256": classifier.sha256,
     }
 

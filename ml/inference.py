@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from ml.artifact import load_artifact
-from ml.preprocessing import PreprocessingSpec, decode_image, locate_cell, preprocess
-from ml.quality import assess_image
+from ml.artifact import ArtifactMetadata, load_artifact
+from ml.model import probabilities_and_features
+from ml.novelty import TrainingDistribution
+from ml.preprocessing import locate_cell, preprocess
+from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image
 
 
 # Test-time augmentation: views of the crop whose class probabilities are averaged. A cell has no
@@ -32,45 +34,68 @@ class Classification:
     probabilities: dict[str, float]
     nucleus_found: bool
     inference_ms: float
+    novelty_distance: float  # distance to the training images' features; above the model's threshold is unlike them
     quality_flags: tuple[str, ...] = ()  # reasons the image may not be a stained white cell
 
 
-class CellClassifier:
-    """Wraps a Keras model in a traced ``tf.function``: no ``model.predict`` set-up cost per request."""
+class ViewAveragedForward:
+    """Probabilities and pooled features of preprocessed images, averaged over the TTA views.
 
-    def __init__(self, model, metadata: dict, batch_size: int = 32):
-        self.metadata = metadata
-        self.class_names: list[str] = list(metadata["class_names"])
-        self.spec = PreprocessingSpec.from_dict(metadata["preprocessing"])
+    A traced ``tf.function``: no ``model.predict`` set-up cost per call; one model call per batch.
+    """
+
+    def __init__(self, model, tta: tuple[str, ...], input_size: int, batch_size: int = 32):
+        self.tta = tuple(tta)
         self.batch_size = batch_size
-        self.model = model  # also read by Grad-CAM, which needs gradients the traced function does not give
-        self.tta: list[str] = list(metadata.get("tta") or ["identity"])
-        size = self.spec.input_size
-        self._forward = tf.function(self._average_over_views,
-                                    input_signature=[tf.TensorSpec([None, size, size, 3], tf.uint8)])
-        self.predict_arrays(np.zeros((1, size, size, 3), np.uint8))  # trace and warm up now, not on a request
+        self.input_size = input_size
+        self._network = probabilities_and_features(model)
+        self._traced = tf.function(self._average_over_views,
+                                   input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
+        self(np.zeros((1, input_size, input_size, 3), np.uint8))  # trace and warm up now, not on a request
 
-    def _average_over_views(self, images: tf.Tensor) -> tf.Tensor:
-        """One model call on all TTA views stacked, then the mean probability per image."""
+    def _average_over_views(self, images: tf.Tensor):
+        """One model call on all TTA views stacked, then the mean per image."""
         images = tf.cast(images, tf.float32)
         views = tf.concat([TTA_VIEWS[name](images) for name in self.tta], axis=0)
-        probabilities = self.model(views, training=False)
-        return tf.reduce_mean(tf.reshape(probabilities, [len(self.tta), -1, len(self.class_names)]), axis=0)
+        probabilities, features = self._network(views, training=False)
+        return self._mean_over_views(probabilities), self._mean_over_views(features)
+
+    def _mean_over_views(self, values: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_mean(tf.reshape(values, [len(self.tta), -1, values.shape[-1]]), axis=0)
+
+    def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, features) for uint8 images of the model's input size."""
+        batches = [self._traced(tf.constant(images[start:start + self.batch_size]))
+                   for start in range(0, len(images), self.batch_size)]
+        if not batches:
+            return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+        return (np.concatenate([probabilities.numpy() for probabilities, _ in batches]),
+                np.concatenate([features.numpy() for _, features in batches]))
+
+
+class CellClassifier:
+    """A trained artifact ready to serve: the traced network, its novelty check and its metadata."""
+
+    def __init__(self, model, distribution: TrainingDistribution, metadata: ArtifactMetadata, batch_size: int = 32):
+        self.metadata = metadata
+        self.class_names: list[str] = list(metadata.class_names)
+        self.spec = metadata.preprocessing
+        self.tta = metadata.tta
+        self.model = model  # also read by Grad-CAM, which needs gradients the traced function does not give
+        self.distribution = distribution
+        self.forward = ViewAveragedForward(model, metadata.tta, self.spec.input_size, batch_size)
 
     @classmethod
     def from_path(cls, model_path: str | Path) -> "CellClassifier":
-        model, metadata = load_artifact(model_path)
-        return cls(model, metadata)
+        return cls(*load_artifact(model_path))
 
     @property
     def sha256(self) -> str:
-        return self.metadata["sha256"]
+        return self.metadata.sha256
 
     def predict_arrays(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities for already preprocessed images, one model call per ``batch_size`` images."""
-        outputs = [self._forward(tf.constant(images[start:start + self.batch_size])).numpy()
-                   for start in range(0, len(images), self.batch_size)]
-        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)), np.float32)
+        """Probabilities for already preprocessed images."""
+        return self.forward(images)[0]
 
     def classify_arrays(self, rgb_images: list[np.ndarray]) -> list[Classification]:
         """Classify decoded RGB images of any size; inference time is shared evenly across the batch."""
@@ -78,25 +103,24 @@ class CellClassifier:
         locations = [locate_cell(rgb) for rgb in rgb_images]
         inputs = np.stack([preprocess(rgb, self.spec, location) for rgb, location in zip(rgb_images, locations)])
         flags = [assess_image(rgb, location) for rgb, location in zip(rgb_images, locations)]
-        probabilities = self.predict_arrays(inputs)
+        probabilities, features = self.forward(inputs)
+        distances = self.distribution.distances(features)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(1, len(rgb_images))
-        return [self._result(row, location.nucleus_found, image_flags, elapsed_ms)
-                for row, location, image_flags in zip(probabilities, locations, flags)]
+        return [self._result(row, location.nucleus_found, float(distance), image_flags, elapsed_ms)
+                for row, location, distance, image_flags in zip(probabilities, locations, distances, flags)]
 
-    def classify(self, source, max_pixels: int | None = None) -> Classification:
-        rgb = decode_image(source) if max_pixels is None else decode_image(source, max_pixels=max_pixels)
-        return self.classify_arrays([rgb])[0]
-
-    def _result(self, row: np.ndarray, nucleus_found: bool, quality_flags: tuple[str, ...],
+    def _result(self, row: np.ndarray, nucleus_found: bool, distance: float, image_flags: tuple[str, ...],
                 elapsed_ms: float) -> Classification:
         best = int(np.argmax(row))
+        unlike = (UNLIKE_TRAINING_IMAGES,) if distance > self.distribution.threshold else ()
         return Classification(
             label=self.class_names[best],
             confidence=float(row[best]),
             probabilities={name: float(value) for name, value in zip(self.class_names, row)},
             nucleus_found=nucleus_found,
             inference_ms=elapsed_ms,
-            quality_flags=quality_flags,
+            novelty_distance=distance,
+            quality_flags=image_flags + unlike,
         )
 
 

@@ -61,6 +61,28 @@ def build_ensemble(members: list[keras.Model]) -> keras.Model:
     return keras.Model(inputs, outputs, name="hematovision_ensemble")
 
 
+def probabilities_and_features(model: keras.Model) -> keras.Model:
+    """The same network(s) with a second output: the pooled base features the novelty check reads.
+
+    Members' probabilities are averaged and their features concatenated; dropout is left out (it is the
+    identity at inference).
+    """
+    networks = [_with_features(member) for member in ensemble_members(model)]
+    if len(networks) == 1:
+        return networks[0]
+    inputs = keras.Input(shape=networks[0].input_shape[1:], name="image")
+    outputs = [network(inputs) for network in networks]
+    return keras.Model(inputs, [keras.layers.Average()([pair[0] for pair in outputs]),
+                                keras.layers.Concatenate()([pair[1] for pair in outputs])])
+
+
+def _with_features(network: keras.Model) -> keras.Model:
+    inputs = keras.Input(shape=network.input_shape[1:], name="image")
+    pooled = network.get_layer(BASE_LAYER_NAME)(network.get_layer("mobilenet_scaling")(inputs))
+    return keras.Model(inputs, [network.get_layer("probabilities")(pooled), pooled],
+                       name=f"{network.name}_with_features")
+
+
 def ensemble_members(model: keras.Model) -> list[keras.Model]:
     """The networks inside ``build_ensemble``'s model; a single network is its own only member."""
     if any(layer.name == BASE_LAYER_NAME for layer in model.layers):

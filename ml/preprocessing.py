@@ -117,17 +117,31 @@ def locate_cell(rgb: np.ndarray) -> CellLocation:
 
 
 def crop_box(width: int, height: int, location: CellLocation, crop_scale: float) -> tuple[int, int, int, int]:
-    """A square of ``crop_scale`` nucleus sizes around the cell, shifted to stay inside the image.
+    """A square of ``crop_scale`` nucleus sizes centred on the cell; it may reach past the frame.
 
-    Without a nucleus the box is the largest centred square. The side never exceeds the shorter image side.
+    Without a nucleus the box is the largest centred square.
     """
-    wanted = crop_scale * location.nucleus_size if location.nucleus_found else min(width, height)
-    side = min(max(1, round(wanted)), width, height)
+    side = max(1, round(crop_scale * location.nucleus_size)) if location.nucleus_found else min(width, height)
     left = int(round(location.x - side / 2))
     top = int(round(location.y - side / 2))
-    left = min(max(left, 0), width - side)
-    top = min(max(top, 0), height - side)
     return left, top, left + side, top + side
+
+
+def crop_padded(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image:
+    """``box`` of the image; where it reaches past the frame, the frame's median colour fills it.
+
+    Padding, not shifting the box inside the frame, keeps the crop the same whatever the frame's size.
+    """
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = box
+    if left >= 0 and top >= 0 and right <= width and bottom <= height:
+        return Image.fromarray(rgb).crop(box)
+    background = tuple(int(value) for value in np.median(rgb[::4, ::4].reshape(-1, 3), axis=0))
+    crop = Image.new("RGB", (right - left, bottom - top), background)
+    inside = (max(left, 0), max(top, 0), min(right, width), min(bottom, height))
+    if inside[0] < inside[2] and inside[1] < inside[3]:
+        crop.paste(Image.fromarray(rgb).crop(inside), (inside[0] - left, inside[1] - top))
+    return crop
 
 
 def preprocess(rgb: np.ndarray, spec: PreprocessingSpec, location: CellLocation | None = None) -> np.ndarray:
@@ -137,7 +151,7 @@ def preprocess(rgb: np.ndarray, spec: PreprocessingSpec, location: CellLocation 
     """
     height, width = rgb.shape[:2]
     box = crop_box(width, height, location or locate_cell(rgb), spec.crop_scale)
-    crop = Image.fromarray(rgb).crop(box).resize((spec.input_size, spec.input_size), Image.BILINEAR)
+    crop = crop_padded(rgb, box).resize((spec.input_size, spec.input_size), Image.BILINEAR)
     return np.asarray(crop, dtype=np.uint8)
 
 

@@ -46,6 +46,10 @@ class Source:
             return "class_folders"
         return "split"
 
+    def as_setting(self) -> str:
+        """The ``NAME[:N]=PATH`` text ``parse_source`` reads back."""
+        return f"{self.name}{f':{self.per_class}' if self.per_class else ''}={self.root}"
+
     def describe(self) -> str:
         cap = f", {self.per_class} per class" if self.per_class else ""
         return f"{self.name} ({self.layout}{cap}): {self.root}"

@@ -12,6 +12,7 @@ first costs only the model. Several networks trained with different seeds can be
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -22,15 +23,17 @@ import numpy as np
 import tensorflow as tf
 
 from ml import CLASS_NAMES
-from ml.artifact import save_artifact
+from ml.artifact import ArtifactMetadata, save_artifact
 from ml.data import LabelledImage, fingerprint, grouped_split
-from ml.inference import CellClassifier
+from ml.inference import ViewAveragedForward
 from ml.metrics import classification_metrics
+from ml.novelty import TrainingDistribution, fit_training_distribution
 from ml.model import alpha_from_weights, build_ensemble, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
 from ml.sources import Source, cap_per_class, training_images
 
 AUTOTUNE = tf.data.AUTOTUNE
+NOVELTY_IMAGES_PER_CLASS = 400  # per source: enough for a 64-dimensional covariance, a minute of inference
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,8 @@ def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience:
 
 
 def train(train_samples: list[LabelledImage], val_samples: list[LabelledImage], base_weights: str | None,
-          config: TrainingConfig) -> tuple[keras.Model, dict]:
-    """Train ``config.members`` networks, each with its own seed, and average them; returns model and metadata."""
+          config: TrainingConfig) -> tuple[keras.Model, TrainingDistribution, ArtifactMetadata]:
+    """Train ``config.members`` networks (averaged), then fit the novelty check on the training images."""
     if config.members < 1:
         raise ValueError("An ensemble needs at least one member.")
     started = time.perf_counter()
@@ -161,11 +164,14 @@ def train(train_samples: list[LabelledImage], val_samples: list[LabelledImage], 
         members.append(member)
         member_phases.append({"seed": seed, **phases})
     model = build_ensemble(members)
-    validation = validation_metrics(model, val_samples, val_data, config) if val_samples else None
-    metadata = training_metadata(config, alpha, train_samples, val_samples, validation,
+    forward = serving_forward(model, config)
+    print("Novelty check: fitting on the training images' features")
+    distribution, novelty = fit_novelty(forward, train_samples, config)
+    validation = validation_metrics(forward, distribution, val_samples, val_data) if val_samples else None
+    metadata = training_metadata(config, alpha, train_samples, val_samples, validation, novelty,
                                  {"member_phases": member_phases,
                                   "total_seconds": round(time.perf_counter() - started, 1)})
-    return model, metadata
+    return model, distribution, metadata
 
 
 def train_member(train_samples: list[LabelledImage], val_data, base_weights: str | None, alpha: float,
@@ -190,20 +196,37 @@ def train_member(train_samples: list[LabelledImage], val_data, base_weights: str
     return model, {"head": head, "fine_tune": fine_tune}
 
 
-def predict_dataset(classifier: CellClassifier, dataset: tf.data.Dataset) -> np.ndarray:
-    """Class probabilities for every image of a ``make_dataset`` pipeline, as the app computes them."""
-    return np.concatenate([classifier.predict_arrays(images.numpy()) for images, _ in dataset])
+def predict_dataset(forward: ViewAveragedForward, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, features) of every image of a ``make_dataset`` pipeline, as the app computes them."""
+    outputs = [forward(images.numpy()) for images, _ in dataset]
+    return np.concatenate([pair[0] for pair in outputs]), np.concatenate([pair[1] for pair in outputs])
 
 
-def serving_classifier(model: keras.Model, config: TrainingConfig) -> CellClassifier:
+def serving_forward(model: keras.Model, config: TrainingConfig) -> ViewAveragedForward:
     """The model as the app will serve it: same crops, same test-time augmentation."""
-    return CellClassifier(model, {"class_names": list(CLASS_NAMES), "preprocessing": config.spec.to_dict(),
-                                  "tta": list(config.tta)})
+    return ViewAveragedForward(model, config.tta, config.image_size, config.batch_size)
 
 
-def validation_metrics(model: keras.Model, val_samples: list[LabelledImage], val_data, config: TrainingConfig) -> dict:
-    """Scored exactly as served."""
-    probabilities = predict_dataset(serving_classifier(model, config), val_data)
+def fit_novelty(forward: ViewAveragedForward, train_samples: list[LabelledImage],
+                config: TrainingConfig) -> tuple[TrainingDistribution, dict]:
+    """The novelty check, fitted on up to ``NOVELTY_IMAGES_PER_CLASS`` training images per source and class."""
+    chosen = []
+    for source in sorted({sample.source for sample in train_samples}):
+        chosen += cap_per_class([s for s in train_samples if s.source == source], NOVELTY_IMAGES_PER_CLASS,
+                                config.seed)
+    started = time.perf_counter()
+    _, features = predict_dataset(forward, make_dataset(chosen, config.spec, config.batch_size, training=False,
+                                                        cache=False))
+    distribution, summary = fit_training_distribution(features, np.array([s.label for s in chosen]),
+                                                      [s.group for s in chosen], len(CLASS_NAMES), config.seed)
+    return distribution, {**summary, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def validation_metrics(forward: ViewAveragedForward, distribution: TrainingDistribution,
+                       val_samples: list[LabelledImage], val_data) -> dict:
+    """Scored exactly as served, overall and per source, with the share the novelty check flags."""
+    probabilities, features = predict_dataset(forward, val_data)
+    unfamiliar = distribution.is_unfamiliar(features)
     keys = ("accuracy", "macro_f1", "per_class", "confusion_matrix", "photos_correct", "photos_total", "n_images")
     metrics = classification_metrics(val_samples, probabilities, list(CLASS_NAMES))
     per_source = {}
@@ -211,26 +234,29 @@ def validation_metrics(model: keras.Model, val_samples: list[LabelledImage], val
         chosen = np.array([sample.source == source for sample in val_samples])
         of_source = classification_metrics([s for s, keep in zip(val_samples, chosen) if keep],
                                            probabilities[chosen], list(CLASS_NAMES))
-        per_source[source] = {key: of_source[key] for key in keys}
+        per_source[source] = {**{key: of_source[key] for key in keys},
+                              "unlike_training_share": float(unfamiliar[chosen].mean())}
     return {**{key: metrics[key] for key in keys}, "per_source": per_source}
 
 
 def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[LabelledImage],
-                      val_samples: list[LabelledImage], validation: dict, phases: dict) -> dict:
+                      val_samples: list[LabelledImage], validation: dict | None, novelty: dict,
+                      phases: dict) -> ArtifactMetadata:
     trained_at = datetime.now(timezone.utc).replace(microsecond=0)
-    return {
-        "name": f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
-        "class_names": list(CLASS_NAMES),
-        "preprocessing": config.spec.to_dict(),
-        "base_network": f"MobileNetV2 alpha={alpha}" + (f", {config.members} averaged" if config.members > 1 else ""),
-        "input_size": config.image_size,
-        "training": {**asdict(config), **phases, "train_images": len(train_samples),
-                     "val_images": len(val_samples)},
-        "validation": validation,
-        "dataset_fingerprint": fingerprint(train_samples + val_samples),
-        "trained_at": trained_at.isoformat(),
-        "tta": list(config.tta),
-    }
+    counts = {source: sum(s.source == source for s in train_samples) for source in sorted({s.source for s in train_samples})}
+    return ArtifactMetadata(
+        name=f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
+        class_names=CLASS_NAMES,
+        preprocessing=config.spec,
+        tta=config.tta,
+        base_network=f"MobileNetV2 alpha={alpha}" + (f", {config.members} averaged" if config.members > 1 else ""),
+        trained_at=trained_at.isoformat(),
+        dataset_fingerprint=fingerprint(train_samples + val_samples),
+        training={**asdict(config), **phases, "train_images": len(train_samples), "val_images": len(val_samples),
+                  "train_images_per_source": counts},
+        validation=validation,
+        novelty=novelty,
+    )
 
 
 def load_training_images(sources: list[Source], config: TrainingConfig
@@ -258,7 +284,7 @@ def run_training(sources: list[Source], base_weights_setting: str | None, output
     for source in sources:
         count = sum(sample.source == source.name for sample in train_samples)
         print(f"Source {source.describe()}: {count} training images")
-    model, metadata = train(train_samples, val_samples, base_weights, config)
-    metadata["training"]["sources"] = [source.describe() for source in sources]
-    metadata["training"]["wall_seconds"] = round(time.perf_counter() - started, 1)  # data loading included
-    return save_artifact(model, output_path, metadata)
+    model, distribution, metadata = train(train_samples, val_samples, base_weights, config)
+    training = {**metadata.training, "sources": [source.as_setting() for source in sources],
+                "wall_seconds": round(time.perf_counter() - started, 1)}  # data loading included
+    return save_artifact(model, distribution, output_path, dataclasses.replace(metadata, training=training))

@@ -9,10 +9,8 @@ import pytest
 
 from classifier import model_service, services
 from ml import CLASS_NAMES
-from ml.artifact import save_artifact
 from ml.model import build_model
-from ml.preprocessing import PreprocessingSpec
-from tests.factories import upload_file
+from tests.factories import save_tiny_artifact, upload_file
 
 TINY_INPUT = 32
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -40,12 +38,18 @@ def base_weights() -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_model_path(tmp_path_factory, dataset_dir, base_weights) -> Path:
-    """A model really trained (briefly) on a small real subset, by the real `train_model` command."""
+def pbc_dir() -> Path:
+    """The PBC class folders (``PBC_dataset_normal_DIB``)."""
+    return _configured_path("HEMATOVISION_PBC_DIR", "The PBC dataset")
+
+
+@pytest.fixture(scope="session")
+def trained_model_path(tmp_path_factory, dataset_dir, pbc_dir, base_weights) -> Path:
+    """A model really trained (briefly) on a small real subset of both sources, by the real `train_model`."""
     work = tmp_path_factory.mktemp("trained-model")
     model_path = work / "model.keras"
-    command = [sys.executable, "manage.py", "train_model", "--dataset-dir", str(dataset_dir),
-               "--base-weights", str(base_weights), "--output", str(model_path), "--max-per-class", "150",
+    command = [sys.executable, "manage.py", "train_model", "--source", f"kaggle:150={dataset_dir}",
+               "--source", f"pbc:150={pbc_dir}", "--base-weights", str(base_weights), "--output", str(model_path),
                "--image-size", "128", "--epochs", "3", "--fine-tune-epochs", "1", "--batch-size", "32"]
     environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'train.sqlite3'}"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment,
@@ -59,14 +63,7 @@ def tiny_model_path(tmp_path_factory):
     """A randomly initialised MobileNetV2 (alpha 0.35, 32 px): real inference code, no training needed."""
     path = tmp_path_factory.mktemp("tiny-model") / "tiny.keras"
     model = build_model(num_classes=len(CLASS_NAMES), input_size=TINY_INPUT, base_weights=None, alpha=0.35)
-    save_artifact(model, path, {
-        "name": "tiny-test-model",
-        "class_names": list(CLASS_NAMES),
-        "preprocessing": PreprocessingSpec(input_size=TINY_INPUT).to_dict(),
-        "base_network": "MobileNetV2 alpha=0.35 (random weights)",
-        "input_size": TINY_INPUT,
-        "trained_at": "2026-01-01T00:00:00+00:00",
-    })
+    save_tiny_artifact(model, path)
     return path
 
 

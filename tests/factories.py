@@ -1,4 +1,4 @@
-"""Generated test images (stained-smear look-alikes and deliberately broken files) and upload helpers."""
+"""Generated test images (stained-smear look-alikes and deliberately broken files), upload helpers, tiny artifacts."""
 
 import io
 import struct
@@ -7,6 +7,12 @@ import zlib
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
+
+from ml import CLASS_NAMES
+from ml.artifact import ArtifactMetadata, save_artifact
+from ml.inference import ViewAveragedForward
+from ml.novelty import fit_training_distribution
+from ml.preprocessing import PreprocessingSpec, preprocess
 
 
 def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: int = 30, seed: int = 0) -> np.ndarray:
@@ -89,3 +95,19 @@ def screenshot_rgb(width: int = 320, height: int = 240) -> np.ndarray:
         draw.text((12, 36 + line * 20), f"Line {line}: the quick brown fox jumps over", fill=(0, 0, 0))
     draw.rectangle((width - 90, height - 34, width - 10, height - 10), fill=(220, 220, 220), outline=(0, 0, 0))
     return np.asarray(image)
+
+
+def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
+    """Save ``model`` as a complete artifact, its novelty check fitted on generated smear look-alikes."""
+    spec = PreprocessingSpec(input_size=model.input_shape[1])
+    forward = ViewAveragedForward(model, ("identity",), spec.input_size)
+    count = 40
+    _, features = forward(np.stack([preprocess(smear_rgb(seed=seed), spec) for seed in range(count)]))
+    distribution, summary = fit_training_distribution(features, np.arange(count) % len(CLASS_NAMES),
+                                                      [str(seed) for seed in range(count)], len(CLASS_NAMES))
+    return save_artifact(model, distribution, path, ArtifactMetadata(
+        name=name, class_names=CLASS_NAMES, preprocessing=spec, tta=("identity",),
+        base_network="MobileNetV2 alpha=0.35 (random weights)", trained_at="2026-01-01T00:00:00+00:00",
+        dataset_fingerprint="generated", validation=None, novelty=summary,
+        training={"train_images": count, "val_images": 0, "train_images_per_source": {"generated": count},
+                  "sources": ["generated"], "val_fraction": 0.0}))

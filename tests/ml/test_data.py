@@ -1,11 +1,12 @@
 """Dataset discovery, the grouped split, and the recovery of source photos from augmented copies."""
 
+import dataclasses
+
 import pytest
 from PIL import Image
 
 from ml import CLASS_NAMES
-from ml.data import (DatasetError, LabelledImage, group_for, grouped_split, list_split, resolve_dataset_root,
-                     subsample_cells)
+from ml.data import DatasetError, LabelledImage, group_for, grouped_split, list_split, resolve_dataset_root
 from ml.photos import group_by_source, photos_in_class
 from tests.ml.conftest import tinted_photo, write_tiny_split
 
@@ -67,9 +68,11 @@ def test_grouped_split_is_deterministic_for_a_seed(samples):
     assert grouped_split(samples, 0.3, seed=5)[1] != grouped_split(samples, 0.3, seed=6)[1]
 
 
-def test_subsample_takes_the_requested_count_per_class(samples):
-    subset = subsample_cells(samples, per_class=7, seed=0)
-    assert [sum(s.label == label for s in subset) for label in range(len(CLASS_NAMES))] == [7, 7, 7, 7]
+def test_grouped_split_is_stratified_by_source_too(samples):
+    both = samples + [dataclasses.replace(sample, source="other", group=f"other:{sample.group}") for sample in samples]
+    _, val = grouped_split(both, val_fraction=0.3, seed=3)
+    assert {source: len({s.group for s in val if s.source == source}) for source in ("", "other")} == {
+        "": 12, "other": 12}
 
 
 def _write_augmented_copies(folder, photo_seed, tint, positions):

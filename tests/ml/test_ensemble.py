@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from ml import CLASS_NAMES
-from ml.artifact import load_artifact, save_artifact
+from ml.artifact import load_artifact
 from ml.data import list_split
 from ml.explain import gradcam_heatmap
 from ml.model import build_ensemble, build_model, ensemble_members
 from ml.preprocessing import PreprocessingSpec, preprocess
 from ml.training import TrainingConfig, train
-from tests.factories import smear_rgb
+from tests.factories import save_tiny_artifact, smear_rgb
 
 INPUT_SIZE = 96
 
@@ -49,8 +49,8 @@ def test_a_single_network_is_its_own_ensemble():
 
 def test_ensemble_is_saved_and_loaded_as_one_artifact(tmp_path, images):
     ensemble = build_ensemble([tiny_network(1, "member_1"), tiny_network(2, "member_2")])
-    save_artifact(ensemble, tmp_path / "ensemble.keras", {"class_names": list(CLASS_NAMES)})
-    loaded, _ = load_artifact(tmp_path / "ensemble.keras")
+    save_tiny_artifact(ensemble, tmp_path / "ensemble.keras")
+    loaded, _, _ = load_artifact(tmp_path / "ensemble.keras")
     assert len(ensemble_members(loaded)) == 2
     np.testing.assert_allclose(loaded(images, training=False).numpy(), ensemble(images, training=False).numpy(),
                                rtol=1e-5, atol=1e-6)
@@ -70,9 +70,9 @@ def test_gradcam_of_two_identical_members_is_the_networks_own(images):
 def test_training_two_members_uses_two_seeds(tiny_dataset):
     samples = list_split(tiny_dataset, "TRAIN")
     config = TrainingConfig(image_size=32, head_epochs=1, fine_tune_epochs=0, batch_size=16, members=2)
-    model, metadata = train(samples, [], None, config)
+    model, _, metadata = train(samples, [], None, config)
     first, second = ensemble_members(model)
-    assert [phase["seed"] for phase in metadata["training"]["member_phases"]] == [1, 2]
-    assert metadata["training"]["members"] == 2 and metadata["base_network"] == "MobileNetV2 alpha=1.0, 2 averaged"
+    assert [phase["seed"] for phase in metadata.training["member_phases"]] == [1, 2]
+    assert metadata.training["members"] == 2 and metadata.base_network == "MobileNetV2 alpha=1.0, 2 averaged"
     assert not np.allclose(first.get_layer("probabilities").get_weights()[0],
                            second.get_layer("probabilities").get_weights()[0])

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from ml.data import LabelledImage
-from ml.preprocessing import ImageError, PreprocessingSpec, decode_image, load_for_model, locate_cell, preprocess
+from ml.preprocessing import (ImageError, PreprocessingSpec, crop_padded, decode_image, load_for_model, locate_cell,
+                              preprocess)
 from ml.training import augment, make_dataset
 from tests.factories import image_bytes, png_bomb, smear_rgb, truncated_jpeg
 
@@ -72,3 +73,55 @@ def test_a_full_size_original_is_cropped_like_its_320x240_copy(dataset_dir):
     spec = PreprocessingSpec(input_size=224)
     difference = np.abs(preprocess(original, spec).astype(int) - preprocess(small, spec).astype(int))
     assert difference.mean() < 8
+
+
+def test_stain_jitter_changes_colours_reproducibly():
+    image = preprocess(smear_rgb(), SPEC)
+    jittered, again = augment(image, [3, 4], stain_jitter=True), augment(image, [3, 4], stain_jitter=True)
+    assert np.array_equal(jittered.numpy(), again.numpy())
+    assert not np.array_equal(jittered.numpy(), augment(image, [3, 4]).numpy())
+
+
+def _kaggle_image_at_twice_the_size(dataset_dir):
+    path = sorted((dataset_dir / "images" / "TRAIN" / "NEUTROPHIL").glob("*.jpeg"))[0]
+    small = decode_image(path)
+    return small, np.asarray(Image.fromarray(small).resize((640, 480), Image.BICUBIC))
+
+
+def _pbc_image_shrunk_into_a_larger_frame(pbc_dir):
+    """The cell at half size in the middle of a 640x480 frame of the image's own background colour."""
+    pbc = decode_image(sorted((pbc_dir / "monocyte").glob("*.jpg"))[0])
+    half = np.asarray(Image.fromarray(pbc).resize((pbc.shape[1] // 2, pbc.shape[0] // 2), Image.BICUBIC))
+    canvas = np.empty((480, 640, 3), np.uint8)
+    canvas[:] = np.median(pbc.reshape(-1, 3), axis=0).astype(np.uint8)
+    top, left = 120, 200
+    canvas[top:top + half.shape[0], left:left + half.shape[1]] = half
+    return pbc, canvas
+
+
+def _crop_difference(first, second, spec):
+    return np.abs(preprocess(first, spec).astype(int) - preprocess(second, spec).astype(int)).mean()
+
+
+@pytest.mark.parametrize("make_pair", ["kaggle_x2", "pbc_in_larger_frame"])
+def test_the_crop_follows_the_cell_not_the_frame(make_pair, request):
+    if make_pair == "kaggle_x2":
+        first, second = _kaggle_image_at_twice_the_size(request.getfixturevalue("dataset_dir"))
+    else:
+        first, second = _pbc_image_shrunk_into_a_larger_frame(request.getfixturevalue("pbc_dir"))
+    first_cell, second_cell = locate_cell(first), locate_cell(second)
+    ratio = first_cell.nucleus_size / second_cell.nucleus_size
+    assert ratio == pytest.approx(0.5 if make_pair == "kaggle_x2" else 2.0, rel=0.1)
+    matched = _crop_difference(first, second, PreprocessingSpec(input_size=128))
+    assert matched < 12  # resampling blur and a few per cent of size; mean of 0-255 levels
+    if make_pair == "pbc_in_larger_frame":  # a crop of a fixed share of the frame width (the recipe before) fails
+        assert _fixed_share_crop_difference(first, second, first_cell, second_cell) > 2 * matched
+
+
+def _fixed_share_crop_difference(first, second, first_cell, second_cell, share=0.5, size=128):
+    crops = []
+    for rgb, cell in ((first, first_cell), (second, second_cell)):
+        side = share * rgb.shape[1]
+        box = (round(cell.x - side / 2), round(cell.y - side / 2), round(cell.x + side / 2), round(cell.y + side / 2))
+        crops.append(np.asarray(crop_padded(rgb, box).resize((size, size), Image.BILINEAR), dtype=int))
+    return np.abs(crops[0] - crops[1]).mean()

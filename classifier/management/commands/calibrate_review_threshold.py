@@ -1,4 +1,4 @@
-"""``manage.py calibrate_review_threshold``: choose HEMATOVISION_CONFIDENCE_THRESHOLD on held-out TRAIN data.
+"""``manage.py calibrate_review_threshold``: choose HEMATOVISION_CONFIDENCE_THRESHOLD on held-out training data.
 
 Two sources, neither of them TEST: the model's own grouped validation split, rebuilt from the seed and
 fraction stored in its metadata, or (``--cross-validation``) the out-of-fold predictions of
@@ -13,43 +13,41 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
+from classifier.management.options import add_model_argument
 from ml import CLASS_NAMES
-from ml.artifact import ArtifactError, read_metadata
+from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
 from ml.cross_validation import out_of_fold_predictions, recipe_differences
-from ml.data import DatasetError, LabelledImage, subsample_cells
+from ml.data import DatasetError, LabelledImage
 from ml.evaluation import predict_split
 from ml.inference import CellClassifier
 from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes
-from ml.training import TrainingConfig, load_training_samples
+from ml.sources import cap_per_class, parse_sources
+from ml.training import TrainingConfig, load_training_images
 
 TRADE_OFF_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-def validation_samples(metadata: dict, dataset_dir: str, max_per_class: int | None) -> list[LabelledImage]:
-    """The model's own grouped validation split of TRAIN, optionally reduced for a quick run."""
-    training = metadata.get("training") or {}
-    if "seed" not in training or "val_fraction" not in training:
-        raise CommandError("The model's metadata does not record its training seed and val_fraction, so its "
-                           "validation split cannot be rebuilt; retrain it with `manage.py train_model`.")
+def validation_samples(metadata: ArtifactMetadata, max_per_class: int | None) -> list[LabelledImage]:
+    """The model's own grouped validation split of its training sources, optionally reduced for a quick run."""
+    training = metadata.training
     if not training["val_fraction"]:
-        raise CommandError("The model was trained on every TRAIN photo (val_fraction 0), so no held-out photos are "
-                           "left to calibrate on; pass the out-of-fold predictions of its recipe instead "
+        raise CommandError("The model was trained on every training image (val_fraction 0), so no held-out photos "
+                           "are left to calibrate on; pass the out-of-fold predictions of its recipe instead "
                            "(`manage.py cross_validate --json FILE`, then --cross-validation FILE).")
     config = TrainingConfig(seed=training["seed"], val_fraction=training["val_fraction"],
-                            max_per_class=training.get("max_per_class"))
-    _, validation = load_training_samples(dataset_dir, config)
-    return subsample_cells(validation, max_per_class, config.seed) if max_per_class else validation
+                            max_per_class=training["max_per_class"])
+    _, validation = load_training_images(parse_sources(training["sources"]), config)
+    return cap_per_class(validation, max_per_class, config.seed)
 
 
-def validation_predictions(model_path: str, dataset_dir: str, max_per_class: int | None):
+def validation_predictions(model_path: str, max_per_class: int | None):
     """The model's probabilities and the true classes on its grouped validation split."""
     classifier = CellClassifier.from_path(model_path)
     if classifier.class_names != list(CLASS_NAMES):
         raise CommandError(f"The model's classes {classifier.class_names} differ from {list(CLASS_NAMES)}.")
-    samples = validation_samples(classifier.metadata, dataset_dir, max_per_class)
-    probabilities, _ = predict_split(classifier, samples, batch_size=64)
-    return "grouped validation split of TRAIN", probabilities, np.array([sample.label for sample in samples])
+    samples = validation_samples(classifier.metadata, max_per_class)
+    probabilities, _, _ = predict_split(classifier, samples, batch_size=64)
+    return "grouped validation split of the training images", probabilities, np.array([s.label for s in samples])
 
 
 def cross_validation_predictions(model_path: str, results_path: str):
@@ -58,11 +56,11 @@ def cross_validation_predictions(model_path: str, results_path: str):
         result = json.loads(Path(results_path).read_text())
     except (OSError, ValueError) as error:
         raise CommandError(f"Cannot read the cross-validation results {results_path} ({error}).") from error
-    differences = recipe_differences(result.get("config") or {}, read_metadata(model_path).get("training") or {})
+    differences = recipe_differences(result.get("config") or {}, read_metadata(model_path).training)
     if differences:
         raise CommandError("The cross-validation trained another recipe than the model, so its predictions "
                            "say nothing of the model's confidence: " + "; ".join(differences))
-    source = f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of TRAIN"
+    source = f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of the training images"
     return source, *out_of_fold_predictions(result)
 
 
@@ -85,7 +83,6 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         add_model_argument(parser)
-        add_dataset_argument(parser)
         parser.add_argument("--cross-validation", dest="cross_validation",
                             help="calibrate on the out-of-fold predictions in this `cross_validate --json` file "
                                  "(the model's recipe; works for a model refit on every TRAIN photo)")
@@ -102,9 +99,7 @@ class Command(BaseCommand):
                 source, probabilities, labels = cross_validation_predictions(options["model"],
                                                                              options["cross_validation"])
             else:
-                require_dataset(options)
-                source, probabilities, labels = validation_predictions(options["model"], options["dataset_dir"],
-                                                                       options["max_per_class"])
+                source, probabilities, labels = validation_predictions(options["model"], options["max_per_class"])
         except (ArtifactError, DatasetError, ValueError) as error:
             raise CommandError(str(error)) from error
         choice = choose_review_threshold(probabilities, labels, options["target_accuracy"])

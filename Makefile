@@ -5,12 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= $(abspath ../shared)
 export HEMATOVISION_DATASET_DIR ?= $(SHARED)/data/blood-cells/dataset2-master
+export HEMATOVISION_PBC_DIR ?= $(SHARED)/data/pbc/PBC_dataset_normal_DIB
+export HEMATOVISION_TRAINING_SOURCES ?= kaggle=$(HEMATOVISION_DATASET_DIR),pbc=$(HEMATOVISION_PBC_DIR)
 export HEMATOVISION_BASE_WEIGHTS ?= $(SHARED)/keras-weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5
 export HEMATOVISION_MODEL_PATH ?= $(CURDIR)/var/model/hematovision.keras
-# The recipe's fixed epochs, chosen on a grouped validation split of TRAIN. The shipped model trains them on
-# every TRAIN photo, since accuracy grows with the number of source photos (README, Model quality), and
-# cross-validation measures the same procedure on TRAIN folds.
-RECIPE_EPOCHS := --fine-tune-epochs 4
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -30,7 +28,7 @@ model: install
 
 train: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py train_model --val-fraction 0 $(RECIPE_EPOCHS)
+	$(BIN)/python manage.py train_model
 
 run: model
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -40,7 +38,7 @@ test: install
 	$(BIN)/python -m pytest
 
 cross-validate: install
-	$(BIN)/python manage.py cross_validate $(RECIPE_EPOCHS) --json artifacts/cross_validation.json
+	$(BIN)/python manage.py cross_validate --json artifacts/cross_validation.json
 
 # The review threshold for the model at HEMATOVISION_MODEL_PATH, from the out-of-fold predictions of its recipe.
 calibrate: install

@@ -263,14 +263,14 @@ def load_training_images(sources: list[Source], config: TrainingConfig
                          ) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """Every source's training images, then split into (train, validation) grouped by source photo.
 
-    ``val_fraction=0`` keeps everything for training and returns no validation images. Never reads an
+    ``val_fraction=0`` keeps everything for training and returns no validation images. Photos are recovered
+    either way: the novelty check is calibrated on whole photos left out of its fit. Never reads an
     evaluation set (Kaggle TEST, a class-folder source's held-out fifth).
     """
-    split = config.val_fraction > 0
     images = []
     for source in sources:
-        images += cap_per_class(training_images(source, photo_groups=split), config.max_per_class, config.seed)
-    if not split:
+        images += cap_per_class(training_images(source, photo_groups=True), config.max_per_class, config.seed)
+    if config.val_fraction == 0:
         return images, []
     return grouped_split(images, config.val_fraction, config.seed)
 

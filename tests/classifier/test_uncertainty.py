@@ -9,10 +9,10 @@ from tests.factories import blank_rgb, cat_like_rgb, image_bytes, noise_rgb, scr
 pytestmark = pytest.mark.django_db
 
 NOT_CELLS = {
-    "cat.jpeg": (cat_like_rgb(), "not_a_smear"),
+    "cat.jpeg": (cat_like_rgb(), "unlike_training_images"),
     "blank.png": (blank_rgb(), "blank"),
-    "noise.png": (noise_rgb(), "not_a_smear"),
-    "screenshot.png": (screenshot_rgb(), "not_a_smear"),
+    "noise.png": (noise_rgb(), "unlike_training_images"),
+    "screenshot.png": (screenshot_rgb(), "unlike_training_images"),
 }
 
 

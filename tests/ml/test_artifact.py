@@ -25,8 +25,7 @@ def _tiny_model(units: int = 4) -> keras.Model:
 
 
 def _distribution(threshold: float = 2.5) -> TrainingDistribution:
-    return TrainingDistribution(centre=np.zeros(3), components=np.eye(2, 3), class_means=np.zeros((4, 2)),
-                                precision=np.eye(2), threshold=threshold)
+    return TrainingDistribution(class_means=np.zeros((4, 3)), precision=np.eye(3), threshold=threshold)
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def test_save_then_load_round_trips_with_both_checksums(saved):
     assert loaded == metadata == read_metadata(path)
     assert len(metadata.sha256) == 64 and len(metadata.novelty_sha256) == 64
     assert model.get_layer("dense").units == 4
-    assert distribution.threshold == 2.5 and distribution.distances(np.array([[0.0, 3.0, 9.0]]))[0] == 3.0
+    assert distribution.threshold == 2.5 and distribution.distances(np.array([[0.0, 3.0, 4.0]]))[0] == 5.0
 
 
 def test_metadata_round_trips_through_json_as_typed_values(saved):

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from classifier import services
 from classifier.management.options import (TRAINING_DEFAULTS, add_sources_argument, add_training_arguments,
                                            require_migrated_database, sources_option, training_config)
+from ml.artifact import ArtifactMetadata
 from ml.data import DatasetError
 from ml.model import BaseWeightsError
 from ml.training import run_training
@@ -36,13 +37,13 @@ class Command(BaseCommand):
         version = services.model_version_register(model_path=options["output"], metadata=metadata)
         self.stdout.write(self.style.SUCCESS(
             f"Saved {options['output']} ({version}); {validation_summary(metadata)}, "
-            f"trained in {metadata['training']['wall_seconds']:.0f} s."))
+            f"trained in {metadata.training['wall_seconds']:.0f} s."))
 
 
-def validation_summary(metadata: dict) -> str:
-    validation = metadata["validation"]
+def validation_summary(metadata: ArtifactMetadata) -> str:
+    validation = metadata.validation
     if validation is None:
-        return f"no validation split (refit on all {metadata['training']['train_images']} training images)"
+        return f"no validation split (refit on all {metadata.training['train_images']} training images)"
     per_source = ", ".join(f"{name} {figures['accuracy']:.2%}" for name, figures in validation["per_source"].items())
     return (f"grouped validation accuracy {validation['accuracy']:.2%} ({per_source}), "
             f"macro F1 {validation['macro_f1']:.3f}")

@@ -11,7 +11,7 @@ from reportlab import rl_config
 
 from classifier.exports import CSV_HEADER
 from ml.data import list_split
-from tests.classifier.sample_factories import SHA256, prediction_make, predictions_make, reviewer_make, sample_make
+from tests.factories import SHA256, prediction_make, predictions_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
 

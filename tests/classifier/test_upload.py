@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from classifier import services
 from classifier.models import ModelVersion, Prediction
 from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file
 
@@ -63,6 +64,17 @@ def test_second_request_reuses_the_loaded_model(alice_client, model_path, fresh_
     assert fresh_model_cache.loads == loads_after_first
 
 
+def test_model_version_is_registered_once_and_stamps_every_upload(alice_client, model_path, monkeypatch):
+    registrations = []
+    register = services.model_version_register
+    monkeypatch.setattr(services, "model_version_register",
+                        lambda **kwargs: registrations.append(kwargs) or register(**kwargs))
+    post(alice_client, upload_file("first.jpeg"))
+    post(alice_client, upload_file("second.jpeg"))
+    assert len(registrations) == 1
+    assert {prediction.model_version for prediction in Prediction.objects.all()} == {ModelVersion.objects.get()}
+
+
 BAD_FILES = {
     "not an image": ("notes.jpeg", b"These are lab notes, not a picture.", "is not an image"),
     "truncated": ("cut.jpeg", truncated_jpeg(), "corrupt or truncated"),
@@ -70,7 +82,7 @@ BAD_FILES = {
     "disguised pdf": ("scan.jpg", b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF", "is not an image"),
     "disguised png": ("photo.jpg", image_bytes("PNG"), "the name says JPEG but the content is PNG"),
     "empty": ("empty.jpeg", b"", "the file is empty"),
-    "wrong type": ("cell.gif", image_bytes("GIF"), "only JPEG, PNG, TIFF and BMP"),
+    "wrong type": ("cell.gif", image_bytes("GIF"), "only BMP, JPEG, PNG and TIFF"),
 }
 
 

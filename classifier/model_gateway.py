@@ -18,7 +18,7 @@ from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
 from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image, preprocess
 
-__all__ = ["ALLOWED_FORMATS", "Classification", "ImageError", "ModelUnavailable", "active", "cache", "classify",
+__all__ = ["ALLOWED_FORMATS", "ImageError", "ModelUnavailable", "active", "cache", "classify",
            "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png", "read_metadata"]
 
 cache = ClassifierCache()

@@ -77,10 +77,11 @@ def decode(data: bytes):
 def confusion_png(metrics: dict) -> bytes:
     """The stored evaluation's confusion matrix drawn as a PNG.
 
-    ``ml.evaluation`` is imported only when asked: it brings pyplot and the training pipeline, which
-    requests never need. (matplotlib itself is already loaded at start-up, by ``ml.explain``'s colour map.)
+    ``ml.evaluation`` is imported only when asked, which keeps the training pipeline it brings
+    (``ml.training``, ``ml.data``) out of the web process. It does not keep matplotlib out of start-up:
+    Keras imports ``matplotlib.pyplot`` itself (``keras.src.visualization``) as soon as it is loaded.
     """
-    from ml.evaluation import confusion_png_bytes  # noqa: PLC0415 - keeps pyplot and ml.training out of start-up
+    from ml.evaluation import confusion_png_bytes  # noqa: PLC0415 - the training pipeline only when asked
 
     return confusion_png_bytes(metrics)
 

@@ -3,9 +3,9 @@
 
 def post_worker_init(worker):
     """Each worker loads and warms up the classifier now, so the first upload does not wait for TensorFlow."""
-    from classifier import model_service  # noqa: PLC0415 - Django is set up only once the app is loaded
+    from classifier import model_gateway  # noqa: PLC0415 - Django is set up only once the app is loaded
 
     try:
-        model_service.get_classifier()
-    except model_service.ModelUnavailable as error:
+        model_gateway.get_classifier()
+    except model_gateway.ModelUnavailable as error:
         worker.log.warning("No model loaded at start-up (uploads will answer 503 until one exists): %s", error)

@@ -1,11 +1,14 @@
 """Staff manage every record; what the model produced is read-only."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
 from django.urls import reverse
 from django.utils.html import format_html
 
 from classifier import services
-from classifier.models import ModelVersion, Prediction
+from classifier.models import ModelVersion, Prediction, User
+
+admin.site.register(User, UserAdmin)
 
 
 @admin.register(Prediction)

@@ -20,4 +20,6 @@ class ClassifierConfig(AppConfig):
     verbose_name = "Blood-cell classifier"
 
     def ready(self):
+        from classifier import checks  # noqa: F401, PLC0415 - registers the configuration checks
+
         post_migrate.connect(ensure_reviewers_group, sender=self)

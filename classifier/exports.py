@@ -1,4 +1,5 @@
-"""Read-side builders of downloads: CSV of predictions, the PDF sample report and the reviewed-images dataset ZIP.
+"""Read-side builders of downloads: CSV of predictions, the PDF sample report, the reviewed-images dataset ZIP
+and the private image files.
 
 They take rows a selector has already limited to what the user may see, and never decide access themselves.
 """
@@ -17,9 +18,10 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from classifier.models import CLASS_CHOICES
+from django.http import FileResponse
 
-CLASS_NAMES = [name for name, _ in CLASS_CHOICES]
+from classifier.models import CLASS_NAMES
+
 CSV_HEADER = ["file_name", "sample", "predicted_label", "reviewed_label", "final_label",
               *[f"probability_{name}" for name in CLASS_NAMES], "needs_review", "review_reasons",
               "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer"]
@@ -91,6 +93,21 @@ def reviewed_dataset_zip_write(predictions, out) -> None:
         for prediction in predictions:
             with prediction.image.open("rb") as image:
                 archive.writestr(_dataset_member_name(prediction, used), image.read())
+
+
+def private_file_response(field, *, content_type: str | None = None, filename: str | None = None) -> FileResponse:
+    """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
+    response = FileResponse(field.open("rb"), as_attachment=filename is not None, filename=filename,
+                            content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def prediction_file_response(prediction, variant: str) -> FileResponse:
+    """The JPEG preview shown inline, or the uploaded original as a download under the client's file name."""
+    if variant == "preview":
+        return private_file_response(prediction.preview)
+    return private_file_response(prediction.image, filename=prediction.original_filename)
 
 
 def _paragraph(text: str, style) -> Paragraph:

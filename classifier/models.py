@@ -1,17 +1,16 @@
-"""Predictions and the model versions that made them."""
+"""Users, samples, predictions and the model versions that made them."""
 
 import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-CLASS_CHOICES = [
-    ("EOSINOPHIL", "Eosinophil"),
-    ("LYMPHOCYTE", "Lymphocyte"),
-    ("MONOCYTE", "Monocyte"),
-    ("NEUTROPHIL", "Neutrophil"),
-]
+from ml import CLASS_NAMES  # the one class table: a constant, so not worth a trip through the model gateway
+
+CLASS_CHOICES = [(name, name.capitalize()) for name in CLASS_NAMES]
+REVIEW_PERMISSION = "classifier.review_prediction"  # Prediction.Meta.permissions; the Reviewers group holds it
 
 # Why a prediction needs review, in words for the user; the codes come from services.review_reasons_for.
 REVIEW_REASON_TEXT = {
@@ -28,6 +27,10 @@ def upload_to(instance, filename: str) -> str:
     suffix = PurePath(filename).suffix.lower()[:6]
     unique = uuid.uuid4().hex
     return f"predictions/{unique[:2]}/{unique}{suffix}"
+
+
+class User(AbstractUser):
+    """Django's user, as our own model from the first migration, so lab membership can be added later."""
 
 
 class ModelVersion(models.Model):

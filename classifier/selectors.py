@@ -4,38 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import django_filters
-from django import forms
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from classifier import model_service
+from classifier import model_gateway
+from classifier.filters import PredictionFilter
 from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
-
-
-class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
-    """django-filter's yes/no select, with "Any" rather than "Unknown" for no filter."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = (("", "Any"), ("true", "Yes"), ("false", "No"))
-
-
-class PredictionFilter(django_filters.FilterSet):
-    label = django_filters.ChoiceFilter(field_name="predicted_label", choices=CLASS_CHOICES, label="Class",
-                                        empty_label="All classes")
-    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From",
-                                          widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To",
-                                        widget=forms.DateInput(attrs={"type": "date"}))
-
-    needs_review = django_filters.BooleanFilter(field_name="needs_review", label="Needs review",
-                                                widget=AnyYesNoWidget())
-
-    class Meta:
-        model = Prediction
-        fields = ["label", "date_from", "date_to", "needs_review"]
 
 
 def prediction_list(*, user) -> QuerySet[Prediction]:
@@ -50,15 +25,6 @@ def prediction_filter(*, user, params) -> PredictionFilter:
 def prediction_get(*, user, pk: int) -> Prediction:
     """One prediction of the user's, or 404: another user's record looks exactly like a missing one."""
     return get_object_or_404(prediction_list(user=user), pk=pk)
-
-
-class PredictionApiFilter(PredictionFilter):
-    """The history filters plus the sample (by id: the queryset it narrows is already the user's)."""
-
-    sample = django_filters.NumberFilter(field_name="sample_id", label="Sample id")
-
-    class Meta(PredictionFilter.Meta):
-        fields = [*PredictionFilter.Meta.fields, "sample"]
 
 
 def prediction_list_visible(*, user) -> QuerySet[Prediction]:
@@ -160,15 +126,10 @@ def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
     ]
 
 
-def prediction_get_for_file(*, user, pk: int) -> Prediction:
-    """Like ``prediction_get``, but staff may open any image (the admin shows thumbnails)."""
-    return prediction_get_visible(user=user, pk=pk)
-
-
 def model_version_active() -> ModelVersion | None:
-    """The version of the artifact at ``HEMATOVISION_MODEL_PATH``, if it has been registered."""
+    """The loaded model's version, read afresh (``evaluate_model`` adds metrics from another process), or None."""
     try:
-        sha256 = model_service.read_metadata(settings.HEMATOVISION_MODEL_PATH).sha256
-    except model_service.ArtifactError:
+        _, version = model_gateway.active()
+    except model_gateway.ModelUnavailable:
         return None
-    return ModelVersion.objects.filter(sha256=sha256).first()
+    return ModelVersion.objects.get(pk=version.pk)

@@ -1,12 +1,9 @@
-"""Everything that writes: predictions from uploads, their deletion, and model-version records."""
+"""Everything that writes: predictions from uploads, reviews, samples, their deletion, and model versions."""
 
 from __future__ import annotations
 
 import io
-import logging
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,57 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from classifier import model_service
-from classifier.model_service import ArtifactMetadata
-from classifier.archives import ArchiveRejected, zip_expand
-from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample, upload_to
+from classifier import model_gateway
+from classifier.model_gateway import ArtifactMetadata
+from classifier.models import CLASS_CHOICES, REVIEW_PERMISSION, ModelVersion, Prediction, Sample, upload_to
+from classifier.uploads import CheckedUpload, UploadFailure, uploads_check
 
-logger = logging.getLogger(__name__)
-
-EXTENSION_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
-                     ".bmp": "BMP"}
 PREVIEW_MAX_SIDE = 640
-
-
-class UploadRejected(Exception):
-    """One uploaded file cannot be classified; the message says why, in words for the user."""
-
-
-@dataclass(frozen=True)
-class UploadFailure:
-    filename: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class _CheckedUpload:
-    filename: str
-    data: bytes
-    rgb: object
-
-
-def upload_check(upload: UploadedFile) -> _CheckedUpload:
-    """Reject empty, oversized, disguised, corrupt and bomb files before anything is stored."""
-    filename = PurePath(upload.name or "upload").name[:255]
-    expected_format = EXTENSION_FORMATS.get(PurePath(filename).suffix.lower())
-    if expected_format is None:
-        raise UploadRejected(f"{filename}: only JPEG, PNG, TIFF and BMP files are accepted.")
-    if not upload.size:
-        raise UploadRejected(f"{filename}: the file is empty.")
-    limit = settings.HEMATOVISION_MAX_UPLOAD_BYTES
-    if upload.size > limit:
-        raise UploadRejected(f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is "
-                             f"{limit / 2**20:.0f} MB.")
-    data = upload.read()
-    try:
-        rgb = model_service.decode(data)
-    except model_service.ImageError as error:
-        raise UploadRejected(f"{filename}: {error}") from error
-    actual_format = Image.open(io.BytesIO(data)).format  # cannot fail: the same bytes just decoded
-    if actual_format != expected_format:
-        raise UploadRejected(f"{filename}: the name says {expected_format} but the content is {actual_format}; "
-                             "rename the file or export it again.")
-    return _CheckedUpload(filename=filename, data=data, rgb=rgb)
 
 
 def _preview_jpeg(rgb) -> ContentFile:
@@ -79,8 +31,8 @@ def _preview_jpeg(rgb) -> ContentFile:
 
 
 def model_version_register(*, model_path, metadata: ArtifactMetadata) -> ModelVersion:
-    """Record a trained artifact (idempotent: the sha256 identifies it)."""
-    version, _ = ModelVersion.objects.update_or_create(
+    """The artifact's version, created the first time its sha256 is seen and left as it is after."""
+    version, _ = ModelVersion.objects.get_or_create(
         sha256=metadata.sha256,
         defaults={
             "name": metadata.name,
@@ -89,12 +41,9 @@ def model_version_register(*, model_path, metadata: ArtifactMetadata) -> ModelVe
             "input_size": metadata.preprocessing.input_size,
             "class_names": list(metadata.class_names),
             "trained_at": datetime.fromisoformat(metadata.trained_at),
+            "metrics": _training_record(metadata),
         },
     )
-    unrecorded = {key: value for key, value in _training_record(metadata).items() if key not in version.metrics}
-    if unrecorded:
-        version.metrics = {**version.metrics, **unrecorded}
-        version.save(update_fields=["metrics"])
     return version
 
 
@@ -123,27 +72,10 @@ def model_version_record_full_size_check(*, model_path, result: dict) -> ModelVe
 
 def _model_version_add_metrics(model_path, entries_for) -> ModelVersion:
     """Register the artifact's version if needed, then merge ``entries_for(version)`` into its metrics."""
-    version = model_version_register(model_path=model_path, metadata=model_service.read_metadata(model_path))
+    version = model_version_register(model_path=model_path, metadata=model_gateway.read_metadata(model_path))
     version.metrics = {**version.metrics, **entries_for(version)}
     version.save(update_fields=["metrics"])
     return version
-
-
-def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], list[UploadFailure]]:
-    """Replace each ``.zip`` upload by its image members; a bad archive is one failure, not a crash."""
-    expanded, failures = [], []
-    for upload in uploads:
-        if PurePath(upload.name or "").suffix.lower() != ".zip":
-            expanded.append(upload)
-            continue
-        try:
-            members, member_failures = zip_expand(upload, max_member_bytes=settings.HEMATOVISION_MAX_UPLOAD_BYTES)
-        except ArchiveRejected as error:
-            failures.append(UploadFailure(filename=PurePath(upload.name).name, reason=str(error)))
-            continue
-        expanded.extend(members)
-        failures.extend(UploadFailure(filename=item.filename, reason=item.reason) for item in member_failures)
-    return expanded, failures
 
 
 def review_reasons_for(result) -> list[str]:
@@ -161,23 +93,16 @@ def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample
         raise PermissionDenied("Images can only be added to your own samples.")
     if sample is not None and sample.is_verified:
         raise ValidationError("This sample is verified; no images can be added to it.")
-    uploads, failures = uploads_expand(uploads)
-    checked = []
-    for upload in uploads:
-        try:
-            checked.append(upload_check(upload))
-        except UploadRejected as error:
-            failures.append(UploadFailure(filename=PurePath(upload.name or "upload").name, reason=str(error)))
+    checked, failures = uploads_check(uploads)
     if not checked:
         return [], failures
-    classifier, results = model_service.classify([item.rgb for item in checked])
-    version = model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH, metadata=classifier.metadata)
+    results, version = model_gateway.classify([item.rgb for item in checked])
     predictions = [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
                    for item, result in zip(checked, results)]
     return predictions, failures
 
 
-def _prediction_save(*, owner, sample, upload: _CheckedUpload, result, version: ModelVersion) -> Prediction:
+def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction:
     reasons = review_reasons_for(result)
     prediction = Prediction(
         owner=owner,
@@ -234,7 +159,7 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
     if prediction.gradcam:
         return prediction
     with prediction.image.open("rb") as handle:
-        png = model_service.gradcam_png(handle.read(), prediction.predicted_label,
+        png = model_gateway.gradcam_png(handle.read(), prediction.predicted_label,
                                         model_sha256=prediction.model_version.sha256)
     name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
     if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
@@ -244,7 +169,7 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
 
 
 def _check_reviewer(user) -> None:
-    if not user.has_perm("classifier.review_prediction"):
+    if not user.has_perm(REVIEW_PERMISSION):
         raise PermissionDenied("Only reviewers can confirm or correct predictions.")
 
 

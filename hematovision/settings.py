@@ -1,6 +1,6 @@
 """HematoVision settings, read from the environment (12-factor) with safe local defaults.
 
-Every HEMATOVISION_* / DJANGO_* variable is documented in README.md.
+Every HEMATOVISION_* / DJANGO_* variable is documented in README.md, the production set under Deployment.
 """
 
 import json
@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,10 +22,17 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The default key only suits a single local machine; any shared deployment must set its own.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-local-key-set-DJANGO_SECRET_KEY-for-any-deployment")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+# A built-in key suits only a site nobody else can reach: DEBUG, or served to this machine alone.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and not set(ALLOWED_HOSTS) <= LOCAL_HOSTS:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is not set, but DJANGO_ALLOWED_HOSTS ({', '.join(ALLOWED_HOSTS)}) is not only "
+            "this machine: set DJANGO_SECRET_KEY to a long random string (README, Deployment).")
+    SECRET_KEY = "insecure-local-key-set-DJANGO_SECRET_KEY-for-any-deployment"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -80,6 +88,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTH_USER_MODEL = "classifier.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -159,8 +168,12 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False):  # the proxy ends TLS and says so; else the redirect loops
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))  # set only once HTTPS is permanent
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,
@@ -169,13 +182,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 
-# Lab workflow. A prediction below this top probability is flagged for review (see README for how the
-# default was chosen). Reference intervals are adult WBC differential percentages: the defaults are the
-# widely printed textbook ranges that the product issue names (neutrophils 40-70, lymphocytes 20-40,
-# monocytes 2-8, eosinophils 1-6). Sources differ (MedlinePlus, for one, prints neutrophils 40-60 and
-# eosinophils 1-4), so every laboratory must set its own through HEMATOVISION_REFERENCE_INTERVALS.
-# 0.76: on the shipped recipe's out-of-fold predictions (`make calibrate`, TRAIN only) it flags 28% of images and
-# 90.5% of the rest are right; no threshold short of flagging nearly everything makes them 99% right.
+# Lab workflow; classifier/checks.py checks both values at start-up. A prediction below this top probability
+# is flagged for review: how the default was chosen and what it trades is the experiment "Review threshold"
+# in docs/experiments.md (`make calibrate` prints the trade-off for your model). Reference intervals are adult
+# WBC differential percentages: the defaults are the widely printed textbook ranges that the product issue
+# names (neutrophils 40-70, lymphocytes 20-40, monocytes 2-8, eosinophils 1-6). Sources differ (MedlinePlus,
+# for one, prints neutrophils 40-60 and eosinophils 1-4), so every laboratory must set its own through
+# HEMATOVISION_REFERENCE_INTERVALS.
 HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENCE_THRESHOLD", "0.76"))
 HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
     "HEMATOVISION_REFERENCE_INTERVALS",

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from classifier import views
+from classifier.views import accounts
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("classifier.api.urls")),
     path("", include("classifier.urls")),

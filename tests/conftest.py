@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier import model_service, services
+from classifier import model_gateway, services
 from ml import CLASS_NAMES
 from ml.model import build_model
 from tests.factories import save_tiny_artifact, upload_file
@@ -79,11 +79,17 @@ def model_path(settings, tiny_model_path):
     return tiny_model_path
 
 
+@pytest.fixture(autouse=True)
+def unregistered_model_version():
+    """Each test's database starts empty, so the gateway must not stamp with a version from an earlier one."""
+    model_gateway.forget_version()
+
+
 @pytest.fixture
 def fresh_model_cache():
-    model_service.cache.clear()
-    yield model_service.cache
-    model_service.cache.clear()
+    model_gateway.cache.clear()
+    yield model_gateway.cache
+    model_gateway.cache.clear()
 
 
 @pytest.fixture

@@ -1,18 +1,30 @@
-"""Generated test images (stained-smear look-alikes and deliberately broken files), upload helpers, tiny artifacts."""
+"""The one home of test helpers: generated images (stained-smear look-alikes and deliberately broken files),
+uploads and ZIPs of them, users, samples and predictions made straight in the database with chosen labels (no
+model call needed), and tiny but complete model artifacts."""
 
 import io
 import struct
+import zipfile
 import zlib
 
 import numpy as np
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image, ImageDraw
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
-from ml import CLASS_NAMES
+from classifier import services
+from classifier.apps import REVIEWERS_GROUP
+from classifier.models import CLASS_NAMES, ModelVersion, Prediction
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, preprocess
+
+SHA256 = "0123456789abcdef" * 4
 
 
 def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: int = 30, seed: int = 0) -> np.ndarray:
@@ -111,3 +123,71 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
         dataset_fingerprint="generated", validation=None, novelty=summary,
         training={"train_images": count, "val_images": 0, "train_images_per_source": {"generated": count},
                   "sources": ["generated"], "val_fraction": 0.0}))
+
+
+def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def reviewer_make(django_user_model, username: str = "rita"):
+    """A new member of the Reviewers group (the product's way of granting the review permission)."""
+    return reviewer_grant(django_user_model.objects.create_user(username=username,
+                                                                password=f"s3cret-pass-{username}"))
+
+
+def reviewer_grant(user):
+    """Make an existing user a reviewer."""
+    user.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+    return user
+
+
+def sample_make(owner, identifier: str = "S-001", notes: str = ""):
+    return services.sample_create(owner=owner, identifier=identifier, notes=notes)
+
+
+def model_version_make() -> ModelVersion:
+    version, _ = ModelVersion.objects.get_or_create(sha256=SHA256, defaults={
+        "name": "factory-model", "file_path": "/models/factory.keras", "base_network": "MobileNetV2",
+        "input_size": 96, "class_names": CLASS_NAMES})
+    return version
+
+
+def prediction_make(sample, label: str = "NEUTROPHIL", *, reviewed_label: str = "", reviewer=None,
+                    needs_review: bool = False, filename: str = "cell.jpeg", owner=None) -> Prediction:
+    """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None)."""
+    probabilities = {name: (0.7 if name == label else 0.1) for name in CLASS_NAMES}
+    prediction = Prediction(
+        owner=owner or sample.owner, sample=sample, predicted_label=label, confidence=0.7,
+        probabilities=probabilities, needs_review=needs_review,
+        review_reasons=["low_confidence"] if needs_review else [], original_filename=filename,
+        model_version=model_version_make(), inference_ms=1.0, reviewed_label=reviewed_label,
+        reviewed_by=reviewer if reviewed_label else None, reviewed_at=timezone.now() if reviewed_label else None,
+    )
+    data = image_bytes("JPEG")
+    prediction.image.save(filename, ContentFile(data), save=False)
+    prediction.preview.save("preview.jpg", ContentFile(data), save=False)
+    prediction.image_width, prediction.image_height = 320, 240  # the size of factories.smear_rgb
+    prediction.save()
+    return prediction
+
+
+def predictions_make(sample, counts: dict[str, int]) -> list[Prediction]:
+    """``counts`` predictions of each class, e.g. ``{"NEUTROPHIL": 6, "LYMPHOCYTE": 4}``."""
+    return [prediction_make(sample, label, filename=f"{label.lower()}-{index}.jpeg")
+            for label, count in counts.items() for index in range(count)]
+
+
+def token_client(user) -> APIClient:
+    """An API client that authenticates as ``user`` with a token, as scripts do."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def upload(client, url, *files):
+    """POST ``files`` to an API upload endpoint, one ``images`` field per file."""
+    return client.post(url, {"images": list(files)}, format="multipart")

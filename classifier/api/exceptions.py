@@ -10,8 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from classifier.model_service import ModelUnavailable
-from classifier.services import UploadRejected
+from classifier.model_gateway import ModelUnavailable
 
 
 class ClassifierUnavailable(exceptions.APIException):
@@ -35,8 +34,6 @@ def _as_api_exception(exc: Exception) -> Exception:
     """The domain's exceptions in DRF's terms (DRF itself already maps Http404 and PermissionDenied)."""
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(_validation_detail(exc))
-    if isinstance(exc, UploadRejected):
-        return exceptions.ValidationError({"detail": str(exc)})
     if isinstance(exc, ModelUnavailable):
         return ClassifierUnavailable(f"The classifier is not available: {exc}")
     return exc

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
+from classifier.uploads import formats_text
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -22,7 +23,7 @@ class UploadSerializer(serializers.Serializer):
         child=serializers.FileField(allow_empty_file=True),  # empty files are reported per file by the service
         allow_empty=False,
         max_length=settings.HEMATOVISION_MAX_FILES_PER_UPLOAD,
-        help_text="One or more JPEG, PNG, TIFF or BMP images, or ZIP archives of them; repeat the field per file.",
+        help_text=f"One or more {formats_text()} images, or ZIP archives of them; repeat the field per file.",
     )
 
 

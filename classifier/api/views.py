@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from classifier import selectors, services
+from classifier import exports, selectors, services
 from classifier.api.serializers import (
     DifferentialSerializer,
     ErrorSerializer,
@@ -25,8 +25,8 @@ from classifier.api.serializers import (
     UploadResultSerializer,
     UploadSerializer,
 )
+from classifier.filters import PredictionApiFilter
 from classifier.models import Prediction
-from classifier.views import prediction_file_response
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or not yours.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
@@ -53,19 +53,16 @@ def _upload_response(request, *, sample=None) -> Response:
     return Response({"predictions": created, "errors": errors}, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(summary="List your predictions, newest first"))
 class PredictionListApi(generics.ListAPIView):
     queryset = Prediction.objects.none()  # names the model for the schema's filters; get_queryset decides
     serializer_class = PredictionSerializer
     filter_backends = [DjangoFilterBackend]
-    filterset_class = selectors.PredictionApiFilter
+    filterset_class = PredictionApiFilter
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
         return selectors.prediction_list_visible(user=self.request.user)
-
-    @extend_schema(summary="List your predictions, newest first")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(summary="Classify one or many images (or ZIP archives)", request=UploadSerializer,
                    responses=UPLOAD_RESPONSES)
@@ -81,23 +78,19 @@ class PredictionFileApi(APIView):
     @extend_schema(summary="Download a prediction's image", responses={(200, "image/*"): OpenApiTypes.BINARY,
                                                                        404: NOT_FOUND})
     def get(self, request, pk: int):
-        prediction = selectors.prediction_get_for_file(user=request.user, pk=pk)
-        return prediction_file_response(prediction, self.variant)
+        prediction = selectors.prediction_get_visible(user=request.user, pk=pk)
+        return exports.prediction_file_response(prediction, self.variant)
 
 
+@extend_schema_view(
+    get=extend_schema(summary="One prediction", responses={200: PredictionSerializer, 404: NOT_FOUND}),
+    delete=extend_schema(summary="Delete a prediction and its images", responses={204: None, 404: NOT_FOUND}),
+)
 class PredictionDetailApi(generics.RetrieveDestroyAPIView):
     serializer_class = PredictionSerializer
 
     def get_queryset(self):
         return selectors.prediction_list_visible(user=self.request.user)
-
-    @extend_schema(summary="One prediction", responses={200: PredictionSerializer, 404: NOT_FOUND})
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(summary="Delete a prediction and its images", responses={204: None, 404: NOT_FOUND})
-    def delete(self, request, *args, **kwargs):
-        return super().delete(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
         services.prediction_delete(prediction=instance)
@@ -128,11 +121,8 @@ class SampleApi(generics.GenericAPIView):
         return selectors.sample_list_with_counts(user=self.request.user)
 
 
+@extend_schema_view(get=extend_schema(summary="List your samples, newest first"))
 class SampleListApi(SampleApi, generics.ListAPIView):
-    @extend_schema(summary="List your samples, newest first")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
     @extend_schema(summary="Create a sample (a smear)", request=SampleCreateSerializer,
                    responses={201: SampleSerializer, 400: INVALID})
     def post(self, request):
@@ -143,15 +133,11 @@ class SampleListApi(SampleApi, generics.ListAPIView):
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    get=extend_schema(summary="One sample", responses={200: SampleSerializer, 404: NOT_FOUND}),
+    delete=extend_schema(summary="Delete a sample with all its images", responses={204: None, 404: NOT_FOUND}),
+)
 class SampleDetailApi(SampleApi, generics.RetrieveDestroyAPIView):
-    @extend_schema(summary="One sample", responses={200: SampleSerializer, 404: NOT_FOUND})
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(summary="Delete a sample with all its images", responses={204: None, 404: NOT_FOUND})
-    def delete(self, request, *args, **kwargs):
-        return super().delete(request, *args, **kwargs)
-
     def perform_destroy(self, instance):
         services.sample_delete(sample=instance)
 

@@ -111,3 +111,8 @@ def test_bulk_delete_action_removes_the_files(admin_client, alice_prediction, bo
     assert response.status_code == 302
     assert not Prediction.objects.exists()
     assert media_files(isolated_media) == []
+
+
+def test_staff_manage_users_of_the_custom_user_model(admin_client, user):
+    response = admin_client.get(reverse("admin:classifier_user_changelist"))
+    assert response.status_code == 200 and "alice" in response.content.decode()

@@ -1,6 +1,5 @@
 """ZIP uploads: nested folders are fine; bombs, lying headers and escaping paths are refused without harm."""
 
-import io
 import struct
 import zipfile
 
@@ -10,17 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from classifier import services
 from classifier.archives import ArchiveRejected, zip_expand
 from classifier.models import Prediction
-from tests.factories import image_bytes, media_files
+from tests.factories import image_bytes, media_files, zip_of
 
 MEMBER_LIMIT = 5 * 1024 * 1024
 
 
 def zip_upload(members: dict[str, bytes], name: str = "cells.zip", compression=zipfile.ZIP_DEFLATED):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
-        for member, data in members.items():
-            archive.writestr(member, data)
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/zip")
+    return SimpleUploadedFile(name, zip_of(members, compression), content_type="application/zip")
 
 
 def lying_zip(claimed_size: int = 1000) -> SimpleUploadedFile:
@@ -80,7 +75,7 @@ def test_non_image_members_are_reported_one_by_one_and_images_are_classified(use
     assert [prediction.original_filename for prediction in predictions] == ["a.jpeg"]
     reasons = " ".join(failure.reason for failure in failures)
     assert {failure.filename for failure in failures} == {"readme.txt", "fake.jpeg", "../escape.jpeg"}
-    assert "only JPEG, PNG, TIFF and BMP" in reasons and "is not an image" in reasons and "unsafe path" in reasons
+    assert "only BMP, JPEG, PNG and TIFF" in reasons and "is not an image" in reasons and "unsafe path" in reasons
     assert not any("escape" in path.name for path in media_files(isolated_media))
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from classifier import selectors
-from tests.classifier.sample_factories import predictions_make, prediction_make, sample_make
+from tests.factories import predictions_make, prediction_make, sample_make
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from classifier import model_service
+from classifier import model_gateway
 from tests.conftest import TINY_INPUT
 from tests.factories import media_files
 
@@ -21,13 +21,13 @@ def url(prediction):
 def gradcam_calls(monkeypatch):
     """Counts the real Grad-CAM computations."""
     calls = []
-    real = model_service.gradcam_png
+    real = model_gateway.gradcam_png
 
     def counting(*args, **kwargs):
         calls.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(model_service, "gradcam_png", counting)
+    monkeypatch.setattr(model_gateway, "gradcam_png", counting)
     return calls
 
 

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from classifier import model_gateway
 from classifier.models import ModelVersion
-from ml.artifact import read_metadata
+from ml import artifact
 
 pytestmark = pytest.mark.django_db
 EVALUATION = {
@@ -22,7 +23,7 @@ EVALUATION = {
 @pytest.fixture
 def evaluated_version(model_path):
     return ModelVersion.objects.create(name="evaluated", file_path=str(model_path),
-                                       sha256=read_metadata(model_path)["sha256"], base_network="MobileNetV2",
+                                       sha256=artifact.read_metadata(model_path)["sha256"], base_network="MobileNetV2",
                                        input_size=32, metrics={"evaluation": {"TEST": EVALUATION}})
 
 
@@ -66,10 +67,29 @@ def test_confusion_matrix_is_a_png(alice_client, evaluated_version):
     assert response.content.startswith(b"\x89PNG")
 
 
-def test_unregistered_model_says_how_to_train(alice_client, model_path):
+def test_missing_model_says_how_to_train(alice_client, settings, tmp_path):
+    settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert "No trained model is registered yet" in page
     assert alice_client.get(reverse("classifier:confusion")).status_code == 404
+
+
+def test_page_reads_the_loaded_model_not_its_metadata_file(alice_client, evaluated_version, monkeypatch):
+    alice_client.get(reverse("classifier:model"))
+
+    def unreadable(model_path):
+        raise AssertionError("the Model page read the metadata file")
+
+    monkeypatch.setattr(artifact, "read_metadata", unreadable)
+    monkeypatch.setattr(model_gateway, "read_metadata", unreadable)
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert 'id="test-accuracy">87.5%' in page
+
+
+def test_unevaluated_loaded_model_is_registered_and_says_how_to_evaluate(alice_client, model_path):
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+    assert ModelVersion.objects.get().name == "tiny-test-model"
+    assert "has not been evaluated yet" in page
 
 
 def test_unevaluated_model_says_how_to_evaluate(alice_client, evaluated_version):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.classifier.sample_factories import prediction_make, reviewer_make, sample_make
+from tests.factories import prediction_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}

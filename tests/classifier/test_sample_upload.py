@@ -1,15 +1,11 @@
 """Uploading a sample's cells: many files or a ZIP, JSON for the JS uploader, a page for a plain form post."""
 
-import io
-import zipfile
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import Prediction
-from tests.classifier.sample_factories import sample_make
-from tests.factories import image_bytes, media_files, upload_file
+from tests.factories import image_bytes, media_files, sample_make, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
@@ -24,12 +20,8 @@ def url(sample):
     return reverse("classifier:sample_upload", args=[sample.pk])
 
 
-def zip_of(members: dict[str, bytes]):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return upload_file("cells.zip", buffer.getvalue(), "application/zip")
+def zip_upload(members: dict[str, bytes]):
+    return upload_file("cells.zip", zip_of(members), "application/zip")
 
 
 def test_plain_post_adds_every_image_to_the_sample_and_returns_to_its_page(alice_client, model_path, sample):
@@ -61,7 +53,7 @@ def test_plain_post_shows_each_failure_and_keeps_the_good_files(alice_client, mo
 
 
 def test_zip_with_folders_is_expanded_into_the_sample(alice_client, model_path, sample):
-    upload = zip_of({"field-1/a.jpeg": image_bytes("JPEG"), "field-2/b.png": image_bytes("PNG"),
+    upload = zip_upload({"field-1/a.jpeg": image_bytes("JPEG"), "field-2/b.png": image_bytes("PNG"),
                      "field-2/notes.txt": b"notes"})
     answer = alice_client.post(url(sample), {"images": [upload]}, **JSON).json()
     assert answer["created"] == 2
@@ -112,6 +104,6 @@ def test_upload_needs_post(alice_client, sample):
 
 
 def test_zip_without_images_says_there_was_nothing_to_classify(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {"images": [zip_of({"__MACOSX/._a.jpeg": b"junk"})]}, **JSON)
+    response = alice_client.post(url(sample), {"images": [zip_upload({"__MACOSX/._a.jpeg": b"junk"})]}, **JSON)
     assert response.status_code == 400
     assert response.json()["error"] == "Nothing to classify: the upload held no images."

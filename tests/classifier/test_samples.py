@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from classifier.apps import REVIEWERS_GROUP
 from classifier.models import Sample
-from tests.classifier.sample_factories import prediction_make, predictions_make, reviewer_make, sample_make
+from tests.factories import prediction_make, predictions_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("classifier:samples")

@@ -4,7 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from classifier import services
 from classifier.models import ModelVersion, Prediction
+from ml.artifact import read_metadata
 from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +33,7 @@ def test_upload_classifies_each_file_and_shows_all_probabilities(alice_client, m
         assert sum(prediction.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
         assert prediction.confidence == pytest.approx(max(prediction.probabilities.values()))
         assert prediction.predicted_label == max(prediction.probabilities, key=prediction.probabilities.get)
-        assert prediction.model_version.sha256 == ModelVersion.objects.get().sha256
+        assert prediction.model_version.sha256 == read_metadata(model_path)["sha256"]
     content = response.content.decode()
     for name in ("Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil", "a.jpeg", "b.png"):
         assert name in content
@@ -63,6 +65,17 @@ def test_second_request_reuses_the_loaded_model(alice_client, model_path, fresh_
     assert fresh_model_cache.loads == loads_after_first
 
 
+def test_model_version_is_registered_once_and_stamps_every_upload(alice_client, model_path, monkeypatch):
+    registrations = []
+    register = services.model_version_register
+    monkeypatch.setattr(services, "model_version_register",
+                        lambda **kwargs: registrations.append(kwargs) or register(**kwargs))
+    post(alice_client, upload_file("first.jpeg"))
+    post(alice_client, upload_file("second.jpeg"))
+    assert len(registrations) == 1
+    assert {prediction.model_version for prediction in Prediction.objects.all()} == {ModelVersion.objects.get()}
+
+
 BAD_FILES = {
     "not an image": ("notes.jpeg", b"These are lab notes, not a picture.", "is not an image"),
     "truncated": ("cut.jpeg", truncated_jpeg(), "corrupt or truncated"),
@@ -70,7 +83,7 @@ BAD_FILES = {
     "disguised pdf": ("scan.jpg", b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF", "is not an image"),
     "disguised png": ("photo.jpg", image_bytes("PNG"), "the name says JPEG but the content is PNG"),
     "empty": ("empty.jpeg", b"", "the file is empty"),
-    "wrong type": ("cell.gif", image_bytes("GIF"), "only JPEG, PNG, TIFF and BMP"),
+    "wrong type": ("cell.gif", image_bytes("GIF"), "only BMP, JPEG, PNG and TIFF"),
 }
 
 

@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction, Sample
-from tests.classifier.api.conftest import upload, zip_of
-from tests.factories import image_bytes, media_files, upload_file
+from tests.factories import image_bytes, media_files, upload, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("api:samples")

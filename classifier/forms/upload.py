@@ -1,10 +1,9 @@
-"""Forms: field shape only; what makes a file acceptable is decided in services.upload_check."""
+"""The image upload forms of the upload page and of a sample."""
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import UserCreationForm
 
-ACCEPT = ".jpg,.jpeg,.png,.tif,.tiff,.bmp,image/jpeg,image/png,image/tiff,image/bmp"
+from classifier.uploads import ACCEPT, ZIP_ACCEPT, formats_text
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -16,7 +15,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT}))
-        kwargs.setdefault("allow_empty_file", True)  # empty files are reported per file by the service
+        kwargs.setdefault("allow_empty_file", True)  # empty files are reported per file by the upload checks
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -29,7 +28,7 @@ class MultipleFileField(forms.FileField):
 class UploadForm(forms.Form):
     images = MultipleFileField(
         label="Microscope images",
-        help_text="JPEG, PNG, TIFF or BMP; several files at once.",
+        help_text=f"{formats_text()}; several files at once.",
         error_messages={"required": "Choose at least one image."},
     )
 
@@ -43,6 +42,12 @@ class UploadForm(forms.Form):
         return images
 
 
-class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
-        fields = ("username",)
+class SampleUploadForm(UploadForm):
+    """The upload form of a sample: the same checks, and ZIP archives of images are welcome too."""
+
+    images = MultipleFileField(
+        label="Cell images of this sample",
+        help_text=f"{formats_text()}, many at once, or one ZIP of them (folders inside are fine).",
+        error_messages={"required": "Choose at least one image or a ZIP."},
+        widget=MultipleFileInput(attrs={"accept": ZIP_ACCEPT}),
+    )

@@ -1,0 +1,39 @@
+"""Filter sets of the history page, its CSV export and the predictions API (django-filter)."""
+
+import django_filters
+from django import forms
+
+from classifier.models import CLASS_CHOICES, Prediction
+
+
+class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
+    """django-filter's yes/no select, with "Any" rather than "Unknown" for no filter."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", "Any"), ("true", "Yes"), ("false", "No"))
+
+
+class PredictionFilter(django_filters.FilterSet):
+    label = django_filters.ChoiceFilter(field_name="predicted_label", choices=CLASS_CHOICES, label="Class",
+                                        empty_label="All classes")
+    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To",
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+
+    needs_review = django_filters.BooleanFilter(field_name="needs_review", label="Needs review",
+                                                widget=AnyYesNoWidget())
+
+    class Meta:
+        model = Prediction
+        fields = ["label", "date_from", "date_to", "needs_review"]
+
+
+class PredictionApiFilter(PredictionFilter):
+    """The history filters plus the sample (by id: the queryset it narrows is already the user's)."""
+
+    sample = django_filters.NumberFilter(field_name="sample_id", label="Sample id")
+
+    class Meta(PredictionFilter.Meta):
+        fields = [*PredictionFilter.Meta.fields, "sample"]

@@ -1,0 +1,103 @@
+"""The adapter from the web app to ``ml/``: it owns the loaded classifier and the ``ModelVersion`` it stamps.
+
+Web code (views, services, selectors, the API) reaches ``ml/`` only through this module; the model
+management commands call ``ml/``'s training and evaluation functions directly.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from django.conf import settings
+from PIL import Image
+
+from classifier.models import ModelVersion
+from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
+from ml.explain import gradcam_overlay
+from ml.inference import CellClassifier, Classification, ClassifierCache
+from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image, preprocess
+
+__all__ = ["ALLOWED_FORMATS", "ArtifactMetadata", "ImageError", "ModelUnavailable", "active", "cache", "classify",
+           "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png", "read_metadata"]
+
+cache = ClassifierCache()
+_lock = threading.Lock()
+_active: tuple[CellClassifier, ModelVersion] | None = None
+
+
+class ModelUnavailable(Exception):
+    """No usable trained model: the message says what is missing and how to provide it."""
+
+
+def get_classifier() -> CellClassifier:
+    """The classifier for ``HEMATOVISION_MODEL_PATH``, loaded once per process and reused by every request."""
+    try:
+        return cache.get(settings.HEMATOVISION_MODEL_PATH)
+    except ArtifactError as error:
+        raise ModelUnavailable(str(error)) from error
+
+
+def active() -> tuple[CellClassifier, ModelVersion]:
+    """The loaded classifier and its ``ModelVersion``, registered once when a new artifact is loaded.
+
+    As the Label Studio ML backend's ``setup()`` does, the version is resolved once and every
+    prediction is stamped with it, rather than looked up again per upload.
+    """
+    from classifier import services  # noqa: PLC0415 - services imports this module
+
+    global _active
+    classifier = get_classifier()
+    with _lock:
+        if _active is None or _active[0] is not classifier:
+            version = services.model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH,
+                                                      metadata=classifier.metadata)
+            _active = (classifier, version)
+        return _active
+
+
+def forget_version() -> None:
+    """Resolve the version again on next use: the database was replaced under the process (tests do so)."""
+    global _active
+    with _lock:
+        _active = None
+
+
+def classify(rgb_images: list) -> tuple[list[Classification], ModelVersion]:
+    """Classify decoded images in batched model calls; the version is the one that made the predictions."""
+    classifier, version = active()
+    return classifier.classify_arrays(rgb_images), version
+
+
+def decode(data: bytes):
+    """RGB pixels of an upload, or ``ImageError`` with a message fit for the user."""
+    return decode_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS)
+
+
+def confusion_png(metrics: dict) -> bytes:
+    """The stored evaluation's confusion matrix drawn as a PNG.
+
+    ``ml.evaluation`` is imported only when asked, which keeps the training pipeline it brings
+    (``ml.training``, ``ml.data``) out of the web process. It does not keep matplotlib out of start-up:
+    Keras imports ``matplotlib.pyplot`` itself (``keras.src.visualization``) as soon as it is loaded.
+    """
+    from ml.evaluation import confusion_png_bytes  # noqa: PLC0415 - the training pipeline only when asked
+
+    return confusion_png_bytes(metrics)
+
+
+def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256: str) -> bytes:
+    """PNG of the Grad-CAM overlay of ``class_name`` on the crop the model sees.
+
+    ``model_sha256`` names the model that made the prediction: a heatmap from another model would explain
+    a decision nobody made, so a different loaded model raises ``ModelUnavailable``.
+    """
+    classifier = get_classifier()
+    if classifier.sha256 != model_sha256:
+        raise ModelUnavailable("The model that made this prediction is no longer the active model, so its "
+                               "decision cannot be explained.")
+    model_input = preprocess(decode(prediction_image_bytes), classifier.spec)
+    overlay = gradcam_overlay(classifier.model, model_input, classifier.class_names.index(class_name))
+    buffer = io.BytesIO()
+    Image.fromarray(overlay).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,102 @@
+"""Upload checks: which files may be classified, before anything is stored (nothing here writes).
+
+The accepted formats are ``ml.preprocessing.ALLOWED_FORMATS`` (through the gateway); the file-name
+extensions and MIME types that go with them are Pillow's own tables.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image
+
+from classifier import model_gateway
+from classifier.archives import ArchiveRejected, zip_expand
+
+FORMATS = sorted(model_gateway.ALLOWED_FORMATS)
+EXTENSION_FORMATS = {extension: name for extension, name in sorted(Image.registered_extensions().items())
+                     if name in model_gateway.ALLOWED_FORMATS}
+
+
+def formats_text(conjunction: str = "or") -> str:
+    """The accepted formats in words for help texts and messages: "BMP, JPEG, PNG or TIFF"."""
+    return f"{', '.join(FORMATS[:-1])} {conjunction} {FORMATS[-1]}"
+
+
+# The file chooser's ``accept``: every extension and MIME type of the accepted formats.
+ACCEPT = ",".join([*EXTENSION_FORMATS, *(Image.MIME[name] for name in FORMATS)])
+ZIP_ACCEPT = f"{ACCEPT},.zip,application/zip"
+
+
+class UploadRejected(Exception):
+    """One uploaded file cannot be classified; the message says why, in words for the user."""
+
+
+@dataclass(frozen=True)
+class UploadFailure:
+    filename: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    filename: str
+    data: bytes
+    rgb: object
+
+
+def upload_check(upload: UploadedFile) -> CheckedUpload:
+    """Reject empty, oversized, disguised, corrupt and bomb files before anything is stored."""
+    filename = PurePath(upload.name or "upload").name[:255]
+    expected_format = EXTENSION_FORMATS.get(PurePath(filename).suffix.lower())
+    if expected_format is None:
+        raise UploadRejected(f"{filename}: only {formats_text('and')} files are accepted.")
+    if not upload.size:
+        raise UploadRejected(f"{filename}: the file is empty.")
+    limit = settings.HEMATOVISION_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise UploadRejected(f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is "
+                             f"{limit / 2**20:.0f} MB.")
+    data = upload.read()
+    try:
+        rgb = model_gateway.decode(data)
+    except model_gateway.ImageError as error:
+        raise UploadRejected(f"{filename}: {error}") from error
+    actual_format = Image.open(io.BytesIO(data)).format  # cannot fail: the same bytes just decoded
+    if actual_format != expected_format:
+        raise UploadRejected(f"{filename}: the name says {expected_format} but the content is {actual_format}; "
+                             "rename the file or export it again.")
+    return CheckedUpload(filename=filename, data=data, rgb=rgb)
+
+
+def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], list[UploadFailure]]:
+    """Replace each ``.zip`` upload by its image members; a bad archive is one failure, not a crash."""
+    expanded, failures = [], []
+    for upload in uploads:
+        if PurePath(upload.name or "").suffix.lower() != ".zip":
+            expanded.append(upload)
+            continue
+        try:
+            members, member_failures = zip_expand(upload, max_member_bytes=settings.HEMATOVISION_MAX_UPLOAD_BYTES)
+        except ArchiveRejected as error:
+            failures.append(UploadFailure(filename=PurePath(upload.name).name, reason=str(error)))
+            continue
+        expanded.extend(members)
+        failures.extend(UploadFailure(filename=item.filename, reason=item.reason) for item in member_failures)
+    return expanded, failures
+
+
+def uploads_check(uploads: list[UploadedFile]) -> tuple[list[CheckedUpload], list[UploadFailure]]:
+    """Every acceptable file (ZIPs expanded), and one failure with its reason per file that is not."""
+    uploads, failures = uploads_expand(uploads)
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append(upload_check(upload))
+        except UploadRejected as error:
+            failures.append(UploadFailure(filename=PurePath(upload.name or "upload").name, reason=str(error)))
+    return checked, failures

@@ -1,0 +1,22 @@
+"""Self-service sign-up; log-in, log-out and password change are Django's own views."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from classifier.forms.accounts import SignupForm
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if not settings.HEMATOVISION_ALLOW_SIGNUP:
+        raise Http404("Sign-up is switched off; ask an administrator for an account.")
+    form = SignupForm(request.POST) if request.method == "POST" else SignupForm()
+    if form.is_bound and form.is_valid():
+        login(request, form.save())
+        messages.success(request, "Welcome to HematoVision.")
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "registration/signup.html", {"form": form})

@@ -1,0 +1,90 @@
+"""Samples (one blood smear each): the list, the sample page with its differential, and its batch upload."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from classifier import model_gateway, selectors, services
+from classifier.forms.samples import SampleForm
+from classifier.forms.upload import SampleUploadForm
+from classifier.models import REVIEW_PERMISSION
+from classifier.views.common import error_text, wants_json
+
+UPLOAD_CHUNK_FILES = 16  # files per request sent by the JS uploader: progress moves, requests stay small
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sample_list(request):
+    form = SampleForm(request.POST) if request.method == "POST" else SampleForm()
+    if form.is_bound and form.is_valid():
+        try:
+            sample = services.sample_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Sample {sample.identifier} created: add its cell images.")
+            return redirect("classifier:sample_detail", pk=sample.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "classifier/samples/list.html",
+                  {"form": form, "samples": selectors.sample_list_with_counts(user=request.user)}, status=status)
+
+
+@login_required
+@require_GET
+def sample_detail(request, pk: int):
+    sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
+    differential = selectors.sample_differential(sample=sample)
+    return render(request, "classifier/samples/detail.html", {
+        "sample": sample,
+        "differential": differential,
+        "total": sum(row.count for row in differential),
+        "upload_form": SampleUploadForm(),
+        "can_upload": sample.owner_id == request.user.pk and not sample.is_verified,
+        "can_review": request.user.has_perm(REVIEW_PERMISSION),
+        "chunk_files": UPLOAD_CHUNK_FILES,
+        "model_versions": selectors.sample_model_versions(sample=sample),
+    })
+
+
+def _upload_answer(request, sample, *, created: int, failures: list, status: int = 200, error: str = ""):
+    """JSON for the JS uploader; messages and a redirect back to the sample page for a plain form post."""
+    if wants_json(request):
+        return JsonResponse({"created": created, "error": error,
+                             "failures": [{"filename": item.filename, "reason": item.reason} for item in failures]},
+                            status=status)
+    if error:
+        messages.error(request, error)
+    for failure in failures:
+        messages.error(request, f"Not classified: {failure.reason}")
+    if created:
+        messages.success(request, f"{created} image(s) classified and added to sample {sample.identifier}.")
+    return redirect("classifier:sample_detail", pk=sample.pk)
+
+
+@login_required
+@require_POST
+def sample_upload(request, pk: int):
+    sample = selectors.sample_get(user=request.user, pk=pk)
+    form = SampleUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _upload_answer(request, sample, created=0, failures=[], status=400,
+                              error=" ".join(form.errors.get("images", ["The upload was not understood."])))
+    try:
+        predictions, failures = services.prediction_create_many(owner=request.user, sample=sample,
+                                                                uploads=form.cleaned_data["images"])
+    except model_gateway.ModelUnavailable as error:
+        return _upload_answer(request, sample, created=0, failures=[], status=503,
+                              error=f"The classifier is not available: {error}")
+    except ValidationError as error:
+        return _upload_answer(request, sample, created=0, failures=[], status=400, error=error_text(error))
+    if not predictions and not failures:
+        return _upload_answer(request, sample, created=0, failures=[], status=400,
+                              error="Nothing to classify: the upload held no images.")
+    return _upload_answer(request, sample, created=len(predictions), failures=failures,
+                          status=200 if predictions else 400)

@@ -1,0 +1,43 @@
+"""Settings read from the environment: a shared deployment needs its own secret key, and the documented
+production settings (README, Deployment) pass ``manage.py check --deploy`` without a warning."""
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import PROJECT_DIR
+
+PRODUCTION = {  # the README's Deployment section
+    "DJANGO_SECRET_KEY": "k7Vb2Qx9-RtL4mZp8sYw1NcE6hJd3GuA0fKoXiT5vBnMqWeRy_Hs3dPa9LzC4",  # as token_urlsafe(50)
+    "DJANGO_ALLOWED_HOSTS": "hematovision.example.org",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://hematovision.example.org",
+    "DJANGO_BEHIND_HTTPS_PROXY": "true",
+    "DJANGO_SECURE_SSL_REDIRECT": "true",
+    "DJANGO_SECURE_COOKIES": "true",
+    "DJANGO_HSTS_SECONDS": "31536000",
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "DJANGO_HSTS_PRELOAD": "true",
+}
+
+
+def manage(*args, **environment) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env={**clean, **environment},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_documented_production_settings_pass_the_deploy_check_without_a_warning():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_public_hosts_without_a_secret_key_refuse_to_start():
+    result = manage("check", **{**PRODUCTION, "DJANGO_SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_a_local_only_site_runs_with_the_built_in_key():
+    result = manage("check", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,[::1]")
+    assert result.returncode == 0, result.stderr

@@ -14,8 +14,10 @@ def model_info(request):
 
 @login_required
 def model_confusion_png(request):
+    """The confusion matrix of one evaluation set (``?set=kaggle TEST``) of the active model."""
     version = selectors.model_version_active()
-    evaluation = version.metrics.get("evaluation", {}).get("TEST") if version else None
+    evaluations = version.metrics.get("evaluation", {}) if version else {}
+    evaluation = evaluations.get(request.GET.get("set", ""))
     if not evaluation:
-        raise Http404("The active model has no TEST evaluation yet.")
+        raise Http404("The active model has no evaluation of that set yet.")
     return HttpResponse(model_gateway.confusion_png(evaluation), content_type="image/png")

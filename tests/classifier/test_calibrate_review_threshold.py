@@ -1,5 +1,6 @@
-"""``manage.py calibrate_review_threshold``: chosen on held-out TRAIN data only, validation or out-of-fold."""
+"""``manage.py calibrate_review_threshold``: chosen on held-out training images only, validation or out-of-fold."""
 
+import dataclasses
 import json
 import re
 from dataclasses import asdict
@@ -8,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-import ml.training
+import ml.sources
 from ml.artifact import load_artifact, save_artifact
 from ml.training import TrainingConfig
 
@@ -17,26 +18,27 @@ TRAINED_ON = {"seed": 3, "val_fraction": 0.5, "max_per_class": 12}
 
 def with_training_record(tiny_model_path, path, training: dict):
     """The tiny model saved again with the training settings that ``train_model`` records."""
-    model, metadata = load_artifact(tiny_model_path)
-    save_artifact(model, path, {**{k: v for k, v in metadata.items() if k != "sha256"}, "training": training})
+    model, distribution, metadata = load_artifact(tiny_model_path)
+    save_artifact(model, distribution, path, dataclasses.replace(metadata, training=training))
     return path
 
 
 @pytest.fixture
-def model_with_training_record(tiny_model_path, tmp_path):
-    return with_training_record(tiny_model_path, tmp_path / "recorded.keras", TRAINED_ON)
+def model_with_training_record(tiny_model_path, tmp_path, dataset_dir):
+    return with_training_record(tiny_model_path, tmp_path / "recorded.keras",
+                                {**TRAINED_ON, "sources": [f"kaggle={dataset_dir}"]})
 
 
 @pytest.fixture
 def splits_read(monkeypatch):
     splits = []
-    real = ml.training.list_split
+    real = ml.sources.list_split
 
     def recording(directory, split):
         splits.append(split)
         return real(directory, split)
 
-    monkeypatch.setattr(ml.training, "list_split", recording)
+    monkeypatch.setattr(ml.sources, "list_split", recording)
     return splits
 
 
@@ -46,12 +48,11 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_prints_the_threshold_and_what_it_flags_reading_only_train(model_with_training_record, dataset_dir,
-                                                                   splits_read):
-    output = run("--model", str(model_with_training_record), "--dataset-dir", str(dataset_dir),
-                 "--target-accuracy", "0.9")
+def test_prints_the_threshold_and_what_it_flags_reading_only_training_images(model_with_training_record,
+                                                                             splits_read):
+    output = run("--model", str(model_with_training_record), "--target-accuracy", "0.9")
     assert splits_read == ["TRAIN"]
-    images = int(re.search(r"Images \(grouped validation split of TRAIN\): (\d+)", output).group(1))
+    images = int(re.search(r"Images \(grouped validation split of the training images\): (\d+)", output).group(1))
     assert 0 < images < 4 * TRAINED_ON["max_per_class"]
     threshold = float(re.search(r"Review threshold for 90.0% accuracy: ([\d.]+)", output).group(1))
     assert 0 < threshold <= 1.0001
@@ -60,37 +61,24 @@ def test_prints_the_threshold_and_what_it_flags_reading_only_train(model_with_tr
     assert "Flagged for review:" in output and "Accuracy at or above the threshold:" in output
 
 
-def test_max_per_class_limits_the_validation_images(model_with_training_record, dataset_dir):
-    output = run("--model", str(model_with_training_record), "--dataset-dir", str(dataset_dir),
-                 "--max-per-class", "1")
-    assert "Images (grouped validation split of TRAIN): 4" in output
+def test_max_per_class_limits_the_validation_images(model_with_training_record):
+    output = run("--model", str(model_with_training_record), "--max-per-class", "1")
+    assert "Images (grouped validation split of the training images): 4" in output
 
 
-def test_model_without_a_training_record_is_refused(tiny_model_path, dataset_dir):
-    with pytest.raises(CommandError, match="does not record its training seed"):
-        run("--model", str(tiny_model_path), "--dataset-dir", str(dataset_dir))
+def test_model_refit_on_every_image_is_refused(tiny_model_path):
+    with pytest.raises(CommandError, match="trained on every training image"):
+        run("--model", str(tiny_model_path))
 
 
-def test_model_refit_on_every_photo_is_refused(tiny_model_path, dataset_dir, tmp_path):
-    path = with_training_record(tiny_model_path, tmp_path / "refit.keras", {**TRAINED_ON, "val_fraction": 0.0})
-    with pytest.raises(CommandError, match="trained on every TRAIN photo"):
-        run("--model", str(path), "--dataset-dir", str(dataset_dir))
-
-
-def test_missing_model_is_a_clear_error(tmp_path, dataset_dir):
+def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="No trained model at"):
-        run("--model", str(tmp_path / "absent.keras"), "--dataset-dir", str(dataset_dir))
+        run("--model", str(tmp_path / "absent.keras"))
 
 
-def test_missing_dataset_is_a_clear_error(model_with_training_record, settings):
-    settings.HEMATOVISION_DATASET_DIR = ""
-    with pytest.raises(CommandError, match="No dataset"):
-        call_command("calibrate_review_threshold", "--model", str(model_with_training_record), "--dataset-dir", "")
-
-
-def test_target_accuracy_must_be_a_fraction(model_with_training_record, dataset_dir):
+def test_target_accuracy_must_be_a_fraction(model_with_training_record):
     with pytest.raises(CommandError, match="--target-accuracy"):
-        run("--model", str(model_with_training_record), "--dataset-dir", str(dataset_dir), "--target-accuracy", "99")
+        run("--model", str(model_with_training_record), "--target-accuracy", "99")
 
 
 REFIT = {**asdict(TrainingConfig(val_fraction=0.0)), "tta": list(TrainingConfig.tta)}
@@ -116,7 +104,7 @@ def refit_model(tiny_model_path, tmp_path):
 def test_out_of_fold_predictions_calibrate_a_refit_model(refit_model, tmp_path, settings):
     settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 0.76
     output = run("--model", refit_model, "--cross-validation", cross_validation_file(tmp_path / "cv.json", REFIT))
-    assert "Images (out-of-fold predictions, 5-fold cross-validation of TRAIN): 6" in output
+    assert "Images (out-of-fold predictions, 5-fold cross-validation of the training images): 6" in output
     assert "HEMATOVISION_CONFIDENCE_THRESHOLD=0.9000" in output and "Flagged for review: 50.00%" in output
     table = output.split("Trade-off (the current setting is 0.76):")[1].splitlines()
     assert [line.split()[:3] for line in table[2:9]] == [

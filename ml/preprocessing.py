@@ -157,7 +157,7 @@ def preprocess(rgb: np.ndarray, spec: PreprocessingSpec, location: CellLocation 
 
 def load_for_model(source: bytes | str | Path | BinaryIO, spec: PreprocessingSpec,
                    max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode then preprocess: the single path from a file to a model input, at train and serve time."""
+    """Decode then preprocess a file, as the training pipeline does; the app decodes once, then calls ``preprocess``."""
     return preprocess(decode_image(source, max_pixels=max_pixels), spec)
 
 

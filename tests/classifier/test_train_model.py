@@ -2,12 +2,15 @@
 
 import io
 import json
+import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from classifier.models import ModelVersion
 from ml.artifact import ArtifactMetadata, read_metadata
+from tests.factories import prediction_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +81,24 @@ def test_unmigrated_database_stops_before_training(monkeypatch, dataset_dir, tmp
                         lambda *args: pytest.fail("trained although the model could not be registered"))
     with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
         call_command("train_model", "--source", f"kaggle={dataset_dir}", "--output", str(tmp_path / "m.keras"))
+
+
+def test_a_labs_reviewed_cells_are_a_further_training_source(client, django_user_model, dataset_dir, base_weights,
+                                                             tmp_path):
+    """The adaptation loop end to end: reviewed cells exported from the app, then trained on with another source."""
+    reviewer = reviewer_make(django_user_model)
+    sample = sample_make(reviewer, "S-LAB")
+    for index, (predicted, reviewed) in enumerate([("NEUTROPHIL", "NEUTROPHIL"), ("NEUTROPHIL", "EOSINOPHIL"),
+                                                   ("MONOCYTE", "MONOCYTE"), ("LYMPHOCYTE", "LYMPHOCYTE")]):
+        prediction_make(sample, predicted, reviewed_label=reviewed, reviewer=reviewer, filename=f"cell-{index}.jpeg")
+    prediction_make(sample, "EOSINOPHIL", filename="never-reviewed.jpeg")
+    client.force_login(reviewer)
+    export = client.get(reverse("classifier:sample_dataset", args=[sample.pk]))
+    zipfile.ZipFile(io.BytesIO(b"".join(export.streaming_content))).extractall(tmp_path / "lab")
+    output = tmp_path / "adapted.keras"
+    call_command("train_model", "--source", f"kaggle:10={dataset_dir}", "--source", f"lab={tmp_path / 'lab'}",
+                 "--base-weights", str(base_weights), "--output", str(output), "--image-size", "96", "--epochs", "1",
+                 "--fine-tune-epochs", "1", stdout=io.StringIO())
+    training = read_metadata(output).training
+    assert training["train_images_per_source"] == {"kaggle": 40, "lab": 4}
+    assert f"lab={tmp_path / 'lab'}" in training["sources"]

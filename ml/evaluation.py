@@ -111,7 +111,7 @@ def format_report(metrics: dict) -> str:
     if metrics["photos_total"] == metrics["n_images"]:
         return "\n".join(lines)  # every image its own cell: a per-photo table would repeat the images
     lines += ["", "accuracy per source photo, worst first (voted = majority of its images):",
-              f"{'source photo':<24}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
-    lines += [f"{row['photo']:<24}{row['true']:<12}{row['voted']:<12}{row['images']:>7}{row['accuracy']:>10.1%}"
+              f"{'source photo':<32}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
+    lines += [f"{row['photo']:<32}{row['true']:<12}{row['voted']:<12}{row['images']:>7}{row['accuracy']:>10.1%}"
               for row in metrics["per_photo"]]
     return "\n".join(lines)

@@ -29,7 +29,7 @@ from ml.photos import group_by_source
 
 HELD_OUT_MODULUS = 5  # one file name in five (by hash) is held out of a class-folder source
 SUBSAMPLE_SEED = 0  # the draw behind ``NAME:N=PATH``, fixed so that every machine trains on the same cells
-PHOTO_MERGE = 2  # photos per group when a split is made: coarse groups keep every copy of a photo on one side
+PHOTO_MERGE = 2  # photos per training group: coarse groups keep every copy of a photo on one side of a split
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,10 @@ def read_class_folders(source: Source) -> list[LabelledImage]:
     return images
 
 
-def _read_split(source: Source, split: str, photo_groups: bool) -> list[LabelledImage]:
+def _read_split(source: Source, split: str, photo_groups: bool, merge: int = PHOTO_MERGE) -> list[LabelledImage]:
     images = [dataclasses.replace(image, source=source.name) for image in list_split(source.root, split)]
     if photo_groups:
-        images = group_by_source(images, merge=PHOTO_MERGE)
+        images = group_by_source(images, merge=merge)
     return [dataclasses.replace(image, group=f"{source.name}:{image.group}") for image in images]
 
 
@@ -150,5 +150,5 @@ def evaluation_images(source: Source) -> tuple[str, list[LabelledImage]] | None:
     if source.layout == "split":
         if not (resolve_dataset_root(source.root) / "TEST").is_dir():
             return None
-        return f"{source.name} TEST", _read_split(source, "TEST", photo_groups=True)
+        return f"{source.name} TEST", _read_split(source, "TEST", photo_groups=True, merge=1)  # one group per photo
     return f"{source.name} held-out", [image for image in read_class_folders(source) if is_held_out(image.path)]

@@ -113,3 +113,9 @@ def test_pbc_held_out_fifth_holds_about_a_fifth_of_every_class(pbc_dir):
         of_class = sum(image.label == label for image in held_out)
         total = of_class + sum(image.label == label for image in training)
         assert 0.17 <= of_class / total <= 0.23, CLASS_NAMES[label]
+
+
+def test_kaggle_test_is_grouped_one_photo_per_group(dataset_dir):
+    _, images = evaluation_images(Source("kaggle", dataset_dir))
+    assert len(images) == 2487
+    assert 65 <= len({image.group for image in images}) <= 75  # about 71 photos, recovered by colour

@@ -16,9 +16,18 @@ from PIL import Image
 from classifier import model_gateway
 from classifier.model_gateway import ArtifactMetadata
 from classifier.models import CLASS_CHOICES, REVIEW_PERMISSION, ModelVersion, Prediction, Sample, upload_to
-from classifier.uploads import CheckedUpload, UploadFailure, uploads_check
+from classifier.uploads import (
+    CheckedUpload,
+    PixelBudget,
+    UploadFailure,
+    uploads_check,
+    uploads_count_check,
+    uploads_expand,
+)
 
 PREVIEW_MAX_SIDE = 640
+NOTHING_TO_CLASSIFY = "Nothing to classify: the upload held no images."
+CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a request's memory stays bounded
 
 
 def _preview_jpeg(rgb) -> ContentFile:
@@ -88,17 +97,29 @@ def review_reasons_for(result) -> list[str]:
 
 def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample | None = None,
                            ) -> tuple[list[Prediction], list[UploadFailure]]:
-    """Classify every acceptable upload (ZIPs expanded) in batched model calls; bad files are reported one by one."""
+    """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
+
+    Files are decoded, classified (one batched model call) and stored ``CLASSIFY_CHUNK_FILES`` at a time, so
+    no more than one chunk of decoded images is held at once; a request over the file limit (ZIP members
+    counted) is refused whole, and the pixels it may decode in all are bounded by a ``PixelBudget``.
+    """
     if sample is not None and sample.owner_id != owner.pk:
         raise PermissionDenied("Images can only be added to your own samples.")
     if sample is not None and sample.is_verified:
         raise ValidationError("This sample is verified; no images can be added to it.")
-    checked, failures = uploads_check(uploads)
-    if not checked:
-        return [], failures
-    results, version = model_gateway.classify([item.rgb for item in checked])
-    predictions = [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
-                   for item, result in zip(checked, results)]
+    uploads_count_check(uploads)
+    files, failures = uploads_expand(uploads)
+    if not files and not failures:  # an empty ZIP, or one of nothing but folders and Mac metadata
+        raise ValidationError(NOTHING_TO_CLASSIFY, code="no_images")
+    budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
+    predictions = []
+    for start in range(0, len(files), CLASSIFY_CHUNK_FILES):
+        checked, chunk_failures = uploads_check(files[start:start + CLASSIFY_CHUNK_FILES], budget)
+        failures += chunk_failures
+        if checked:
+            results, version = model_gateway.classify([item.rgb for item in checked])
+            predictions += [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
+                            for item, result in zip(checked, results)]
     return predictions, failures
 
 

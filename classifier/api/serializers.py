@@ -75,8 +75,10 @@ class SampleSerializer(serializers.ModelSerializer):
 
 
 class SampleCreateSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
+    identifier = serializers.CharField(max_length=Sample._meta.get_field("identifier").max_length,
+                                       help_text="Laboratory sample number; never a patient name.")
     notes = serializers.CharField(required=False, default="", allow_blank=True,
+                                  max_length=Sample._meta.get_field("notes").max_length,
                                   help_text="Optional; no patient names or other personal data.")
 
 

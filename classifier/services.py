@@ -12,8 +12,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
+from rest_framework.authtoken.models import Token
 
-from classifier import model_gateway
+from classifier import model_gateway, selectors
 from classifier.model_gateway import ArtifactMetadata
 from classifier.models import CLASS_CHOICES, REVIEW_PERMISSION, ModelVersion, Prediction, Sample, upload_to
 from classifier.uploads import (
@@ -235,3 +236,18 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
 def sample_delete(*, sample: Sample) -> None:
     _delete_files_on_commit(list(sample.predictions.all()))
     sample.delete()
+
+
+def token_issue(*, user) -> Token:
+    """The user's API token: the existing one while it lasts, a new one once it has expired."""
+    token, created = Token.objects.get_or_create(user=user)
+    if not created and selectors.token_is_expired(token=token):
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
+
+
+def token_revoke(*, user) -> int:
+    """End the user's API token (on log-out, a password change, expiry or the client's own request)."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

@@ -5,6 +5,7 @@ Every HEMATOVISION_* / DJANGO_* variable is documented in README.md, the product
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "classifier",
 ]
 
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers for locked-out logins
 ]
 
 ROOT_URLCONF = "hematovision.urls"
@@ -95,6 +98,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute-force protection (django-axes) of every authenticate(): the web log-in, the admin and the token endpoint.
+# A username is locked out from an address after this many failures in a row, for the cool-off time; a success
+# resets the count; `python manage.py axes_reset` (or `axes_reset_username NAME`) lifts lock-outs at once. Behind a
+# proxy every client has the proxy's address, so the lock-out is then in effect per username.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("HEMATOVISION_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "classifier.views.accounts.locked_out"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "classifier:upload"
 LOGOUT_REDIRECT_URL = "login"
@@ -144,7 +158,7 @@ PAGINATE_BY = 20
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: an unauthenticated call gets 401 with WWW-Authenticate
-        "rest_framework.authentication.TokenAuthentication",
+        "classifier.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -152,7 +166,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": PAGINATE_BY,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "classifier.api.exceptions.json_exception_handler",
+    # The token endpoint is throttled per client address (on top of django-axes' lock-out per username).
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("HEMATOVISION_TOKEN_RATE", "10/minute")},
 }
+# API tokens end on log-out and on a password change, and after this many hours (0: only then).
+HEMATOVISION_TOKEN_TTL_HOURS = int(os.environ.get("HEMATOVISION_TOKEN_TTL_HOURS", "720"))
 SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc served from this site (drf-spectacular-sidecar): no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

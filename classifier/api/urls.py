@@ -1,13 +1,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from classifier.api import views
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", views.TokenApi.as_view(), name="token"),
     path("predictions/", views.PredictionListApi.as_view(), name="predictions"),
     path("predictions/<int:pk>/", views.PredictionDetailApi.as_view(), name="prediction"),
     path("predictions/<int:pk>/image/", views.PredictionFileApi.as_view(variant="original"), name="prediction-image"),

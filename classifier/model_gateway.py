@@ -7,6 +7,7 @@ management commands call ``ml/``'s training and evaluation functions directly.
 from __future__ import annotations
 
 import io
+import logging
 import threading
 
 from django.conf import settings
@@ -26,13 +27,22 @@ __all__ = ["ALLOWED_FORMATS", "ArtifactMetadata", "ImageError", "ModelUnavailabl
 # 12 MB of pixels instead of 120 MB.
 DECODE_MAX_SIDE = 2048
 
+NO_MODEL = ("no trained model is installed. An administrator must train or install one (`python manage.py "
+            "train_model`); the server log says what is missing.")
+
+logger = logging.getLogger(__name__)
 cache = ClassifierCache()
 _lock = threading.Lock()
 _active: tuple[CellClassifier, ModelVersion] | None = None
 
 
 class ModelUnavailable(Exception):
-    """No usable trained model: the message says what is missing and how to provide it."""
+    """No usable trained model. The message is fit for any user (no server paths); ``detail`` says what is missing
+    and how to provide it, for the server log."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail or message
 
 
 def get_classifier() -> CellClassifier:
@@ -40,7 +50,8 @@ def get_classifier() -> CellClassifier:
     try:
         return cache.get(settings.HEMATOVISION_MODEL_PATH)
     except ArtifactError as error:
-        raise ModelUnavailable(str(error)) from error
+        logger.error("The classifier is not available: %s", error)
+        raise ModelUnavailable(NO_MODEL, detail=str(error)) from error
 
 
 def active() -> tuple[CellClassifier, ModelVersion]:

@@ -11,4 +11,7 @@ urlpatterns = [
     path("", include("classifier.urls")),
 ]
 
+handler400 = "classifier.api.exceptions.bad_request"
+handler403 = "classifier.api.exceptions.permission_denied"
 handler404 = "classifier.api.exceptions.page_not_found"
+handler500 = "classifier.api.exceptions.server_error"

@@ -96,6 +96,7 @@ def test_missing_model_is_a_clear_503(alice_client, sample, settings, tmp_path, 
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     response = alice_client.post(url(sample), {"images": [upload_file()]}, **JSON)
     assert response.status_code == 503 and "The classifier is not available" in response.json()["error"]
+    assert str(tmp_path) not in response.json()["error"]
     assert not Prediction.objects.exists()
 
 

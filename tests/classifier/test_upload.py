@@ -122,12 +122,15 @@ def test_post_without_files_asks_for_one(alice_client, model_path):
     assert "Choose at least one image." in response.content.decode()
 
 
-def test_missing_model_gives_a_clear_message_and_stores_nothing(alice_client, settings, tmp_path,
+def test_missing_model_gives_a_clear_message_and_stores_nothing(alice_client, settings, tmp_path, caplog,
                                                                 fresh_model_cache, isolated_media):
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     response = post(alice_client, upload_file())
     assert response.status_code == 503
-    assert "No trained model at" in response.content.decode() and "train_model" in response.content.decode()
+    page = response.content.decode()
+    assert "The classifier is not available: no trained model is installed." in page and "train_model" in page
+    assert str(tmp_path) not in page  # the server's paths go to the log, not to users
+    assert f"No trained model at {tmp_path / 'absent.keras'}" in caplog.text
     assert not Prediction.objects.exists() and not media_files(isolated_media)
 
 

@@ -100,6 +100,7 @@ def test_missing_model_is_a_503_json_and_stores_nothing(alice_api, settings, tmp
     assert response.status_code == 503
     detail = response.json()["detail"]
     assert detail.startswith("The classifier is not available:") and "train_model" in detail
+    assert str(tmp_path) not in detail
     assert not Prediction.objects.exists() and not media_files(isolated_media)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -27,6 +30,8 @@ from classifier.uploads import (
 )
 
 PREVIEW_MAX_SIDE = 640
+FILE_DELETE_ATTEMPTS = 3
+logger = logging.getLogger("hematovision.storage")
 NOTHING_TO_CLASSIFY = "Nothing to classify: the upload held no images."
 CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a request's memory stays bounded
 
@@ -156,21 +161,51 @@ def _stored_files(prediction: Prediction) -> list:
             if field.name]
 
 
+def _storage_delete(storage, name: str) -> bool:
+    """Delete one stored file, trying again on a storage fault; a file that stays is logged, never raised."""
+    for attempt in range(1, FILE_DELETE_ATTEMPTS + 1):
+        try:
+            storage.delete(name)
+            return True
+        except Exception as error:  # noqa: BLE001 - any backend's fault (OSError, an S3 client error)
+            if attempt == FILE_DELETE_ATTEMPTS:
+                logger.error("Could not delete the stored file %s after %d attempts (%s); its row is gone: remove the "
+                             "file by hand.", name, attempt, error)
+                return False
+            time.sleep(0.05 * attempt)
+    return False
+
+
 def _delete_files(prediction: Prediction) -> None:
     for storage, name in _stored_files(prediction):
-        storage.delete(name)
+        _storage_delete(storage, name)
 
 
-def _delete_files_on_commit(predictions) -> None:
-    """Files go only once the rows are gone for good: a rolled-back deletion keeps its images."""
-    files = [item for prediction in predictions for item in _stored_files(prediction)]
-    transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
+@dataclass
+class FileCleanup:
+    """The stored files of deleted rows, removed once the deletion commits (a rolled-back deletion keeps them);
+    ``left`` names the files storage would not remove, each one logged."""
+
+    files: list
+    left: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        self.left = [name for storage, name in self.files if not _storage_delete(storage, name)]
+
+
+def _delete_files_on_commit(predictions) -> FileCleanup:
+    """Files go only after the rows: a failed file delete leaves an orphan file (logged), never a row without
+    its image."""
+    cleanup = FileCleanup([item for prediction in predictions for item in _stored_files(prediction)])
+    transaction.on_commit(cleanup.run)
+    return cleanup
 
 
 @transaction.atomic
-def prediction_delete(*, prediction: Prediction) -> None:
-    _delete_files_on_commit([prediction])
+def prediction_delete(*, prediction: Prediction) -> FileCleanup:
+    cleanup = _delete_files_on_commit([prediction])
     prediction.delete()
+    return cleanup
 
 
 def prediction_explain(*, prediction: Prediction) -> Prediction:
@@ -233,9 +268,10 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
 
 
 @transaction.atomic
-def sample_delete(*, sample: Sample) -> None:
-    _delete_files_on_commit(list(sample.predictions.all()))
+def sample_delete(*, sample: Sample) -> FileCleanup:
+    cleanup = _delete_files_on_commit(list(sample.predictions.all()))
     sample.delete()
+    return cleanup
 
 
 def token_issue(*, user) -> Token:

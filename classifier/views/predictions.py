@@ -62,8 +62,11 @@ def detail(request, pk: int):
 def delete(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     name = prediction.original_filename
-    services.prediction_delete(prediction=prediction)
-    messages.success(request, f"Deleted the prediction for {name}.")
+    if services.prediction_delete(prediction=prediction).left:
+        messages.warning(request, f"Deleted the prediction for {name}, but the storage would not remove its image "
+                                  "files; they are no longer shown anywhere, and an administrator has been told.")
+    else:
+        messages.success(request, f"Deleted the prediction for {name}.")
     return redirect("classifier:history")
 
 

@@ -101,7 +101,7 @@ def private_file_response(field, *, content_type: str | None = None, filename: s
     """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
     response = FileResponse(field.open("rb"), as_attachment=filename is not None, filename=filename,
                             content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"  # shared lab computers: no copy stays in the browser
     return response
 
 

@@ -1,9 +1,12 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from classifier.views import accounts
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),  # asked for by browsers
     path("admin/", admin.site.urls),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/password_reset/", accounts.password_reset, name="password_reset"),

@@ -207,13 +207,15 @@ def test_every_page_passes_the_content_security_policy(pages, user, django_user_
                                                      "the server responded with a status of 404 (Not Found)"]), path
     pages.open("/api/docs/")
     pages.find("#swagger-ui .information-container")  # Swagger UI started from its script file
+    pages.open("/")
     pages.logout()
     django_user_model.objects.create_user(username="staffer", password="Staff-pass-2026!", is_staff=True,
                                           is_superuser=True)
     pages.login("staffer", "Staff-pass-2026!")
     for path in ("/admin/", "/admin/classifier/prediction/", f"/admin/classifier/prediction/{alice_prediction.pk}/change/"):
         pages.open(path)
-        assert console_errors(pages.driver) == [], path
+        errors = console_errors(pages.driver)
+        assert errors == [], (path, errors)
 
 
 def test_a_prediction_is_deleted_only_after_the_confirmation(pages, alice_prediction):

@@ -24,11 +24,14 @@ class PredictionAdmin(admin.ModelAdmin):
                        "created_at")
     fields = ("thumbnail", "owner", "original_filename", *readonly_fields[1:])
 
+    class Media:
+        css = {"all": ["css/admin.css"]}  # the thumbnail's size: the Content-Security-Policy refuses inline styles
+
     @admin.display(description="Image")
     def thumbnail(self, prediction):
         if not prediction.pk:
             return "-"
-        return format_html('<img src="{}" alt="" style="height:64px;border-radius:4px">',
+        return format_html('<img src="{}" alt="" class="admin-thumbnail">',
                            reverse("classifier:preview", args=[prediction.pk]))
 
     @admin.display(description="Confidence", ordering="confidence")

@@ -20,6 +20,6 @@ class ClassifierConfig(AppConfig):
     verbose_name = "Blood-cell classifier"
 
     def ready(self):
-        from classifier import checks  # noqa: F401, PLC0415 - registers the configuration checks
+        from classifier import checks, signals  # noqa: F401, PLC0415 - register the checks and signal receivers
 
         post_migrate.connect(ensure_reviewers_group, sender=self)

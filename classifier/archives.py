@@ -33,13 +33,33 @@ def _safe_name(name: str) -> str | None:
     return str(path)
 
 
-def zip_expand(upload, *, max_member_bytes: int) -> tuple[list[SimpleUploadedFile], list[MemberFailure]]:
-    """Every file member as an upload named by its path in the archive; folders and Mac metadata skipped."""
+def _is_ignored(name: str) -> bool:
+    """Mac metadata and hidden files, which nobody means to upload."""
+    return name.startswith(_IGNORED_PREFIXES) or PurePosixPath(name).name.startswith(".")
+
+
+def _open(upload) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(upload)
+        return zipfile.ZipFile(upload)
     except (zipfile.BadZipFile, OSError) as error:
         raise ArchiveRejected(f"{upload.name}: not a readable ZIP file ({error}).") from error
+
+
+def zip_file_count(upload) -> int:
+    """How many files ``zip_expand`` would hand on (or report), read from the directory alone; an unreadable
+    archive counts as the one file it is."""
+    try:
+        archive = _open(upload)
+    except ArchiveRejected:
+        return 1
     with archive:
+        return sum(1 for info in archive.infolist()
+                   if not info.is_dir() and not _is_ignored(_safe_name(info.filename) or ""))
+
+
+def zip_expand(upload, *, max_member_bytes: int) -> tuple[list[SimpleUploadedFile], list[MemberFailure]]:
+    """Every file member as an upload named by its path in the archive; folders and Mac metadata skipped."""
+    with _open(upload) as archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
         if len(members) > MAX_MEMBERS:
             raise ArchiveRejected(f"{upload.name}: {len(members)} files; at most {MAX_MEMBERS} per ZIP.")
@@ -49,7 +69,7 @@ def zip_expand(upload, *, max_member_bytes: int) -> tuple[list[SimpleUploadedFil
             if name is None:
                 failures.append(MemberFailure(info.filename, f"{info.filename}: unsafe path in the ZIP; skipped."))
                 continue
-            if name.startswith(_IGNORED_PREFIXES) or PurePosixPath(name).name.startswith("."):
+            if _is_ignored(name):
                 continue
             if info.file_size > max_member_bytes:
                 failures.append(MemberFailure(name, f"{name}: {info.file_size / 2**20:.1f} MB expanded; the limit "

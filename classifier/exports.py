@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from pathlib import PurePath
 from xml.sax.saxutils import escape
@@ -20,7 +21,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from django.http import FileResponse
 
-from classifier.models import CLASS_NAMES
+from classifier.models import CLASS_NAMES, NOTES_MAX_LENGTH
 
 CSV_HEADER = ["file_name", "sample", "predicted_label", "reviewed_label", "final_label",
               *[f"probability_{name}" for name in CLASS_NAMES], "needs_review", "review_reasons",
@@ -30,6 +31,7 @@ DATASET_SPLIT = "TRAIN"
 DISCLAIMER = ("Machine pre-classification for laboratory support only. Results must be reviewed and "
               "verified by a qualified person before any clinical use.")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_UNBROKEN_RUN = re.compile(r"(\S{80})(?=\S)")  # the PDF breaks lines only at spaces
 
 
 def _cell(value) -> str:
@@ -99,7 +101,7 @@ def private_file_response(field, *, content_type: str | None = None, filename: s
     """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
     response = FileResponse(field.open("rb"), as_attachment=filename is not None, filename=filename,
                             content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"  # shared lab computers: no copy stays in the browser
     return response
 
 
@@ -112,6 +114,14 @@ def prediction_file_response(prediction, variant: str) -> FileResponse:
 
 def _paragraph(text: str, style) -> Paragraph:
     return Paragraph(escape(text), style)
+
+
+def _notes_text(notes: str) -> str:
+    """The notes as the report prints them: at most ``NOTES_MAX_LENGTH`` characters (rows older than that limit
+    may hold more), with a break allowed every 80 characters of an unbroken run, so layout time stays bounded."""
+    if len(notes) > NOTES_MAX_LENGTH:
+        notes = f"{notes[:NOTES_MAX_LENGTH]}… (cut at {NOTES_MAX_LENGTH} characters)"
+    return _UNBROKEN_RUN.sub(r"\1 ", notes) or "(none)"
 
 
 def _differential_table(differential) -> Table:
@@ -143,7 +153,7 @@ def sample_report_pdf(*, sample, differential, model_versions, generated_at) -> 
     body = styles["BodyText"]
     story = [
         _paragraph(f"White-cell differential: sample {sample.identifier}", styles["Title"]),
-        _paragraph(f"Notes: {sample.notes or '(none)'}", body),
+        _paragraph(f"Notes: {_notes_text(sample.notes)}", body),
         _paragraph(_counts_text(sample), body),
         Spacer(1, 4 * mm),
         _differential_table(differential),

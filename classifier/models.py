@@ -5,10 +5,12 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
 from ml import CLASS_NAMES  # the one class table: a constant, so not worth a trip through the model gateway
 
+NOTES_MAX_LENGTH = 4000  # a few paragraphs; the PDF report renders them in well under a second
 CLASS_CHOICES = [(name, name.capitalize()) for name in CLASS_NAMES]
 REVIEW_PERMISSION = "classifier.review_prediction"  # Prediction.Meta.permissions; the Reviewers group holds it
 
@@ -56,7 +58,9 @@ class Sample(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="samples")
     identifier = models.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
-    notes = models.TextField(blank=True, help_text="Optional; no patient names or other personal data.")
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH,  # max_length shapes forms; the validator
+                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)],  # enforces it on full_clean
+                             help_text="Optional; no patient names or other personal data.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

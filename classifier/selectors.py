@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from classifier import model_gateway
 from classifier.filters import PredictionFilter
@@ -133,3 +135,9 @@ def model_version_active() -> ModelVersion | None:
     except model_gateway.ModelUnavailable:
         return None
     return ModelVersion.objects.get(pk=version.pk)
+
+
+def token_is_expired(*, token) -> bool:
+    """Whether an API token is older than ``HEMATOVISION_TOKEN_TTL_HOURS`` (0: tokens do not expire)."""
+    hours = settings.HEMATOVISION_TOKEN_TTL_HOURS
+    return bool(hours) and token.created < timezone.now() - timedelta(hours=hours)

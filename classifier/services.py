@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -12,13 +15,25 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
+from rest_framework.authtoken.models import Token
 
-from classifier import model_gateway
+from classifier import model_gateway, selectors
 from classifier.model_gateway import ArtifactMetadata
 from classifier.models import CLASS_CHOICES, REVIEW_PERMISSION, ModelVersion, Prediction, Sample, upload_to
-from classifier.uploads import CheckedUpload, UploadFailure, uploads_check
+from classifier.uploads import (
+    CheckedUpload,
+    PixelBudget,
+    UploadFailure,
+    uploads_check,
+    uploads_count_check,
+    uploads_expand,
+)
 
 PREVIEW_MAX_SIDE = 640
+FILE_DELETE_ATTEMPTS = 3
+logger = logging.getLogger("hematovision.storage")
+NOTHING_TO_CLASSIFY = "Nothing to classify: the upload held no images."
+CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a request's memory stays bounded
 
 
 def _preview_jpeg(rgb) -> ContentFile:
@@ -88,17 +103,29 @@ def review_reasons_for(result) -> list[str]:
 
 def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample | None = None,
                            ) -> tuple[list[Prediction], list[UploadFailure]]:
-    """Classify every acceptable upload (ZIPs expanded) in batched model calls; bad files are reported one by one."""
+    """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
+
+    Files are decoded, classified (one batched model call) and stored ``CLASSIFY_CHUNK_FILES`` at a time, so
+    no more than one chunk of decoded images is held at once; a request over the file limit (ZIP members
+    counted) is refused whole, and the pixels it may decode in all are bounded by a ``PixelBudget``.
+    """
     if sample is not None and sample.owner_id != owner.pk:
         raise PermissionDenied("Images can only be added to your own samples.")
     if sample is not None and sample.is_verified:
         raise ValidationError("This sample is verified; no images can be added to it.")
-    checked, failures = uploads_check(uploads)
-    if not checked:
-        return [], failures
-    results, version = model_gateway.classify([item.rgb for item in checked])
-    predictions = [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
-                   for item, result in zip(checked, results)]
+    uploads_count_check(uploads)
+    files, failures = uploads_expand(uploads)
+    if not files and not failures:  # an empty ZIP, or one of nothing but folders and Mac metadata
+        raise ValidationError(NOTHING_TO_CLASSIFY, code="no_images")
+    budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
+    predictions = []
+    for start in range(0, len(files), CLASSIFY_CHUNK_FILES):
+        checked, chunk_failures = uploads_check(files[start:start + CLASSIFY_CHUNK_FILES], budget)
+        failures += chunk_failures
+        if checked:
+            results, version = model_gateway.classify([item.rgb for item in checked])
+            predictions += [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
+                            for item, result in zip(checked, results)]
     return predictions, failures
 
 
@@ -134,21 +161,51 @@ def _stored_files(prediction: Prediction) -> list:
             if field.name]
 
 
+def _storage_delete(storage, name: str) -> bool:
+    """Delete one stored file, trying again on a storage fault; a file that stays is logged, never raised."""
+    for attempt in range(1, FILE_DELETE_ATTEMPTS + 1):
+        try:
+            storage.delete(name)
+            return True
+        except Exception as error:  # noqa: BLE001 - any backend's fault (OSError, an S3 client error)
+            if attempt == FILE_DELETE_ATTEMPTS:
+                logger.error("Could not delete the stored file %s after %d attempts (%s); its row is gone: remove the "
+                             "file by hand.", name, attempt, error)
+                return False
+            time.sleep(0.05 * attempt)
+    return False
+
+
 def _delete_files(prediction: Prediction) -> None:
     for storage, name in _stored_files(prediction):
-        storage.delete(name)
+        _storage_delete(storage, name)
 
 
-def _delete_files_on_commit(predictions) -> None:
-    """Files go only once the rows are gone for good: a rolled-back deletion keeps its images."""
-    files = [item for prediction in predictions for item in _stored_files(prediction)]
-    transaction.on_commit(lambda: [storage.delete(name) for storage, name in files])
+@dataclass
+class FileCleanup:
+    """The stored files of deleted rows, removed once the deletion commits (a rolled-back deletion keeps them);
+    ``left`` names the files storage would not remove, each one logged."""
+
+    files: list
+    left: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        self.left = [name for storage, name in self.files if not _storage_delete(storage, name)]
+
+
+def _delete_files_on_commit(predictions) -> FileCleanup:
+    """Files go only after the rows: a failed file delete leaves an orphan file (logged), never a row without
+    its image."""
+    cleanup = FileCleanup([item for prediction in predictions for item in _stored_files(prediction)])
+    transaction.on_commit(cleanup.run)
+    return cleanup
 
 
 @transaction.atomic
-def prediction_delete(*, prediction: Prediction) -> None:
-    _delete_files_on_commit([prediction])
+def prediction_delete(*, prediction: Prediction) -> FileCleanup:
+    cleanup = _delete_files_on_commit([prediction])
     prediction.delete()
+    return cleanup
 
 
 def prediction_explain(*, prediction: Prediction) -> Prediction:
@@ -211,6 +268,22 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
 
 
 @transaction.atomic
-def sample_delete(*, sample: Sample) -> None:
-    _delete_files_on_commit(list(sample.predictions.all()))
+def sample_delete(*, sample: Sample) -> FileCleanup:
+    cleanup = _delete_files_on_commit(list(sample.predictions.all()))
     sample.delete()
+    return cleanup
+
+
+def token_issue(*, user) -> Token:
+    """The user's API token: the existing one while it lasts, a new one once it has expired."""
+    token, created = Token.objects.get_or_create(user=user)
+    if not created and selectors.token_is_expired(token=token):
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
+
+
+def token_revoke(*, user) -> int:
+    """End the user's API token (on log-out, a password change, expiry or the client's own request)."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
 
 from classifier import model_gateway
-from classifier.archives import ArchiveRejected, zip_expand
+from classifier.archives import ArchiveRejected, zip_expand, zip_file_count
 
 FORMATS = sorted(model_gateway.ALLOWED_FORMATS)
 EXTENSION_FORMATS = {extension: name for extension, name in sorted(Image.registered_extensions().items())
@@ -49,7 +50,31 @@ class CheckedUpload:
     rgb: object
 
 
-def upload_check(upload: UploadedFile) -> CheckedUpload:
+class PixelBudget:
+    """The pixels one request may decode in all (``HEMATOVISION_MAX_REQUEST_PIXELS``): decoding time is
+    bounded per request whatever it carries; files past the budget are refused one by one."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.left = limit
+
+    def spend(self, filename: str, pixels: int) -> None:
+        if pixels > self.left:
+            raise UploadRejected(f"{filename}: this upload already holds {self.limit - self.left:,} of the "
+                                 f"{self.limit:,} pixels one upload may decode; send this file in another upload.")
+        self.left -= pixels
+
+
+def _header(data: bytes) -> tuple[str | None, int]:
+    """Format and pixel count from the header alone (nothing decoded); (None, 0) when Pillow cannot say."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.format, image.width * image.height
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None, 0
+
+
+def upload_check(upload: UploadedFile, budget: PixelBudget | None = None) -> CheckedUpload:
     """Reject empty, oversized, disguised, corrupt and bomb files before anything is stored."""
     filename = PurePath(upload.name or "upload").name[:255]
     expected_format = EXTENSION_FORMATS.get(PurePath(filename).suffix.lower())
@@ -62,22 +87,38 @@ def upload_check(upload: UploadedFile) -> CheckedUpload:
         raise UploadRejected(f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is "
                              f"{limit / 2**20:.0f} MB.")
     data = upload.read()
+    actual_format, pixels = _header(data)
+    if budget is not None and 0 < pixels <= settings.HEMATOVISION_MAX_IMAGE_PIXELS:
+        budget.spend(filename, pixels)
     try:
         rgb = model_gateway.decode(data)
     except model_gateway.ImageError as error:
         raise UploadRejected(f"{filename}: {error}") from error
-    actual_format = Image.open(io.BytesIO(data)).format  # cannot fail: the same bytes just decoded
     if actual_format != expected_format:
         raise UploadRejected(f"{filename}: the name says {expected_format} but the content is {actual_format}; "
                              "rename the file or export it again.")
     return CheckedUpload(filename=filename, data=data, rgb=rgb)
 
 
+def _is_zip(upload: UploadedFile) -> bool:
+    return PurePath(upload.name or "").suffix.lower() == ".zip"
+
+
+def uploads_count_check(uploads: list[UploadedFile]) -> int:
+    """The number of files in the request, each ZIP's members counted; over the limit is refused whole."""
+    count = sum(zip_file_count(upload) if _is_zip(upload) else 1 for upload in uploads)
+    limit = settings.HEMATOVISION_MAX_FILES_PER_UPLOAD
+    if count > limit:
+        raise ValidationError(f"This upload holds {count} files (ZIP contents included); at most {limit} files "
+                              "per upload. Send them in several uploads.", code="too_many_files")
+    return count
+
+
 def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], list[UploadFailure]]:
     """Replace each ``.zip`` upload by its image members; a bad archive is one failure, not a crash."""
     expanded, failures = [], []
     for upload in uploads:
-        if PurePath(upload.name or "").suffix.lower() != ".zip":
+        if not _is_zip(upload):
             expanded.append(upload)
             continue
         try:
@@ -90,13 +131,14 @@ def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], lis
     return expanded, failures
 
 
-def uploads_check(uploads: list[UploadedFile]) -> tuple[list[CheckedUpload], list[UploadFailure]]:
-    """Every acceptable file (ZIPs expanded), and one failure with its reason per file that is not."""
-    uploads, failures = uploads_expand(uploads)
-    checked = []
+def uploads_check(uploads: list[UploadedFile], budget: PixelBudget | None = None,
+                  ) -> tuple[list[CheckedUpload], list[UploadFailure]]:
+    """Every acceptable file of ``uploads`` (no ZIPs: expand them first), decoded, and one failure with its reason
+    per file that is not. Callers pass a few files at a time: the decoded pixels are held until classified."""
+    checked, failures = [], []
     for upload in uploads:
         try:
-            checked.append(upload_check(upload))
+            checked.append(upload_check(upload, budget))
         except UploadRejected as error:
             failures.append(UploadFailure(filename=PurePath(upload.name or "upload").name, reason=str(error)))
     return checked, failures

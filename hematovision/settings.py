@@ -5,9 +5,11 @@ Every HEMATOVISION_* / DJANGO_* variable is documented in README.md, the product
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "classifier",
 ]
 
@@ -59,7 +63,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "classifier.middleware.PrivateCacheMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers for locked-out logins
 ]
+
+# Content-Security-Policy (django-csp): scripts, styles and images from this site only, no inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Swagger UI draws its icons from data: URLs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "hematovision.urls"
 WSGI_APPLICATION = "hematovision.wsgi.application"
@@ -95,6 +118,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute-force protection (django-axes) of every authenticate(): the web log-in, the admin and the token endpoint.
+# A username is locked out from an address after this many failures in a row, for the cool-off time; a success
+# resets the count; `python manage.py axes_reset` (or `axes_reset_username NAME`) lifts lock-outs at once. Behind a
+# proxy every client has the proxy's address, so the lock-out is then in effect per username.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("HEMATOVISION_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "classifier.views.accounts.locked_out"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "classifier:upload"
 LOGOUT_REDIRECT_URL = "login"
@@ -119,6 +153,8 @@ STORAGES = {
 HEMATOVISION_MAX_UPLOAD_BYTES = int(os.environ.get("HEMATOVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024
 HEMATOVISION_MAX_IMAGE_PIXELS = int(os.environ.get("HEMATOVISION_MAX_IMAGE_PIXELS", "40000000"))
 HEMATOVISION_MAX_FILES_PER_UPLOAD = int(os.environ.get("HEMATOVISION_MAX_FILES_PER_UPLOAD", "500"))
+# Pixels one request may decode in all (12 images at the per-image limit): bounds a request's CPU time.
+HEMATOVISION_MAX_REQUEST_PIXELS = int(os.environ.get("HEMATOVISION_MAX_REQUEST_PIXELS", "500000000"))
 DATA_UPLOAD_MAX_NUMBER_FILES = HEMATOVISION_MAX_FILES_PER_UPLOAD
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -140,9 +176,18 @@ HEMATOVISION_ALLOW_SIGNUP = env_bool("HEMATOVISION_ALLOW_SIGNUP", True)
 
 PAGINATE_BY = 20
 
+# E-mail, for password reset only: the "Forgot your password?" link and pages exist only once a host is set.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "hematovision@localhost")
+HEMATOVISION_PASSWORD_RESET = bool(EMAIL_HOST)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: an unauthenticated call gets 401 with WWW-Authenticate
-        "rest_framework.authentication.TokenAuthentication",
+        "classifier.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -150,7 +195,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": PAGINATE_BY,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "classifier.api.exceptions.json_exception_handler",
+    # The token endpoint is throttled per client address (on top of django-axes' lock-out per username).
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("HEMATOVISION_TOKEN_RATE", "10/minute")},
 }
+# API tokens end on log-out and on a password change, and after this many hours (0: only then).
+HEMATOVISION_TOKEN_TTL_HOURS = int(os.environ.get("HEMATOVISION_TOKEN_TTL_HOURS", "720"))
 SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc served from this site (drf-spectacular-sidecar): no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

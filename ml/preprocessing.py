@@ -57,8 +57,13 @@ class CellLocation:
     nucleus_size: float  # square root of the nucleus area, in pixels of the image (0 when none was found)
 
 
-def decode_image(source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode JPEG/PNG/TIFF/BMP of any mode into an RGB uint8 array, refusing bombs and truncated files."""
+def decode_image(source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_side: int | None = None) -> np.ndarray:
+    """Decode JPEG/PNG/TIFF/BMP of any mode into an RGB uint8 array, refusing bombs and truncated files.
+
+    With ``max_side``, a larger image is shrunk as it decodes (JPEG at a reduced DCT scale, others right after
+    loading, before the RGB copy), so serving never holds a huge array.
+    """
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with Image.open(stream) as image:
@@ -67,6 +72,8 @@ def decode_image(source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAUL
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"Image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels.")
+            if max_side and max(width, height) > max_side:
+                image.thumbnail((max_side, max_side))
             image.load()
             return _to_rgb(image)
     except ImageError:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from classifier import model_gateway, services
 from ml import CLASS_NAMES
@@ -77,6 +78,12 @@ def isolated_media(settings, tmp_path):
 def model_path(settings, tiny_model_path):
     settings.HEMATOVISION_MODEL_PATH = tiny_model_path
     return tiny_model_path
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The cache holds the API's throttle counts: each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

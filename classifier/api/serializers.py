@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework import serializers
 
 from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
@@ -21,8 +20,7 @@ class UploadFailureSerializer(serializers.Serializer):
 class UploadSerializer(serializers.Serializer):
     images = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True),  # empty files are reported per file by the service
-        allow_empty=False,
-        max_length=settings.HEMATOVISION_MAX_FILES_PER_UPLOAD,
+        allow_empty=False,  # the file limit (ZIP members counted) is the service's: refused with a detail
         help_text=f"One or more {formats_text()} images, or ZIP archives of them; repeat the field per file.",
     )
 
@@ -77,8 +75,10 @@ class SampleSerializer(serializers.ModelSerializer):
 
 
 class SampleCreateSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
+    identifier = serializers.CharField(max_length=Sample._meta.get_field("identifier").max_length,
+                                       help_text="Laboratory sample number; never a patient name.")
     notes = serializers.CharField(required=False, default="", allow_blank=True,
+                                  max_length=Sample._meta.get_field("notes").max_length,
                                   help_text="Optional; no patient names or other personal data.")
 
 

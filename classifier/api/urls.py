@@ -1,13 +1,12 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from classifier.api import views
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", views.TokenApi.as_view(), name="token"),
     path("predictions/", views.PredictionListApi.as_view(), name="predictions"),
     path("predictions/<int:pk>/", views.PredictionDetailApi.as_view(), name="prediction"),
     path("predictions/<int:pk>/image/", views.PredictionFileApi.as_view(variant="original"), name="prediction-image"),
@@ -21,5 +20,6 @@ urlpatterns = [
     path("samples/<int:pk>/verify/", views.SampleVerifyApi.as_view(), name="sample-verify"),
     path("model/", views.ModelVersionApi.as_view(), name="model"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: the Content-Security-Policy allows no inline one.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -6,9 +6,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from classifier import exports, selectors, services
@@ -27,6 +29,7 @@ from classifier.api.serializers import (
 )
 from classifier.filters import PredictionApiFilter
 from classifier.models import Prediction
+from classifier.views.accounts import locked_out
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or not yours.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
@@ -37,6 +40,30 @@ UPLOAD_RESPONSES = {
     400: OpenApiResponse(UploadRefusedSerializer, description="No image could be classified; errors says why."),
     503: OpenApiResponse(ErrorSerializer, description="No trained model is available."),
 }
+
+
+class TokenApi(ObtainAuthToken):
+    """POST credentials for a token (throttled; django-axes locks a username out after repeated failures);
+    DELETE ends the token the request authenticates with."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(summary="Get your API token", responses={200: OpenApiTypes.OBJECT, 400: INVALID,
+                                                            429: OpenApiResponse(ErrorSerializer)})
+    def post(self, request, *args, **kwargs):
+        credentials = self.get_serializer(data=request.data)
+        if not credentials.is_valid() and getattr(request, "axes_locked_out", False):
+            return locked_out(request)
+        credentials.is_valid(raise_exception=True)
+        return Response({"token": services.token_issue(user=credentials.validated_data["user"]).key})
+
+    @extend_schema(summary="End your API token", request=None, responses={204: None, 401: ErrorSerializer})
+    def delete(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        services.token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _upload_response(request, *, sample=None) -> Response:

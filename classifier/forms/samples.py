@@ -14,6 +14,7 @@ class SampleForm(forms.Form):
     )
     notes = forms.CharField(
         required=False,
+        max_length=Sample._meta.get_field("notes").max_length,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=f"Optional; {NO_PERSONAL_DATA}.",
     )

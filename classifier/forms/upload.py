@@ -1,9 +1,8 @@
 """The image upload forms of the upload page and of a sample."""
 
 from django import forms
-from django.conf import settings
 
-from classifier.uploads import ACCEPT, ZIP_ACCEPT, formats_text
+from classifier.uploads import ACCEPT, ZIP_ACCEPT, formats_text, uploads_count_check
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -36,9 +35,7 @@ class UploadForm(forms.Form):
         images = self.cleaned_data["images"]
         if not images:
             raise forms.ValidationError(self.fields["images"].error_messages["required"], code="required")
-        limit = settings.HEMATOVISION_MAX_FILES_PER_UPLOAD
-        if len(images) > limit:
-            raise forms.ValidationError(f"At most {limit} files per upload.")
+        uploads_count_check(images)
         return images
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier import exports, model_gateway, selectors, services
 from classifier.forms.upload import UploadForm
+from classifier.views.common import error_text
 
 
 @login_required
@@ -24,6 +26,9 @@ def upload(request):
         except model_gateway.ModelUnavailable as error:
             messages.error(request, f"The classifier is not available: {error}")
             return render(request, "classifier/upload.html", {"form": form}, status=503)
+        except ValidationError as error:
+            messages.error(request, error_text(error))
+            return render(request, "classifier/upload.html", {"form": UploadForm()}, status=400)
         for failure in failures:
             messages.error(request, f"Not classified: {failure.reason}")
         if predictions:
@@ -57,8 +62,11 @@ def detail(request, pk: int):
 def delete(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     name = prediction.original_filename
-    services.prediction_delete(prediction=prediction)
-    messages.success(request, f"Deleted the prediction for {name}.")
+    if services.prediction_delete(prediction=prediction).left:
+        messages.warning(request, f"Deleted the prediction for {name}, but the storage would not remove its image "
+                                  "files; they are no longer shown anywhere, and an administrator has been told.")
+    else:
+        messages.success(request, f"Deleted the prediction for {name}.")
     return redirect("classifier:history")
 
 

@@ -83,8 +83,5 @@ def sample_upload(request, pk: int):
                               error=f"The classifier is not available: {error}")
     except ValidationError as error:
         return _upload_answer(request, sample, created=0, failures=[], status=400, error=error_text(error))
-    if not predictions and not failures:
-        return _upload_answer(request, sample, created=0, failures=[], status=400,
-                              error="Nothing to classify: the upload held no images.")
     return _upload_answer(request, sample, created=len(predictions), failures=failures,
                           status=200 if predictions else 400)

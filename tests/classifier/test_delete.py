@@ -71,3 +71,46 @@ def test_files_stay_when_the_deletion_is_rolled_back(alice_prediction, django_ca
     assert callbacks == []
     assert Prediction.objects.filter(pk=pk).exists()
     assert all(alice_prediction.image.storage.exists(name) for name in names)
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the view reads the outcome of the on-commit deletion
+def test_a_storage_fault_on_delete_keeps_rows_consistent_and_tells_the_user(
+        alice_client, alice_prediction, isolated_media, monkeypatch, caplog):
+    from django.core.files.storage import FileSystemStorage
+
+    attempts = []
+
+    def unwritable(self, name):
+        attempts.append(name)
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", unwritable)
+    names = stored_names(alice_prediction)
+    response = alice_client.post(url(alice_prediction), follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Deleted the prediction for alice-cell.jpeg, but the storage would not remove its image files" in page
+    assert str(isolated_media) not in page
+    assert not Prediction.objects.filter(pk=alice_prediction.pk).exists()
+    assert attempts == [name for name in names for _ in range(3)]  # each file tried three times
+    assert all(f"Could not delete the stored file {name} after 3 attempts" in caplog.text for name in names)
+
+
+def test_a_passing_storage_fault_is_retried_and_the_files_go(alice_prediction, isolated_media, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    from django.core.files.storage import FileSystemStorage
+
+    from classifier import services
+
+    delete, failures = FileSystemStorage.delete, []
+
+    def flaky(self, name):
+        if name not in failures:
+            failures.append(name)
+            raise OSError("storage busy")
+        delete(self, name)
+
+    monkeypatch.setattr(FileSystemStorage, "delete", flaky)
+    with django_capture_on_commit_callbacks(execute=True):
+        cleanup = services.prediction_delete(prediction=alice_prediction)
+    assert cleanup.left == [] and media_files(isolated_media) == []

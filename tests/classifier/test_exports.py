@@ -1,6 +1,7 @@
 """Downloads: CSV of a sample and of the filtered history, the PDF report, and the reviewed-images dataset ZIP."""
 
 import csv
+import time
 import io
 import zipfile
 
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from reportlab import rl_config
 
+from classifier.models import NOTES_MAX_LENGTH, Sample
 from ml.data import list_split
 from tests.factories import SHA256, prediction_make, predictions_make, reviewer_make, sample_make
 
@@ -127,3 +129,21 @@ def test_reviewed_images_export_in_the_layout_train_model_reads(client, reviewer
 def test_dataset_export_is_for_reviewers_only(alice_client, user):
     sample = sample_make(user)
     assert alice_client.get(reverse("classifier:sample_dataset", args=[sample.pk])).status_code == 403
+
+
+@pytest.mark.parametrize("notes", ["x" * NOTES_MAX_LENGTH, "smear " * (NOTES_MAX_LENGTH // 6)])
+def test_pdf_with_the_longest_notes_renders_in_bounded_time(alice_client, user, notes):
+    sample = sample_make(user, "S-LONG", notes=notes)
+    started = time.perf_counter()
+    response = alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert time.perf_counter() - started < 5
+
+
+def test_pdf_cuts_notes_stored_before_the_length_limit(alice_client, user, readable_pdf):
+    sample = sample_make(user, "S-OLD")
+    Sample.objects.filter(pk=sample.pk).update(notes="y" * 2_000_000)  # as a row from before the limit could be
+    started = time.perf_counter()
+    response = alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
+    assert time.perf_counter() - started < 5
+    assert b"(cut at" in response.content and response.content.count(b"y") < 2 * NOTES_MAX_LENGTH

@@ -96,6 +96,7 @@ def test_missing_model_is_a_clear_503(alice_client, sample, settings, tmp_path, 
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     response = alice_client.post(url(sample), {"images": [upload_file()]}, **JSON)
     assert response.status_code == 503 and "The classifier is not available" in response.json()["error"]
+    assert str(tmp_path) not in response.json()["error"]
     assert not Prediction.objects.exists()
 
 
@@ -107,3 +108,12 @@ def test_zip_without_images_says_there_was_nothing_to_classify(alice_client, mod
     response = alice_client.post(url(sample), {"images": [zip_upload({"__MACOSX/._a.jpeg": b"junk"})]}, **JSON)
     assert response.status_code == 400
     assert response.json()["error"] == "Nothing to classify: the upload held no images."
+
+
+def test_zip_over_the_file_limit_is_refused_with_the_number(alice_client, model_path, sample, settings):
+    settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 2
+    members = {f"cell-{index}.jpeg": image_bytes("JPEG") for index in range(3)}
+    response = alice_client.post(url(sample), {"images": [zip_upload(members)]}, **JSON)
+    assert response.status_code == 400
+    assert "This upload holds 3 files (ZIP contents included); at most 2" in response.json()["error"]
+    assert not Prediction.objects.exists()

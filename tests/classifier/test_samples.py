@@ -2,10 +2,12 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from classifier import services
 from classifier.apps import REVIEWERS_GROUP
-from classifier.models import Sample
+from classifier.models import NOTES_MAX_LENGTH, Sample
 from tests.factories import prediction_make, predictions_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +138,16 @@ def test_anonymous_users_are_sent_to_log_in(client, user):
                 reverse("classifier:sample_csv", args=[sample.pk])):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_notes_over_the_length_limit_are_refused(alice_client):
+    response = alice_client.post(reverse("classifier:samples"),
+                                 {"identifier": "S-LONG", "notes": "n" * (NOTES_MAX_LENGTH + 1)})
+    assert response.status_code == 400
+    assert f"at most {NOTES_MAX_LENGTH} characters" in response.content.decode()
+    assert not Sample.objects.exists()
+
+
+def test_the_model_refuses_notes_over_the_limit_whoever_writes(user):
+    with pytest.raises(ValidationError, match="notes"):
+        services.sample_create(owner=user, identifier="S-LONG", notes="n" * (NOTES_MAX_LENGTH + 1))

@@ -7,7 +7,7 @@ from django.urls import reverse
 from classifier import services
 from classifier.models import ModelVersion, Prediction
 from ml.artifact import read_metadata
-from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file
+from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
 URL = reverse("classifier:upload")
@@ -122,12 +122,15 @@ def test_post_without_files_asks_for_one(alice_client, model_path):
     assert "Choose at least one image." in response.content.decode()
 
 
-def test_missing_model_gives_a_clear_message_and_stores_nothing(alice_client, settings, tmp_path,
+def test_missing_model_gives_a_clear_message_and_stores_nothing(alice_client, settings, tmp_path, caplog,
                                                                 fresh_model_cache, isolated_media):
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     response = post(alice_client, upload_file())
     assert response.status_code == 503
-    assert "No trained model at" in response.content.decode() and "train_model" in response.content.decode()
+    page = response.content.decode()
+    assert "The classifier is not available: no trained model is installed." in page and "train_model" in page
+    assert str(tmp_path) not in page  # the server's paths go to the log, not to users
+    assert f"No trained model at {tmp_path / 'absent.keras'}" in caplog.text
     assert not Prediction.objects.exists() and not media_files(isolated_media)
 
 
@@ -143,3 +146,18 @@ def test_post_without_csrf_token_is_forbidden(user, model_path):
     response = client.post(URL, {"images": [upload_file()]})
     assert response.status_code == 403
     assert not Prediction.objects.exists()
+
+
+def test_upload_over_the_file_limit_is_refused_with_the_number(alice_client, model_path, settings):
+    settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 2
+    zip_file = upload_file("cells.zip", zip_of({f"cell-{i}.jpeg": image_bytes() for i in range(3)}), "application/zip")
+    response = post(alice_client, zip_file)
+    assert response.status_code == 400
+    assert "This upload holds 3 files (ZIP contents included); at most 2 files per upload." in response.content.decode()
+    assert not Prediction.objects.exists()
+
+
+def test_an_empty_zip_is_refused_with_a_message(alice_client, model_path):
+    response = post(alice_client, upload_file("empty.zip", zip_of({}), "application/zip"))
+    assert response.status_code == 400
+    assert "Nothing to classify: the upload held no images." in response.content.decode()

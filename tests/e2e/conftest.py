@@ -49,6 +49,7 @@ def browser(_chromium_profile_root):
                      "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
                      f"--user-data-dir={profile}"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console errors, CSP violations among them
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(WAIT_SECONDS)
     try:

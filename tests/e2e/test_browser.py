@@ -7,7 +7,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from classifier.models import Prediction
 from ml.data import resolve_dataset_root
-from tests.factories import image_bytes
+from tests.factories import image_bytes, prediction_make, reviewer_grant, sample_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -187,3 +187,46 @@ def test_staff_see_every_prediction_in_the_admin(pages, alice_prediction, django
         assert expected in text
     assert pages_image_loaded(pages.driver, row.find_element(By.TAG_NAME, "img"))
     pages.screenshot("admin_predictions")
+
+
+def console_errors(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_every_page_passes_the_content_security_policy(pages, user, django_user_model, alice_prediction):
+    """Chromium reports each script, style or image the policy blocks as a console error: there must be none."""
+    sample = sample_make(user, "S-CSP")
+    prediction_make(sample, "MONOCYTE")
+    reviewer_grant(user)
+    pages.login("alice", "s3cret-pass-alice")
+    for path in ("/", "/history/", "/samples/", f"/samples/{sample.pk}/", f"/samples/{sample.pk}/cells/",
+                 f"/predictions/{alice_prediction.pk}/", "/model/", "/accounts/password_change/", "/api/docs/",
+                 "/no-such-page/"):
+        pages.open(path)
+        assert console_errors(pages.driver) in ([], [f"{pages.base_url}/no-such-page/ - Failed to load resource: "
+                                                     "the server responded with a status of 404 (Not Found)"]), path
+    pages.open("/api/docs/")
+    pages.find("#swagger-ui .information-container")  # Swagger UI started from its script file
+    pages.open("/")
+    pages.logout()
+    django_user_model.objects.create_user(username="staffer", password="Staff-pass-2026!", is_staff=True,
+                                          is_superuser=True)
+    pages.login("staffer", "Staff-pass-2026!")
+    for path in ("/admin/", "/admin/classifier/prediction/", f"/admin/classifier/prediction/{alice_prediction.pk}/change/"):
+        pages.open(path)
+        errors = console_errors(pages.driver)
+        assert errors == [], (path, errors)
+
+
+def test_a_prediction_is_deleted_only_after_the_confirmation(pages, alice_prediction):
+    pages.login("alice", "s3cret-pass-alice")
+    pages.open(f"/predictions/{alice_prediction.pk}/")
+    pages.find("form[data-confirm] button").click()
+    Alert(pages.driver).dismiss()
+    assert Prediction.objects.filter(pk=alice_prediction.pk).exists()
+    old_page = pages.driver.find_element(By.TAG_NAME, "html")
+    pages.find("form[data-confirm] button").click()
+    Alert(pages.driver).accept()
+    pages.wait_for_new_page(old_page)
+    pages.wait_for_title("History")
+    assert not Prediction.objects.filter(pk=alice_prediction.pk).exists()

@@ -100,6 +100,7 @@ def test_missing_model_is_a_503_json_and_stores_nothing(alice_api, settings, tmp
     assert response.status_code == 503
     detail = response.json()["detail"]
     assert detail.startswith("The classifier is not available:") and "train_model" in detail
+    assert str(tmp_path) not in detail
     assert not Prediction.objects.exists() and not media_files(isolated_media)
 
 
@@ -198,3 +199,18 @@ def test_token_client_downloads_its_own_image_and_preview(alice_api, alice_predi
 def test_other_user_cannot_download_the_image(bob_api, alice_prediction):
     for name in ("api:prediction-image", "api:prediction-preview"):
         assert bob_api.get(reverse(name, args=[alice_prediction.pk])).status_code == 404
+
+
+def test_upload_over_the_file_limit_is_a_400_with_the_number(alice_api, model_path, settings):
+    settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 2
+    zip_file = upload_file("cells.zip", zip_of({f"cell-{i}.jpeg": image_bytes() for i in range(3)}), "application/zip")
+    response = upload(alice_api, LIST_URL, zip_file)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "This upload holds 3 files (ZIP contents included); at most 2 files per "
+                                         "upload. Send them in several uploads."}
+
+
+def test_an_empty_zip_is_a_400_saying_so(alice_api, model_path):
+    response = upload(alice_api, LIST_URL, upload_file("empty.zip", zip_of({}), "application/zip"))
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Nothing to classify: the upload held no images."}

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from classifier.models import Prediction, Sample
+from classifier.models import NOTES_MAX_LENGTH, Prediction, Sample
 from tests.factories import image_bytes, media_files, upload, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +144,11 @@ def test_another_users_sample_is_404_on_every_endpoint_and_untouched(bob_reviewe
     assert sample == alice_sample and not sample.is_verified
     assert list(Prediction.objects.all()) == [alice_prediction]
     assert media_files(isolated_media) == files_before
+
+
+@pytest.mark.parametrize("field, length", [("identifier", 65), ("notes", NOTES_MAX_LENGTH + 1)])
+def test_text_over_its_length_limit_is_a_json_400(alice_api, field, length):
+    response = alice_api.post(reverse("api:samples"), {"identifier": "S-9", field: "a" * length}, format="json")
+    assert response.status_code == 400
+    assert "no more than" in response.json()[field][0]
+    assert not Sample.objects.exists()

@@ -202,3 +202,18 @@ HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
     "HEMATOVISION_REFERENCE_INTERVALS",
     '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
 ))
+
+# Background classification (docs/deployment.md). Without a broker, tasks run in the process that sends them and
+# sample uploads are classified inside the request, as ever; with one, sample uploads are stored, answered at once
+# and classified by `celery -A hematovision worker` processes.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a batch leaves the queue only once done: a killed worker's batch is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one batch at a time; the others wait for a free worker
+CELERY_TASK_IGNORE_RESULT = True
+# How long an unfinished batch stays with a worker that vanished before Redis gives it to another one.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
+HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task

@@ -122,6 +122,13 @@ STORAGES = {
                                           "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-storages (docs/deployment.md)
+    STORAGES["default"]["OPTIONS"] = {  # credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by boto3
+        "bucket_name": os.environ["HEMATOVISION_S3_BUCKET"],
+        "endpoint_url": os.environ.get("HEMATOVISION_S3_ENDPOINT_URL") or None,  # any S3-compatible service
+        "region_name": os.environ.get("HEMATOVISION_S3_REGION") or None,
+        "default_acl": None, "querystring_auth": True, "file_overwrite": False,  # private objects, no overwrite
+    }
 
 # Uploads: the limit per file is ours; Django's own limits are raised so that ours is the one users meet.
 HEMATOVISION_MAX_UPLOAD_BYTES = int(os.environ.get("HEMATOVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024

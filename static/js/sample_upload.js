@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const form = document.getElementById("sample-upload");
-  if (!form || !window.fetch || !window.FormData || !window.DOMParser) return;
+  if (!form || !window.fetch || !window.FormData || !window.DOMParser || !window.hematovisionSample) return;
   const input = form.querySelector("input[type=file]");
   const button = document.getElementById("upload-button");
   const box = document.getElementById("upload-progress-box");
@@ -41,16 +41,6 @@
     }
   }
 
-  async function refreshSampleParts() {
-    const response = await fetch(form.dataset.refreshUrl, {credentials: "same-origin"});
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const selector of ["#differential", ".sample-status"]) {
-      const fresh = page.querySelector(selector);
-      const current = document.querySelector(selector);
-      if (fresh && current) current.replaceWith(fresh);
-    }
-  }
-
   form.addEventListener("submit", async event => {
     const files = Array.from(input.files);
     if (!files.length) return;  // the server answers with "choose at least one image"
@@ -74,7 +64,7 @@
       + (failed ? `, ${failed} not classified (see below).` : ".");
     form.reset();
     button.disabled = false;
-    await refreshSampleParts();
-    if (queued && window.hematovisionWatchClassification) window.hematovisionWatchClassification();
+    await window.hematovisionSample.refresh(form.dataset.refreshUrl);  // sample_progress.js
+    if (queued) window.hematovisionSample.watch();
   });
 })();

@@ -12,7 +12,14 @@ export HEMATOVISION_MODEL_PATH ?= $(CURDIR)/var/model/hematovision.keras
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run model train cross-validate calibrate test evaluate superuser clean
+# test-postgres: the tests that write (tests/classifier, the concurrency and Celery worker tests among them) on
+# PostgreSQL; .ci/run starts the Debian cluster and creates this role and database. The command tests that train
+# or evaluate on the datasets are left to `make test`: their only write, the model version, is tested here too.
+PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cross_validate \
+	test_calibrate_review_threshold
+POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
+
+.PHONY: install run model train cross-validate calibrate test test-postgres evaluate superuser clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +43,10 @@ run: model
 
 test: install
 	$(BIN)/python -m pytest
+
+test-postgres: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest tests/classifier -m "not browser and not real_model" \
+		$(foreach module,$(PG_SKIP),--ignore=tests/classifier/$(module).py)
 
 cross-validate: install
 	$(BIN)/python manage.py cross_validate --json artifacts/cross_validation.json

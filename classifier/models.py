@@ -1,4 +1,4 @@
-"""Users, samples, predictions and the model versions that made them."""
+"""Users, samples, predictions, images waiting to be classified, and the model versions that made them."""
 
 import uuid
 from pathlib import PurePath
@@ -76,6 +76,25 @@ class Sample(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+
+class PendingImage(models.Model):
+    """A sample's upload stored and waiting for a worker: nothing is lost if one dies before classifying it.
+
+    The worker turns it into a ``Prediction`` (which keeps the same stored file) and deletes it in one transaction.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="pending_images")
+    image = models.FileField(upload_to=upload_to)
+    original_filename = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} (waiting)"
 
 
 class Prediction(models.Model):

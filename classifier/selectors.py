@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from classifier import model_gateway
 from classifier.filters import PredictionFilter
-from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
+from classifier.models import CLASS_CHOICES, ModelVersion, PendingImage, Prediction, Sample
 
 
 def prediction_list(*, user) -> QuerySet[Prediction]:
@@ -50,9 +51,12 @@ def sample_get(*, user, pk: int) -> Sample:
 
 
 def sample_list_with_counts(*, user) -> QuerySet[Sample]:
-    """``sample_list`` with ``image_count``, ``flagged_count`` (need review) and ``pending_count`` (of those,
-    not reviewed yet) per sample."""
+    """``sample_list`` with ``image_count`` (classified), ``flagged_count`` (need review), ``pending_count`` (of
+    those, not reviewed yet) and ``queued_count`` (stored, waiting for a worker) per sample."""
+    queued = (PendingImage.objects.filter(sample=OuterRef("pk")).order_by().values("sample")
+              .annotate(count=Count("pk")).values("count"))
     return sample_list(user=user).annotate(
+        queued_count=Coalesce(Subquery(queued), 0),
         image_count=Count("predictions"),
         flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
         pending_count=Count("predictions", filter=Q(predictions__needs_review=True,
@@ -62,6 +66,12 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
 
 def sample_get_with_counts(*, user, pk: int) -> Sample:
     return get_object_or_404(sample_list_with_counts(user=user), pk=pk)
+
+
+def pending_ids(*, sample: Sample | None = None) -> list[int]:
+    """Images still waiting for a worker, oldest first (of one sample, or all of them)."""
+    pending = PendingImage.objects.all() if sample is None else sample.pending_images.all()
+    return list(pending.order_by("id").values_list("pk", flat=True))
 
 
 def sample_predictions(*, sample: Sample, needs_review: bool | None = None) -> QuerySet[Prediction]:

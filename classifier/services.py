@@ -1,4 +1,5 @@
-"""Everything that writes: predictions from uploads, reviews, samples, their deletion, and model versions."""
+"""Everything that writes: predictions from uploads (now or by a worker), reviews, samples, their deletion, and
+model versions."""
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from rest_framework.authtoken.models import Token
 
 from classifier import model_gateway, selectors
 from classifier.model_gateway import ArtifactMetadata
-from classifier.models import CLASS_CHOICES, REVIEW_PERMISSION, ModelVersion, Prediction, Sample, upload_to
+from classifier.models import (
+    CLASS_CHOICES,
+    REVIEW_PERMISSION,
+    ModelVersion,
+    PendingImage,
+    Prediction,
+    Sample,
+    upload_to,
+)
 from classifier.uploads import (
     CheckedUpload,
     PixelBudget,
@@ -101,26 +110,31 @@ def review_reasons_for(result) -> list[str]:
     return reasons
 
 
-def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample | None = None,
-                           ) -> tuple[list[Prediction], list[UploadFailure]]:
-    """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
-
-    Files are decoded, classified (one batched model call) and stored ``CLASSIFY_CHUNK_FILES`` at a time, so
-    no more than one chunk of decoded images is held at once; a request over the file limit (ZIP members
-    counted) is refused whole, and the pixels it may decode in all are bounded by a ``PixelBudget``.
-    """
-    if sample is not None and sample.owner_id != owner.pk:
-        raise PermissionDenied("Images can only be added to your own samples.")
-    if sample is not None and sample.is_verified:
-        raise ValidationError("This sample is verified; no images can be added to it.")
+def _checked_chunks(uploads: list[UploadedFile]):
+    """(checked, failures) for ``CLASSIFY_CHUNK_FILES`` files at a time, ZIPs expanded: a request's decoded images
+    stay bounded. A request over the file limit (ZIP members counted) is refused whole, an empty one says so,
+    and the pixels it may decode in all are bounded by a ``PixelBudget``."""
     uploads_count_check(uploads)
     files, failures = uploads_expand(uploads)
     if not files and not failures:  # an empty ZIP, or one of nothing but folders and Mac metadata
         raise ValidationError(NOTHING_TO_CLASSIFY, code="no_images")
+    if failures:
+        yield [], failures
     budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
-    predictions = []
     for start in range(0, len(files), CLASSIFY_CHUNK_FILES):
-        checked, chunk_failures = uploads_check(files[start:start + CLASSIFY_CHUNK_FILES], budget)
+        yield uploads_check(files[start:start + CLASSIFY_CHUNK_FILES], budget)
+
+
+def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample | None = None,
+                           ) -> tuple[list[Prediction], list[UploadFailure]]:
+    """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
+
+    Files are decoded, classified (one batched model call) and stored a chunk at a time (``_checked_chunks``).
+    """
+    if sample is not None:
+        _check_sample_open(owner=owner, sample=sample)
+    predictions, failures = [], []
+    for checked, chunk_failures in _checked_chunks(uploads):
         failures += chunk_failures
         if checked:
             results, version = model_gateway.classify([item.rgb for item in checked])
@@ -129,14 +143,98 @@ def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample
     return predictions, failures
 
 
-def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction:
+def _check_sample_open(*, owner, sample: Sample) -> None:
+    if sample.owner_id != owner.pk:
+        raise PermissionDenied("Images can only be added to your own samples.")
+    if sample.is_verified:
+        raise ValidationError("This sample is verified; no images can be added to it.")
+
+
+def sample_images_add(*, owner, sample: Sample, uploads: list[UploadedFile],
+                      ) -> tuple[list[Prediction], int, list[UploadFailure]]:
+    """Images for a sample: classified now, or, with a broker, stored and queued for workers (how many queued).
+
+    Queued files are stored before the answer, so a worker that dies loses nothing; the request stays short.
+    """
+    if not settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND:
+        predictions, failures = prediction_create_many(owner=owner, uploads=uploads, sample=sample)
+        return predictions, 0, failures
+    _check_sample_open(owner=owner, sample=sample)
+    queued, failures = 0, []
+    for checked, chunk_failures in _checked_chunks(uploads):
+        failures += chunk_failures
+        if checked:
+            queued += len(_pending_create_many(owner=owner, sample=sample, checked=checked))
+    return [], queued, failures
+
+
+def _pending_create_many(*, owner, sample: Sample, checked: list[CheckedUpload]) -> list[PendingImage]:
+    from classifier import tasks  # noqa: PLC0415 - tasks imports this module
+
+    pending = []
+    try:
+        for item in checked:
+            image = PendingImage(owner=owner, sample=sample, original_filename=item.filename)
+            image.image.save(item.filename, ContentFile(item.data), save=False)
+            pending.append(image)
+        with transaction.atomic():
+            PendingImage.objects.bulk_create(pending)
+            ids = [image.pk for image in pending]
+            # robust: a broker that is down leaves the images queued (`manage.py queue_pending`), never lost
+            transaction.on_commit(lambda: tasks.pending_enqueue(ids), robust=True)
+    except Exception:
+        for image in pending:
+            image.image.storage.delete(image.image.name)
+        raise
+    return pending
+
+
+def pending_classify(*, pending_ids: list[int]) -> int:
+    """Classify, in one batched model call, those of the queued images that still wait; how many it classified.
+
+    A batch delivered twice (its worker was killed, or a redelivery overlapped) classifies each image once:
+    an image becomes a prediction and leaves the queue in one transaction, under a row lock.
+    """
+    pending = list(PendingImage.objects.filter(pk__in=pending_ids).select_related("owner", "sample"))
+    if not pending:
+        return 0
+    rgbs = []
+    for image in pending:
+        with image.image.open("rb") as handle:
+            rgbs.append(model_gateway.decode(handle.read()))
+    results, version = model_gateway.classify(rgbs)
+    return sum(_pending_to_prediction(image, rgb, result, version)
+               for image, rgb, result in zip(pending, rgbs, results))
+
+
+def _pending_to_prediction(pending: PendingImage, rgb, result, version: ModelVersion) -> bool:
+    prediction = _prediction_new(owner=pending.owner, sample=pending.sample, filename=pending.original_filename,
+                                 result=result, version=version)
+    prediction.image.name = pending.image.name  # the stored upload becomes the prediction's, not a copy
+    prediction.image_height, prediction.image_width = rgb.shape[:2]
+    with transaction.atomic():
+        if not PendingImage.objects.select_for_update().filter(pk=pending.pk).exists():
+            return False  # another delivery of this batch classified it already
+        prediction.preview.save("preview.jpg", _preview_jpeg(rgb), save=False)
+        try:
+            prediction.full_clean()
+            prediction.save()
+            PendingImage.objects.filter(pk=pending.pk).delete()
+        except Exception:
+            prediction.preview.storage.delete(prediction.preview.name)
+            raise
+    return True
+
+
+def _prediction_new(*, owner, sample, filename: str, result, version: ModelVersion) -> Prediction:
+    """An unsaved prediction of ``result``, without its files."""
     reasons = review_reasons_for(result)
-    prediction = Prediction(
+    return Prediction(
         owner=owner,
         sample=sample,
         needs_review=bool(reasons),
         review_reasons=reasons,
-        original_filename=upload.filename,
+        original_filename=filename,
         predicted_label=result.label,
         confidence=result.confidence,
         probabilities=result.probabilities,
@@ -144,6 +242,11 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
         model_version=version,
         inference_ms=result.inference_ms,
     )
+
+
+def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction:
+    prediction = _prediction_new(owner=owner, sample=sample, filename=upload.filename, result=result,
+                                 version=version)
     prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
     prediction.preview.save("preview.jpg", _preview_jpeg(upload.rgb), save=False)
     try:
@@ -193,10 +296,12 @@ class FileCleanup:
         self.left = [name for storage, name in self.files if not _storage_delete(storage, name)]
 
 
-def _delete_files_on_commit(predictions) -> FileCleanup:
+def _delete_files_on_commit(predictions, pending=()) -> FileCleanup:
     """Files go only after the rows: a failed file delete leaves an orphan file (logged), never a row without
     its image."""
-    cleanup = FileCleanup([item for prediction in predictions for item in _stored_files(prediction)])
+    files = [item for prediction in predictions for item in _stored_files(prediction)]
+    files += [(image.image.storage, image.image.name) for image in pending]
+    cleanup = FileCleanup(files)
     transaction.on_commit(cleanup.run)
     return cleanup
 
@@ -258,6 +363,10 @@ def sample_create(*, owner, identifier: str, notes: str = "") -> Sample:
 def sample_verify(*, sample: Sample, reviewer) -> Sample:
     """Sign the sample off; every prediction that needs review must have been reviewed first."""
     _check_reviewer(reviewer)
+    queued = sample.pending_images.count()
+    if queued:
+        raise ValidationError(f"{queued} image(s) are still waiting to be classified; verify the sample once "
+                              "every image is classified.")
     pending = sample.predictions.filter(needs_review=True, reviewed_label="").count()
     if pending:
         raise ValidationError(f"{pending} flagged prediction(s) still need review before the sample is verified.")
@@ -269,7 +378,7 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
 
 @transaction.atomic
 def sample_delete(*, sample: Sample) -> FileCleanup:
-    cleanup = _delete_files_on_commit(list(sample.predictions.all()))
+    cleanup = _delete_files_on_commit(list(sample.predictions.all()), list(sample.pending_images.all()))
     sample.delete()
     return cleanup
 

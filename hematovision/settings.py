@@ -109,6 +109,14 @@ DATABASES = {
         env="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers (gunicorn threads, Celery workers) queue for the write lock instead of answering
+    # "database is locked": writes take it at BEGIN, wait up to 20 s for it, and WAL lets reads go on meanwhile.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE", "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "classifier.User"
@@ -148,6 +156,13 @@ STORAGES = {
                                           "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-storages (docs/deployment.md)
+    STORAGES["default"]["OPTIONS"] = {  # credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by boto3
+        "bucket_name": os.environ["HEMATOVISION_S3_BUCKET"],
+        "endpoint_url": os.environ.get("HEMATOVISION_S3_ENDPOINT_URL") or None,  # any S3-compatible service
+        "region_name": os.environ.get("HEMATOVISION_S3_REGION") or None,
+        "default_acl": None, "querystring_auth": True, "file_overwrite": False,  # private objects, no overwrite
+    }
 
 # Uploads: the limit per file is ours; Django's own limits are raised so that ours is the one users meet.
 HEMATOVISION_MAX_UPLOAD_BYTES = int(os.environ.get("HEMATOVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024
@@ -243,3 +258,18 @@ HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
     "HEMATOVISION_REFERENCE_INTERVALS",
     '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
 ))
+
+# Background classification (docs/deployment.md). Without a broker, tasks run in the process that sends them and
+# sample uploads are classified inside the request, as ever; with one, sample uploads are stored, answered at once
+# and classified by `celery -A hematovision worker` processes.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a batch leaves the queue only once done: a killed worker's batch is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one batch at a time; the others wait for a free worker
+CELERY_TASK_IGNORE_RESULT = True
+# How long an unfinished batch stays with a worker that vanished before Redis gives it to another one.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
+HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task

@@ -29,6 +29,17 @@ def _configured_path(variable: str, what: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests get a database file, as a deployment has: Django would share one in-memory connection
+    between the test and the live server's threads, so concurrent writers would never really contend."""
+    from django.conf import settings  # noqa: PLC0415 - read once pytest-django has configured Django
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def dataset_dir() -> Path:
     return _configured_path("HEMATOVISION_DATASET_DIR", "The Blood Cells dataset")
 

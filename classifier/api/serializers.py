@@ -48,6 +48,7 @@ class PredictionSerializer(serializers.ModelSerializer):
 
 class UploadResultSerializer(serializers.Serializer):
     predictions = PredictionSerializer(many=True)
+    queued = serializers.IntegerField(required=False, help_text="Images stored and waiting for a worker (202).")
     errors = UploadFailureSerializer(many=True, help_text="Files that could not be classified, and why.")
 
 
@@ -66,12 +67,19 @@ class SampleSerializer(serializers.ModelSerializer):
     image_count = serializers.IntegerField(read_only=True)
     flagged_count = serializers.IntegerField(read_only=True, help_text="Images whose prediction needs review.")
     pending_count = serializers.IntegerField(read_only=True, help_text="Flagged images not reviewed yet.")
+    queued_count = serializers.IntegerField(read_only=True, help_text="Images stored and waiting for a worker: "
+                                            "until 0, the counts and the differential are partial.")
+    classification = serializers.SerializerMethodField(help_text='"n of m classified".')
 
     class Meta:
         model = Sample
         fields = ["id", "identifier", "notes", "owner", "created_at", "is_verified", "verified_at", "verified_by",
-                  "image_count", "flagged_count", "pending_count"]
+                  "image_count", "flagged_count", "pending_count", "queued_count", "classification"]
         read_only_fields = fields
+
+
+    def get_classification(self, sample) -> str:
+        return f"{sample.image_count} of {sample.image_count + sample.queued_count} classified"
 
 
 class SampleCreateSerializer(serializers.Serializer):
@@ -95,6 +103,8 @@ class DifferentialRowSerializer(serializers.Serializer):
 class DifferentialSerializer(serializers.Serializer):
     sample = serializers.IntegerField(source="sample.pk")
     total = serializers.IntegerField(help_text="Number of classified cells.")
+    queued_count = serializers.IntegerField(help_text="Images still waiting for a worker; the rows are partial "
+                                                      "until 0.")
     rows = DifferentialRowSerializer(many=True)
 
 

@@ -40,6 +40,8 @@ UPLOAD_RESPONSES = {
     400: OpenApiResponse(UploadRefusedSerializer, description="No image could be classified; errors says why."),
     503: OpenApiResponse(ErrorSerializer, description="No trained model is available."),
 }
+QUEUED = OpenApiResponse(UploadResultSerializer, description="Stored and queued for the workers (queued: how many); "
+                                                             "the sample's queued_count falls to 0 once classified.")
 
 
 class TokenApi(ObtainAuthToken):
@@ -67,12 +69,21 @@ class TokenApi(ObtainAuthToken):
 
 
 def _upload_response(request, *, sample=None) -> Response:
-    """Classify the uploaded images (and ZIPs); per-file failures are reported without losing the good files."""
+    """Classify the uploaded images (and ZIPs); per-file failures are reported without losing the good files.
+
+    A sample's images may be queued for the workers instead (202, ``queued`` says how many).
+    """
     upload = UploadSerializer(data=request.data)
     upload.is_valid(raise_exception=True)
-    predictions, failures = services.prediction_create_many(owner=request.user, uploads=upload.validated_data["images"],
-                                                            sample=sample)
+    images = upload.validated_data["images"]
+    if sample is None:
+        predictions, failures = services.prediction_create_many(owner=request.user, uploads=images)
+        queued = 0
+    else:
+        predictions, queued, failures = services.sample_images_add(owner=request.user, uploads=images, sample=sample)
     errors = UploadFailureSerializer(failures, many=True).data
+    if queued:
+        return Response({"predictions": [], "queued": queued, "errors": errors}, status=status.HTTP_202_ACCEPTED)
     if not predictions:
         return Response({"detail": "None of the files could be classified.", "errors": errors},
                         status=status.HTTP_400_BAD_REQUEST)
@@ -173,7 +184,7 @@ class SampleImagesApi(SampleApi):
     parser_classes = [MultiPartParser]
 
     @extend_schema(summary="Classify images (or ZIP archives) into the sample", request=UploadSerializer,
-                   responses={**UPLOAD_RESPONSES, 403: OpenApiResponse(ErrorSerializer), 404: NOT_FOUND})
+                   responses={**UPLOAD_RESPONSES, 202: QUEUED, 403: OpenApiResponse(ErrorSerializer), 404: NOT_FOUND})
     def post(self, request, pk: int):
         return _upload_response(request, sample=self.get_object())
 
@@ -185,7 +196,7 @@ class SampleDifferentialApi(SampleApi):
         sample = self.get_object()
         rows = selectors.sample_differential(sample=sample)
         return Response(DifferentialSerializer({"sample": sample, "total": sum(row.count for row in rows),
-                                                "rows": rows}).data)
+                                                "queued_count": sample.queued_count, "rows": rows}).data)
 
 
 class SampleVerifyApi(SampleApi):

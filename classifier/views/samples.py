@@ -52,10 +52,11 @@ def sample_detail(request, pk: int):
     })
 
 
-def _upload_answer(request, sample, *, created: int, failures: list, status: int = 200, error: str = ""):
+def _upload_answer(request, sample, *, created: int, failures: list, status: int = 200, error: str = "",
+                   queued: int = 0):
     """JSON for the JS uploader; messages and a redirect back to the sample page for a plain form post."""
     if wants_json(request):
-        return JsonResponse({"created": created, "error": error,
+        return JsonResponse({"created": created, "queued": queued, "error": error,
                              "failures": [{"filename": item.filename, "reason": item.reason} for item in failures]},
                             status=status)
     if error:
@@ -64,6 +65,9 @@ def _upload_answer(request, sample, *, created: int, failures: list, status: int
         messages.error(request, f"Not classified: {failure.reason}")
     if created:
         messages.success(request, f"{created} image(s) classified and added to sample {sample.identifier}.")
+    if queued:
+        messages.success(request, f"{queued} image(s) stored in sample {sample.identifier}; they are being "
+                                  "classified.")
     return redirect("classifier:sample_detail", pk=sample.pk)
 
 
@@ -76,12 +80,12 @@ def sample_upload(request, pk: int):
         return _upload_answer(request, sample, created=0, failures=[], status=400,
                               error=" ".join(form.errors.get("images", ["The upload was not understood."])))
     try:
-        predictions, failures = services.prediction_create_many(owner=request.user, sample=sample,
-                                                                uploads=form.cleaned_data["images"])
+        predictions, queued, failures = services.sample_images_add(owner=request.user, sample=sample,
+                                                                   uploads=form.cleaned_data["images"])
     except model_gateway.ModelUnavailable as error:
         return _upload_answer(request, sample, created=0, failures=[], status=503,
                               error=f"The classifier is not available: {error}")
     except ValidationError as error:
         return _upload_answer(request, sample, created=0, failures=[], status=400, error=error_text(error))
-    return _upload_answer(request, sample, created=len(predictions), failures=failures,
-                          status=200 if predictions else 400)
+    return _upload_answer(request, sample, created=len(predictions), queued=queued, failures=failures,
+                          status=200 if predictions or queued else 400)

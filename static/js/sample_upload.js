@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const form = document.getElementById("sample-upload");
-  if (!form || !window.fetch || !window.FormData || !window.DOMParser) return;
+  if (!form || !window.fetch || !window.FormData || !window.DOMParser || !window.hematovisionSample) return;
   const input = form.querySelector("input[type=file]");
   const button = document.getElementById("upload-button");
   const box = document.getElementById("upload-progress-box");
@@ -32,22 +32,12 @@
       const answer = await response.json();
       answer.failures.forEach(failure => reportFailure(failure.reason));
       if (answer.error) files.forEach(file => reportFailure(`${file.name}: ${answer.error}`));
-      return {created: answer.created, failed: answer.failures.length + (answer.error ? files.length : 0),
+      return {created: answer.created, queued: answer.queued || 0, failed: answer.failures.length + (answer.error ? files.length : 0),
               stop: response.status === 503 || response.status === 403};
     } catch (error) {
       const why = response ? `the server answered ${response.status}` : "the connection failed";
       files.forEach(file => reportFailure(`${file.name}: not uploaded (${why}).`));
-      return {created: 0, failed: files.length, stop: !response};
-    }
-  }
-
-  async function refreshSampleParts() {
-    const response = await fetch(form.dataset.refreshUrl, {credentials: "same-origin"});
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const selector of ["#differential", ".sample-status"]) {
-      const fresh = page.querySelector(selector);
-      const current = document.querySelector(selector);
-      if (fresh && current) current.replaceWith(fresh);
+      return {created: 0, queued: 0, failed: files.length, stop: !response};
     }
   }
 
@@ -60,18 +50,21 @@
     box.hidden = false;
     bar.max = files.length;
     bar.value = 0;
-    let created = 0, failed = 0;
+    let created = 0, queued = 0, failed = 0;
     for (let start = 0; start < files.length; start += chunkSize) {
       status.textContent = `Classifying… ${start} of ${files.length} file(s) sent`;
       const result = await sendChunk(files.slice(start, start + chunkSize));
       created += result.created;
+      queued += result.queued;
       failed += result.failed;
       bar.value = Math.min(start + chunkSize, files.length);
       if (result.stop) break;
     }
-    status.textContent = `Done: ${created} image(s) classified` + (failed ? `, ${failed} not classified (see below).` : ".");
+    status.textContent = `Done: ${created} image(s) classified` + (queued ? `, ${queued} stored and being classified` : "")
+      + (failed ? `, ${failed} not classified (see below).` : ".");
     form.reset();
     button.disabled = false;
-    await refreshSampleParts();
+    await window.hematovisionSample.refresh(form.dataset.refreshUrl);  // sample_progress.js
+    if (queued) window.hematovisionSample.watch();
   });
 })();

@@ -22,7 +22,7 @@ def test_sample_is_created_with_identifier_and_notes(alice_api, user):
     assert response.json() | {"created_at": None} == {
         "id": sample.pk, "identifier": "S-042", "notes": "EDTA, 2 h", "owner": "alice", "created_at": None,
         "is_verified": False, "verified_at": None, "verified_by": None, "image_count": 0, "flagged_count": 0,
-        "pending_count": 0}
+        "pending_count": 0, "queued_count": 0, "classification": "0 of 0 classified"}
 
 
 def test_duplicate_identifier_is_a_json_400_and_keeps_the_first(alice_api, alice_sample):

@@ -1,0 +1,19 @@
+"""Celery tasks: workers classify queued sample images in batches; each worker process loads the model once."""
+
+from celery import shared_task
+from django.conf import settings
+
+from classifier import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def classify_pending(pending_ids: list[int]) -> int:
+    """Idempotent, so a batch that comes back after its worker died is safe to run again."""
+    return services.pending_classify(pending_ids=pending_ids)
+
+
+def pending_enqueue(pending_ids: list[int]) -> None:
+    """One task per ``HEMATOVISION_CLASSIFY_BATCH`` images: batched model calls, and batches spread over workers."""
+    size = settings.HEMATOVISION_CLASSIFY_BATCH
+    for start in range(0, len(pending_ids), size):
+        classify_pending.delay(pending_ids[start:start + size])

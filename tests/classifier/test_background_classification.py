@@ -1,0 +1,120 @@
+"""Sample uploads with a broker: stored and answered at once, classified later in batches, never shown complete
+early. Here the tasks run in-process (Celery's eager mode); tests/classifier/test_celery_worker.py uses a real
+worker and Redis."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+
+from classifier import selectors, services
+from classifier.models import PendingImage, Prediction
+from tests.factories import (
+    image_bytes,
+    media_files,
+    reviewer_grant,
+    sample_make,
+    token_client,
+    upload,
+    upload_file,
+    zip_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def background(settings):
+    settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND = True
+    settings.HEMATOVISION_CLASSIFY_BATCH = 2
+
+
+@pytest.fixture
+def sample(user):
+    return sample_make(user, "S-BG")
+
+
+def three_images():
+    return [upload_file("a.jpeg"), upload_file("cells.zip", zip_of({"b.jpeg": image_bytes(), "c.jpeg": image_bytes()}),
+                                                "application/zip")]
+
+
+def test_api_upload_stores_every_file_answers_at_once_and_shows_n_of_m(
+        background, model_path, user, sample, django_capture_on_commit_callbacks):
+    api = token_client(user)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = upload(api, reverse("api:sample-images", args=[sample.pk]), *three_images())
+    assert response.status_code == 202
+    assert response.json() == {"predictions": [], "queued": 3, "errors": []}
+    assert PendingImage.objects.count() == 3 and not Prediction.objects.exists()
+    assert len(enqueued) == 1
+    body = api.get(reverse("api:sample", args=[sample.pk])).json()
+    assert (body["image_count"], body["queued_count"], body["classification"]) == (0, 3, "0 of 3 classified")
+    assert api.get(reverse("api:sample-differential", args=[sample.pk])).json()["queued_count"] == 3
+
+
+def test_sample_page_shows_progress_until_every_image_is_classified(
+        background, model_path, alice_client, sample, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = alice_client.post(reverse("classifier:sample_upload", args=[sample.pk]),
+                                     {"images": three_images()}, HTTP_ACCEPT="application/json")
+    assert response.json() == {"created": 0, "queued": 3, "error": "", "failures": []}
+    page = alice_client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
+    assert "0 of 3 classified" in page and 'data-queued="3"' in page
+    enqueued[0]()  # the eager task: classifies the three images in batches of two
+    page = alice_client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
+    assert "classified;" not in page and 'data-queued="0"' in page
+    assert sorted(sample.predictions.values_list("original_filename", flat=True)) == ["a.jpeg", "b.jpeg", "c.jpeg"]
+    assert not PendingImage.objects.exists()
+
+
+def test_prediction_keeps_the_stored_upload_and_gets_a_preview(background, model_path, user, sample,
+                                                               django_capture_on_commit_callbacks, isolated_media):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
+    prediction = Prediction.objects.get()
+    assert prediction.image.read() == image_bytes()
+    assert (prediction.image_width, prediction.image_height) == (320, 240)
+    assert len(media_files(isolated_media)) == 2  # the upload and its preview: no copy left behind
+
+
+def test_a_batch_delivered_twice_classifies_each_image_once(background, model_path, user, sample,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+    ids = selectors.pending_ids(sample=sample)
+    assert services.pending_classify(pending_ids=ids[:2]) == 2
+    assert services.pending_classify(pending_ids=ids) == 1
+    assert services.pending_classify(pending_ids=ids) == 0
+    assert Prediction.objects.count() == 3
+
+
+def test_a_sample_cannot_be_verified_while_images_wait(background, model_path, user, sample,
+                                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
+    with pytest.raises(ValidationError, match="waiting to be classified"):
+        services.sample_verify(sample=sample, reviewer=reviewer_grant(user))
+
+
+def test_deleting_a_sample_removes_its_waiting_files(background, model_path, user, sample, isolated_media,
+                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sample_delete(sample=sample)
+    assert not PendingImage.objects.exists() and media_files(isolated_media) == []
+
+
+def test_queue_pending_sends_every_waiting_image_again(background, model_path, user, sample,
+                                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+    call_command("queue_pending")  # eager here: the workers' job done in-process
+    assert Prediction.objects.count() == 3 and not PendingImage.objects.exists()
+
+
+def test_without_a_broker_a_sample_upload_is_classified_in_the_request(model_path, user, sample):
+    predictions, queued, failures = services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+    assert (len(predictions), queued, failures) == (3, 0, [])
+    assert not PendingImage.objects.exists()

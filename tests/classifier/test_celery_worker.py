@@ -1,0 +1,133 @@
+"""A real Redis and real `celery worker` processes: a worker killed with SIGKILL mid-batch loses no image and its
+successor classifies none twice."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection
+
+from classifier import services
+from classifier.models import PendingImage, Prediction
+from hematovision.celery import app as celery_app
+from tests.conftest import PROJECT_DIR
+from tests.factories import image_bytes, sample_make, smear_rgb, upload_file
+
+IMAGES = 24
+VISIBILITY_TIMEOUT = 3  # seconds before Redis hands a vanished worker's batch to another one
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait(condition, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A private redis-server; without one the test is skipped, except in CI (.ci/run installs it)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not installed (apt-get install redis-server) to run the Celery worker test."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"In CI, {reason}")
+        pytest.skip(reason)
+    port = _free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                               "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    import redis  # noqa: PLC0415 - installed with celery[redis]
+
+    _wait(lambda: _pings(redis.Redis(port=port)), 10, "redis-server to answer")
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(10)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+
+
+def _forget_connections():
+    """Celery keeps its publishing connections: drop them, so the next task goes where the settings now say."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(redis_url, settings, monkeypatch):
+    """This process sends its tasks to Redis instead of running them itself."""
+    settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND = True
+    settings.HEMATOVISION_CLASSIFY_BATCH = 2
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_url)  # Celery reads it before its settings
+    celery_app.conf.update(task_always_eager=False,
+                           broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT})
+    _forget_connections()
+    yield redis_url
+    _forget_connections()
+    celery_app.conf.update(task_always_eager=True, broker_transport_options={})
+
+
+def _database_url() -> str:
+    """The test database, as a URL for the worker processes."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _start_worker(broker_url: str, settings, log) -> subprocess.Popen:
+    environment = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url,
+                   "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+                   "HEMATOVISION_MODEL_PATH": str(settings.HEMATOVISION_MODEL_PATH),
+                   "HEMATOVISION_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "hematovision", "worker", "--pool=solo",
+                             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                            cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(broker, settings, model_path,
+                                                                               user, tmp_path):
+    sample = sample_make(user, "S-KILL")
+    uploads = [upload_file(f"cell-{index:02}.jpeg", image_bytes(rgb=smear_rgb(seed=index))) for index in range(IMAGES)]
+    _, queued, failures = services.sample_images_add(owner=user, sample=sample, uploads=uploads)
+    assert (queued, failures) == (IMAGES, [])
+    with open(tmp_path / "worker.log", "w") as log:
+        first = _start_worker(broker, settings, log)
+        try:
+            _wait(lambda: Prediction.objects.exists(), 60, "the first worker's first prediction", interval=0.01)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        classified_by_first = Prediction.objects.count()
+        assert 0 < classified_by_first < IMAGES, "the kill must land while images still wait"
+        assert PendingImage.objects.count() == IMAGES - classified_by_first  # nothing lost with the worker
+        second = _start_worker(broker, settings, log)
+        try:
+            _wait(lambda: not PendingImage.objects.exists(), 180, "the second worker to classify the rest",
+                  interval=0.2)
+            time.sleep(VISIBILITY_TIMEOUT + 1)  # any batch delivered once more has had its chance to run again
+        finally:
+            second.terminate()
+            second.wait(30)
+    names = list(sample.predictions.values_list("original_filename", flat=True))
+    assert sorted(names) == [upload.name for upload in uploads]  # every image once: none lost, none twice

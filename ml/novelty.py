@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.covariance import LedoitWolf
@@ -30,11 +31,17 @@ class TrainingDistribution:
     precision: np.ndarray  # (features, features)
     threshold: float
 
+    @cached_property
+    def _whitening(self) -> np.ndarray:
+        """L with L Lᵀ = precision: the Mahalanobis distance is the Euclidean one after multiplying by L."""
+        return np.linalg.cholesky(self.precision)
+
     def distances(self, features: np.ndarray) -> np.ndarray:
-        """Smallest Mahalanobis distance of each feature row to a class mean."""
-        offsets = np.asarray(features, np.float64)[:, None, :] - self.class_means[None, :, :]
-        squared = np.einsum("ncd,de,nce->nc", offsets, self.precision, offsets)
-        return np.sqrt(np.maximum(squared.min(axis=1), 0.0))
+        """Smallest Mahalanobis distance of each feature row to a class mean (one matrix product per batch)."""
+        whitened = np.asarray(features, np.float64) @ self._whitening
+        means = self.class_means @ self._whitening
+        squared = ((whitened[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+        return np.sqrt(squared.min(axis=1))
 
     def is_unfamiliar(self, features: np.ndarray) -> np.ndarray:
         return self.distances(features) > self.threshold

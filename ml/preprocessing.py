@@ -105,15 +105,19 @@ def locate_cell(rgb: np.ndarray) -> CellLocation:
     scale = min(1.0, _LOCATE_SIDE / max(height, width))
     small = rgb if scale == 1.0 else np.asarray(Image.fromarray(rgb).resize(
         (max(1, round(width * scale)), max(1, round(height * scale))), Image.BILINEAR))
-    small = small.astype(np.int16)
-    mask = (small[..., 2] - small[..., 1]) > _PURPLE_MARGIN
+    mask = (small[..., 2].astype(np.int16) - small[..., 1]) > _PURPLE_MARGIN
     mask = ndimage.binary_opening(mask, structure=np.ones((2, 2)))
     labels, count = ndimage.label(mask)
     if count:
-        sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, count + 1))
+        # Sizes and centres of every blob from three bincounts: far faster than ndimage's per-label functions.
+        flat = labels.ravel()
+        rows, columns = np.indices(labels.shape)
+        sizes = np.bincount(flat, minlength=count + 1)[1:].astype(np.float64)
+        centres = np.stack([np.bincount(flat, weights=rows.ravel(), minlength=count + 1)[1:],
+                            np.bincount(flat, weights=columns.ravel(), minlength=count + 1)[1:]], axis=1)
+        centres /= sizes[:, None]
         largest = int(np.argmax(sizes))
         if sizes[largest] >= _MIN_NUCLEUS_PIXELS:
-            centres = np.array(ndimage.center_of_mass(mask, labels, index=np.arange(1, count + 1)))
             reach = _LOBE_REACH * np.sqrt(sizes[largest])
             lobes = ((np.hypot(*(centres - centres[largest]).T) <= reach)
                      & (sizes >= _MIN_LOBE_SHARE * sizes[largest]))

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import pytest
 from django.core.cache import cache
 
@@ -74,6 +75,7 @@ def trained_model_path(tmp_path_factory, dataset_dir, pbc_dir, base_weights) -> 
 def tiny_model_path(tmp_path_factory):
     """A randomly initialised MobileNetV2 (alpha 0.35, 32 px): real inference code, no training needed."""
     path = tmp_path_factory.mktemp("tiny-model") / "tiny.keras"
+    keras.utils.set_random_seed(0)  # the same weights, and so the same novelty distances, in every run
     model = build_model(num_classes=len(CLASS_NAMES), input_size=TINY_INPUT, base_weights=None, alpha=0.35)
     save_tiny_artifact(model, path)
     return path

@@ -9,6 +9,7 @@ fold. Evaluation sets (Kaggle TEST, held-out fifths) are never read.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, fields
 
@@ -20,8 +21,8 @@ from ml import CLASS_NAMES
 from ml.data import LabelledImage
 from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
-from ml.sources import Source, cap_per_class, training_images
-from ml.training import TrainingConfig, make_dataset, predict_dataset, serving_forward, train
+from ml.sources import Source
+from ml.training import TrainingConfig, load_training_images, make_dataset, predict_dataset, serving_forward, train
 
 FOLD_KEYS = ("accuracy", "macro_f1", "photos_correct", "photos_total", "n_images")
 
@@ -50,9 +51,7 @@ def cross_validate(sources: list[Source], base_weights_setting: str | None, conf
                    folds: int = 5) -> dict:
     """Per-fold and pooled (out-of-fold) metrics of ``config`` trained for its fixed epochs."""
     base_weights = resolve_base_weights(base_weights_setting)
-    samples = []
-    for source in sources:
-        samples += cap_per_class(training_images(source, photo_groups=True), config.max_per_class, config.seed)
+    samples, _ = load_training_images(sources, dataclasses.replace(config, val_fraction=0.0))
     held_out_samples, probabilities, fold_numbers, fold_results = [], [], [], []
     for number, (train_samples, held_out) in enumerate(grouped_folds(samples, folds, config.seed), start=1):
         print(f"Fold {number}/{folds}: training on {len(train_samples)} images, holding out {len(held_out)}")

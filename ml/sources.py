@@ -113,10 +113,10 @@ def read_class_folders(source: Source) -> list[LabelledImage]:
     return images
 
 
-def _read_split(source: Source, split: str, photo_groups: bool, merge: int = PHOTO_MERGE) -> list[LabelledImage]:
-    images = [dataclasses.replace(image, source=source.name) for image in list_split(source.root, split)]
-    if photo_groups:
-        images = group_by_source(images, merge=merge)
+def _read_split(source: Source, split: str, merge: int) -> list[LabelledImage]:
+    """The split's images grouped by recovered source photo (``merge`` photos per group)."""
+    images = group_by_source([dataclasses.replace(image, source=source.name)
+                              for image in list_split(source.root, split)], merge=merge)
     return [dataclasses.replace(image, group=f"{source.name}:{image.group}") for image in images]
 
 
@@ -132,14 +132,11 @@ def cap_per_class(images: list[LabelledImage], per_class: int | None, seed: int 
     return chosen
 
 
-def training_images(source: Source, photo_groups: bool = False) -> list[LabelledImage]:
-    """What ``source`` trains on: TRAIN, or a class-folder source without its held-out fifth.
-
-    ``photo_groups`` recovers Kaggle's source photos (a few seconds per thousand images), needed only when the
-    images are split into training and validation.
-    """
+def training_images(source: Source) -> list[LabelledImage]:
+    """What ``source`` trains on: TRAIN (grouped by recovered photo), or a class-folder source without its
+    held-out fifth."""
     if source.layout == "split":
-        images = _read_split(source, "TRAIN", photo_groups)
+        images = _read_split(source, "TRAIN", merge=PHOTO_MERGE)
     else:
         images = [image for image in read_class_folders(source) if not is_held_out(image.path)]
     return cap_per_class(images, source.per_class)
@@ -150,5 +147,5 @@ def evaluation_images(source: Source) -> tuple[str, list[LabelledImage]] | None:
     if source.layout == "split":
         if not (resolve_dataset_root(source.root) / "TEST").is_dir():
             return None
-        return f"{source.name} TEST", _read_split(source, "TEST", photo_groups=True, merge=1)  # one group per photo
+        return f"{source.name} TEST", _read_split(source, "TEST", merge=1)  # one group per photo
     return f"{source.name} held-out", [image for image in read_class_folders(source) if is_held_out(image.path)]

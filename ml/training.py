@@ -269,7 +269,7 @@ def load_training_images(sources: list[Source], config: TrainingConfig
     """
     images = []
     for source in sources:
-        images += cap_per_class(training_images(source, photo_groups=True), config.max_per_class, config.seed)
+        images += cap_per_class(training_images(source), config.max_per_class, config.seed)
     if config.val_fraction == 0:
         return images, []
     return grouped_split(images, config.val_fraction, config.seed)

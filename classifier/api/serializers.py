@@ -49,8 +49,8 @@ class PredictionSerializer(serializers.ModelSerializer):
         model = Prediction
         fields = ["id", "sample", "original_filename", "predicted_label", "confidence", "probabilities",
                   "nucleus_found", "needs_review", "review_reasons", "reviewed_label", "reviewed_by", "reviewed_at",
-                  "excluded", "exclusion_reason", "final_label", "model_version", "inference_ms", "image_width", "image_height", "created_at",
-                  "preview_url", "image_url"]
+                  "excluded", "exclusion_reason", "final_label", "model_version", "inference_ms", "image_width",
+                  "image_height", "created_at", "preview_url", "image_url"]
         read_only_fields = fields
 
 

@@ -106,8 +106,12 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     pages.wait_for_title("Cells of sample S-E2E-1")
     grid = pages.find_all("#cell-grid .cell")
     assert len(grid) == len(cells)
-    groups = [heading.text for heading in pages.find_all(".cell-group h2")]
-    assert groups == sorted(groups, key=lambda text: [name.capitalize() in text for name in CLASS_NAMES].index(True))
+    for group in pages.find_all(".cell-group"):  # one group per predicted class, in the class table's order
+        name = group.find_element(By.TAG_NAME, "h2").text.split()[1].upper()
+        assert {cell.get_attribute("data-predicted") for cell in group.find_elements(By.CSS_SELECTOR, ".cell")} == {
+            name}
+    shown = [group.find_element(By.TAG_NAME, "h2").text.split()[1].upper() for group in pages.find_all(".cell-group")]
+    assert shown == [name for name in CLASS_NAMES if name in shown]
     crop = grid[0].find_element(By.CSS_SELECTOR, "img.cell-crop")
     pages.wait.until(lambda driver: driver.execute_script("return arguments[0].complete && arguments[0]"
                                                           ".naturalWidth", crop))

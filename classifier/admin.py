@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from classifier import services
-from classifier.models import ModelVersion, Prediction, User
+from classifier.models import ModelVersion, PendingImage, Prediction, User
 
 admin.site.register(User, UserAdmin)
 
@@ -56,3 +56,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="sha256")
     def sha256_short(self, version):
         return version.sha256[:12]
+
+
+@admin.register(PendingImage)
+class PendingImageAdmin(admin.ModelAdmin):
+    """Images waiting for a worker, to be seen only: a worker turns each into a prediction, and a deleted row
+    would be an image lost."""
+
+    list_display = ("sample", "owner", "original_filename", "created_at")
+    list_select_related = ("sample", "owner")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

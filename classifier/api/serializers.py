@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from classifier import selectors
 from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
 from classifier.uploads import formats_text
 
@@ -79,7 +80,7 @@ class SampleSerializer(serializers.ModelSerializer):
 
 
     def get_classification(self, sample) -> str:
-        return f"{sample.image_count} of {sample.image_count + sample.queued_count} classified"
+        return str(selectors.sample_classification(sample=sample))
 
 
 class SampleCreateSerializer(serializers.Serializer):

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import psutil
 import requests
 
 USERNAME = "bench"
 PASSWORD = "bench-throwaway-password"  # a throwaway database that is deleted with the run
 REQUEST_TIMEOUT = 300  # gunicorn's own timeout: a request that takes longer fails there first
 START_TIMEOUT = 300  # seconds for a process to answer; TensorFlow loads slowly on a loaded machine
+POLL_SECONDS = 0.5  # how often the queue is read while workers classify (each read costs the web a request)
 
 
 class BenchmarkError(Exception):
@@ -54,6 +56,7 @@ class Summary:
     errors: int
     sent: int
     stored: int
+    worker_cpu_s: tuple[float, ...] = ()  # CPU seconds each Celery worker spent during the scenario
 
     @property
     def lost(self) -> int:
@@ -65,14 +68,16 @@ class Summary:
         return max(self.stored - self.sent, 0)
 
 
-def summarize(latencies: list[float], *, errors: int, sent: int, stored: int, seconds: float) -> Summary:
+def summarize(latencies: list[float], *, errors: int, sent: int, stored: int, seconds: float,
+              worker_cpu_s: tuple[float, ...] = ()) -> Summary:
     """Latency percentiles of every request (failed ones included: the client waited for them too) and the
     throughput of the images stored in ``seconds``."""
     if not latencies or seconds <= 0:
         raise ValueError("A summary needs at least one request and a positive duration.")
     p50, p95 = np.percentile(np.asarray(latencies) * 1000, [50, 95])
     return Summary(requests=len(latencies), p50_ms=float(p50), p95_ms=float(p95), max_ms=max(latencies) * 1000,
-                   images_per_s=min(stored, sent) / seconds, errors=errors, sent=sent, stored=stored)
+                   images_per_s=min(stored, sent) / seconds, errors=errors, sent=sent, stored=stored,
+                   worker_cpu_s=worker_cpu_s)
 
 
 HEADER = (f"{'run':<12} {'scenario':<28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
@@ -130,7 +135,14 @@ class Server:
 
     base_url: str
     token: str
-    workers: int
+    worker_pids: list[int]
+
+    @property
+    def workers(self) -> int:
+        return len(self.worker_pids)
+
+    def worker_cpu_seconds(self) -> tuple[float, ...]:
+        return tuple(sum(psutil.Process(pid).cpu_times()[:2]) for pid in self.worker_pids)
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -159,6 +171,15 @@ class Server:
         """Classified and still-waiting images over these samples (the API's "n of m classified")."""
         samples = [self.get(f"/api/samples/{pk}/") for pk in pks]
         return sum(sample["image_count"] for sample in samples), sum(sample["queued_count"] for sample in samples)
+
+    def queued_total(self) -> int:
+        """Images waiting in all the user's samples: one request a page, so polling costs the web little."""
+        total, path = 0, "/api/samples/"
+        while path:
+            page = self.get(path)
+            total += sum(sample["queued_count"] for sample in page["results"])
+            path = page["next"] and page["next"].removeprefix(self.base_url)
+        return total
 
 
 @dataclass(frozen=True)
@@ -213,11 +234,13 @@ class Stack:
         with ExitStack() as stack:
             env = self.environment(self._redis(stack) if self.workers else "")
             self._manage("migrate", "--noinput", "--verbosity", "0", env=env)
-            self._manage("createsuperuser", "--noinput", "--username", USERNAME, "--email", "bench@example.org",
-                         env=env)
-            for index in range(self.workers):
-                stack.enter_context(_process(self._worker_command(index), env=env, cwd=self.project_dir,
-                                             log=self.workdir / f"worker{index}.log"))
+            # The user is created while the servers load TensorFlow: each Django start costs seconds.
+            user = stack.enter_context(ThreadPoolExecutor(1)).submit(
+                self._manage, "createsuperuser", "--noinput", "--username", USERNAME, "--email",
+                "bench@example.org", env=env)
+            workers = [stack.enter_context(_process(self._worker_command(index), env=env, cwd=self.project_dir,
+                                                    log=self.workdir / f"worker{index}.log"))
+                       for index in range(self.workers)]
             port = free_port()
             # The options of `make run`, which gunicorn.conf.py completes (the model is loaded before requests).
             stack.enter_context(_process([sys.executable, "-m", "gunicorn", "hematovision.wsgi", "--bind",
@@ -225,11 +248,13 @@ class Stack:
                                          log=self.workdir / "gunicorn.log"))
             base_url = f"http://127.0.0.1:{port}"
             _wait(lambda: _answers(f"{base_url}/api/schema/"), START_TIMEOUT, "gunicorn to answer")
+            user.result()
             answer = requests.post(f"{base_url}/api/auth/token/", data={"username": USERNAME, "password": PASSWORD},
                                    timeout=REQUEST_TIMEOUT)
             if answer.status_code != 200:
                 raise BenchmarkError(f"The token endpoint answered {answer.status_code}: {answer.text}")
-            yield Server(base_url=base_url, token=answer.json()["token"], workers=self.workers)
+            yield Server(base_url=base_url, token=answer.json()["token"],
+                         worker_pids=[worker.pid for worker in workers])
 
 
 def _pings(port: int) -> bool:
@@ -276,14 +301,16 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
                if scenario.to_sample else [])
     urls = ([f"{server.base_url}/api/samples/{pk}/images/" for pk in samples] if samples
             else [f"{server.base_url}/api/predictions/"] * scenario.clients)
-    predictions_before = server.prediction_count()
+    predictions_before, cpu_before = server.prediction_count(), server.worker_cpu_seconds()
     start = time.perf_counter()
     with ThreadPoolExecutor(scenario.clients) as pool:
         results = list(pool.map(lambda client, url: _client(server, url, _requests_of(scenario, images, client)),
                                 range(scenario.clients), urls))
     if samples and server.workers:
-        _wait(lambda: server.samples_counts(samples)[1] == 0, queue_timeout, "the workers to classify the queue")
+        _wait(lambda: server.queued_total() == 0, queue_timeout, "the workers to classify the queue",
+              interval=POLL_SECONDS)
     seconds = time.perf_counter() - start
+    worker_cpu_s = tuple(after - before for before, after in zip(cpu_before, server.worker_cpu_seconds()))
     timings = [timing for client in results for timing in client]
     expected = 202 if samples and server.workers else 201
     if samples:
@@ -291,21 +318,31 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
     else:
         stored = server.prediction_count() - predictions_before
     return summarize([latency for latency, _ in timings], errors=sum(status != expected for _, status in timings),
-                     sent=scenario.images, stored=stored, seconds=seconds)
+                     sent=scenario.images, stored=stored, seconds=seconds, worker_cpu_s=worker_cpu_s)
 
 
 def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]], *, queue_timeout: float):
-    """One run: warm up (model loaded and traced in the web and every worker), then each scenario in turn."""
+    """One run: warm up (model loaded and traced in the web and, two batches each, in every worker), then each
+    scenario in turn."""
     with stack.running() as server:
         batch = max(scenarios, key=lambda scenario: scenario.images_per_request)
         run_scenario(server, Scenario("warm-up-single", 1, 1, 1, to_sample=False), images,
                      queue_timeout=queue_timeout)
-        run_scenario(server, Scenario("warm-up-batch", max(stack.workers, 1), 1, batch.images_per_request,
+        run_scenario(server, Scenario("warm-up-batch", max(2 * stack.workers, 1), 1, batch.images_per_request,
                                       to_sample=True), images, queue_timeout=queue_timeout)
         return [(scenario, run_scenario(server, scenario, images, queue_timeout=queue_timeout))
                 for scenario in scenarios]
 
 
 def scaling_ratio(one: Summary, two: Summary) -> float:
-    """How many times faster two workers classified the queued batches than one."""
+    """How many times faster two workers classified the queued batches than one, by the clock."""
     return two.images_per_s / one.images_per_s
+
+
+def cpu_scaling_ratio(one: Summary, two: Summary) -> float:
+    """The same ratio if every worker had a core to itself: its CPU time would be its time, and two workers
+    would be done when the busier one is. A projection from measured CPU times, for a machine whose cores are
+    busy with other work; it leaves out the web's share and any wait on the database or the broker."""
+    if not one.worker_cpu_s or len(two.worker_cpu_s) < 2:
+        raise ValueError("CPU scaling compares a one-worker run with a run of two or more workers.")
+    return (sum(one.worker_cpu_s) / one.sent) / (max(two.worker_cpu_s) / two.sent)

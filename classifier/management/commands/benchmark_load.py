@@ -10,7 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.load_benchmark import HEADER, BenchmarkError, Scenario, Stack, format_row, run, scaling_ratio
+from classifier.load_benchmark import (HEADER, BenchmarkError, Scenario, Stack, cpu_scaling_ratio, format_row, run,
+                                       scaling_ratio)
 from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
 from ml.data import DatasetError, list_split
 
@@ -88,6 +89,10 @@ class Command(BaseCommand):
                 self.stdout.write(format_row(run_name, scenario, summary))
         shutil.rmtree(workdir)  # the throwaway databases and uploads; kept above when a run failed
         if 1 in results and 2 in results:
-            ratio = scaling_ratio(results[1][-1][1], results[2][-1][1])
-            self.stdout.write(f"Queued batches: 2 workers classified {ratio:.2f}x as fast as 1.")
+            one, two = results[1][-1][1], results[2][-1][1]
+            cpu = " + ".join(f"{seconds:.1f}" for seconds in two.worker_cpu_s)
+            self.stdout.write(
+                f"Queued batches: 2 workers classified {scaling_ratio(one, two):.2f}x as fast as 1 by the clock; "
+                f"worker CPU seconds {sum(one.worker_cpu_s):.1f} (1 worker) and {cpu} (2 workers), so "
+                f"{cpu_scaling_ratio(one, two):.2f}x if each worker had a core to itself.")
         self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")

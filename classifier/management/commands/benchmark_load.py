@@ -45,7 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--singles", type=int, default=20, help="single-image requests per client")
         parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batch clients")
         parser.add_argument("--batch-size", type=int, default=25, help="images per batch request")
-        parser.add_argument("--batches", type=int, default=2, help="batch requests per batch client")
+        parser.add_argument("--batches", type=int, default=4,
+                            help="batch requests per batch client (4 x 4 x 25: 400 images, 32 worker tasks)")
         parser.add_argument("--workers", type=_worker_counts, default=[0, 1, 2],
                             help="the runs, as Celery worker counts (0: classified in the request); default 0,1,2")
         parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=None,
@@ -91,8 +92,10 @@ class Command(BaseCommand):
         if 1 in results and 2 in results:
             one, two = results[1][-1][1], results[2][-1][1]
             cpu = " + ".join(f"{seconds:.1f}" for seconds in two.worker_cpu_s)
+            per_image = [1000 * sum(summary.worker_cpu_s) / summary.sent for summary in (one, two)]
             self.stdout.write(
                 f"Queued batches: 2 workers classified {scaling_ratio(one, two):.2f}x as fast as 1 by the clock; "
-                f"worker CPU seconds {sum(one.worker_cpu_s):.1f} (1 worker) and {cpu} (2 workers), so "
+                f"worker CPU {sum(one.worker_cpu_s):.1f} s (1 worker) and {cpu} s (2 workers), "
+                f"{per_image[0]:.1f} and {per_image[1]:.1f} ms per image, so "
                 f"{cpu_scaling_ratio(one, two):.2f}x if each worker had a core to itself.")
         self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import redis
 import requests
 
 USERNAME = "bench"
@@ -259,10 +260,9 @@ class Stack:
 
 def _pings(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
+        with redis.Redis(port=port, socket_timeout=1) as client:
+            return client.ping()
+    except redis.RedisError:
         return False
 
 

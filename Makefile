@@ -19,7 +19,7 @@ PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cro
 	test_calibrate_review_threshold
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
-.PHONY: install run model train cross-validate calibrate test test-postgres evaluate superuser clean
+.PHONY: install run model train cross-validate calibrate test test-postgres evaluate bench bench-load superuser clean
 
 install: $(VENV)/.installed
 
@@ -37,9 +37,10 @@ train: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py train_model
 
+# gunicorn.conf.py sets 1 worker x 4 threads and the timeout, for `make bench` too.
 run: model
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn hematovision.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 4 --timeout 300
+	$(BIN)/gunicorn hematovision.wsgi --bind $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest
@@ -58,6 +59,12 @@ calibrate: install
 evaluate: model
 	$(BIN)/python manage.py evaluate_model --json artifacts/evaluation.json --plots artifacts/plots
 	$(BIN)/python manage.py evaluate_full_size --json artifacts/full_size.json
+
+# The load benchmark (docs/benchmark.md): a real gunicorn, 0, 1 and 2 Celery workers; sizes: benchmark_load --help.
+bench: bench-load
+
+bench-load: model
+	$(BIN)/python manage.py benchmark_load
 
 superuser: install
 	$(BIN)/python manage.py createsuperuser

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from classifier import services
-from classifier.models import Lab, ModelVersion, Prediction, Sample, SampleEvent, User
+from classifier.models import Lab, ModelVersion, PendingImage, Prediction, Sample, SampleEvent, User
 
 admin.site.register(User, UserAdmin)
 
@@ -182,3 +182,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="sha256")
     def sha256_short(self, version):
         return version.sha256[:12]
+
+
+@admin.register(PendingImage)
+class PendingImageAdmin(admin.ModelAdmin):
+    """Images waiting for a worker, to be seen only: a worker turns each into a prediction, and a deleted row
+    would be an image lost."""
+
+    list_display = ("sample", "owner", "original_filename", "created_at")
+    list_select_related = ("sample", "owner")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

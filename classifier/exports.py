@@ -25,7 +25,7 @@ from classifier.models import CLASS_NAMES, NOTES_MAX_LENGTH
 
 CSV_HEADER = ["file_name", "sample", "predicted_label", "reviewed_label", "final_label",
               *[f"probability_{name}" for name in CLASS_NAMES], "needs_review", "review_reasons",
-              "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer"]
+              "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status"]
 SHA256_PREFIX = 12
 DATASET_SPLIT = "TRAIN"
 DISCLAIMER = ("Machine pre-classification for laboratory support only. Results must be reviewed and "
@@ -60,15 +60,25 @@ def _csv_row(prediction) -> list:
         _iso(prediction.created_at),
         _iso(prediction.reviewed_at),
         _cell(prediction.reviewed_by.get_username() if prediction.reviewed_by_id else ""),
+        "classified",
     ]
 
 
-def predictions_csv_write(predictions, out) -> None:
-    """Write one CSV row per prediction to ``out`` (a text stream or an HttpResponse)."""
+def _waiting_row(pending) -> list:
+    """An image stored but not classified yet: listed, so a partly classified sample never passes for complete."""
+    known = {"file_name": _cell(pending.original_filename), "sample": _cell(pending.sample.identifier),
+             "created_at": _iso(pending.created_at), "status": "waiting"}
+    return [known.get(column, "") for column in CSV_HEADER]
+
+
+def predictions_csv_write(predictions, out, *, waiting=()) -> None:
+    """Write one CSV row per prediction to ``out`` (a text stream or an HttpResponse), then one per ``waiting``
+    image (``selectors.sample_waiting_images``), whose status says it is not classified yet."""
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     rows = predictions.select_related("model_version", "reviewed_by", "sample").iterator(chunk_size=500)
     writer.writerows(_csv_row(prediction) for prediction in rows)
+    writer.writerows(_waiting_row(pending) for pending in waiting)
 
 
 def _dataset_member_name(prediction, used: set[str]) -> str:

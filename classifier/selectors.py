@@ -95,6 +95,31 @@ def sample_get_with_counts(*, user, pk: int) -> Sample:
     return get_object_or_404(sample_list_with_counts(user=user), pk=pk)
 
 
+@dataclass(frozen=True)
+class ClassificationProgress:
+    """How much of a sample the model has classified; while images wait, every count and export is partial."""
+
+    classified: int
+    waiting: int
+
+    @property
+    def is_partial(self) -> bool:
+        return self.waiting > 0
+
+    def __str__(self) -> str:
+        return f"{self.classified} of {self.classified + self.waiting} classified"
+
+
+def sample_classification(*, sample: Sample) -> ClassificationProgress:
+    """From the counts of ``sample_list_with_counts`` (no query), for the API, the exports and the report."""
+    return ClassificationProgress(classified=sample.image_count, waiting=sample.queued_count)
+
+
+def sample_waiting_images(*, sample: Sample) -> QuerySet[PendingImage]:
+    """The sample's images stored but not classified yet, oldest first."""
+    return sample.pending_images.select_related("sample").order_by("id")
+
+
 def pending_ids(*, sample: Sample | None = None) -> list[int]:
     """Images still waiting for a worker, oldest first (of one sample, or all of them)."""
     pending = PendingImage.objects.all() if sample is None else sample.pending_images.all()

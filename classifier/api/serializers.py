@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from classifier import selectors
 from classifier.models import (
     CLASS_CHOICES,
     EXCLUSION_REASON_MAX_LENGTH,
@@ -96,7 +97,7 @@ class SampleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_classification(self, sample) -> str:
-        return f"{sample.image_count} of {sample.image_count + sample.queued_count} classified"
+        return str(selectors.sample_classification(sample=sample))
 
 
 class SampleCreateSerializer(serializers.Serializer):

@@ -21,10 +21,10 @@ def _download_name(sample, suffix: str) -> str:
     return f"sample-{slugify(sample.identifier) or sample.pk}{suffix}"
 
 
-def _csv_response(predictions, filename: str) -> HttpResponse:
+def _csv_response(predictions, filename: str, waiting=()) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    exports.predictions_csv_write(predictions, response)
+    exports.predictions_csv_write(predictions, response, waiting=waiting)
     return response
 
 
@@ -43,7 +43,8 @@ def history_csv(request):
 @require_GET
 def sample_csv(request, pk: int):
     sample = selectors.sample_get(user=request.user, pk=pk)
-    return _csv_response(selectors.sample_predictions(sample=sample), _download_name(sample, ".csv"))
+    return _csv_response(selectors.sample_predictions(sample=sample), _download_name(sample, ".csv"),
+                         waiting=selectors.sample_waiting_images(sample=sample))
 
 
 @login_required

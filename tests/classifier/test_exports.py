@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reportlab import rl_config
 
-from classifier.models import NOTES_MAX_LENGTH, Sample
+from classifier import selectors
+from classifier.models import NOTES_MAX_LENGTH, PendingImage, Sample
 from ml.data import list_split
 from tests.factories import SHA256, prediction_make, predictions_make, reviewer_make, sample_make
 
@@ -37,7 +38,7 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
     assert response.content.decode().splitlines()[0].split(",") == [
         "file_name", "sample", "predicted_label", "reviewed_label", "final_label", "probability_EOSINOPHIL",
         "probability_LYMPHOCYTE", "probability_MONOCYTE", "probability_NEUTROPHIL", "needs_review", "review_reasons",
-        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer"]
+        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status"]
     first, second = csv_rows(response)
     assert (first["file_name"], first["predicted_label"], first["reviewed_label"], first["final_label"]) == (
         "a.jpeg", "NEUTROPHIL", "", "NEUTROPHIL")
@@ -49,6 +50,43 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
     assert (second["model_version"], second["model_sha256"]) == ("factory-model", SHA256[:12])
     assert second["sample"] == "S-CSV" and second["created_at"] and second["reviewed_at"]
     assert first["reviewed_at"] == ""
+    assert first["status"] == second["status"] == "classified"
+
+
+def waiting_image(sample, filename: str) -> PendingImage:
+    return PendingImage.objects.create(owner=sample.owner, sample=sample, image=f"waiting/{filename}",
+                                       original_filename=filename)
+
+
+def test_sample_csv_lists_images_still_waiting_as_not_classified(alice_client, user):
+    sample = sample_make(user, "S-PART")
+    prediction_make(sample, "NEUTROPHIL", filename="done.jpeg")
+    waiting_image(sample, "=later.jpeg")
+    rows = csv_rows(alice_client.get(reverse("classifier:sample_csv", args=[sample.pk])))
+    assert [(row["file_name"], row["status"]) for row in rows] == [("done.jpeg", "classified"),
+                                                                  ("'=later.jpeg", "waiting")]
+    waiting = rows[1]
+    assert waiting["sample"] == "S-PART" and waiting["created_at"]
+    assert waiting["predicted_label"] == waiting["final_label"] == waiting["model_version"] == ""
+
+
+def test_other_samples_waiting_images_stay_out_of_the_csv(alice_client, user):
+    sample, other = sample_make(user, "S-DONE"), sample_make(user, "S-BUSY")
+    prediction_make(sample, filename="done.jpeg")
+    waiting_image(other, "other.jpeg")
+    rows = csv_rows(alice_client.get(reverse("classifier:sample_csv", args=[sample.pk])))
+    assert [row["status"] for row in rows] == ["classified"]
+
+
+def test_the_partly_classified_flag_the_report_can_use(user):
+    sample = sample_make(user, "S-FLAG")
+    prediction_make(sample, filename="done.jpeg")
+    pending = waiting_image(sample, "later.jpeg")
+    progress = selectors.sample_classification(sample=selectors.sample_get_with_counts(user=user, pk=sample.pk))
+    assert (progress.is_partial, str(progress)) == (True, "1 of 2 classified")
+    pending.delete()
+    progress = selectors.sample_classification(sample=selectors.sample_get_with_counts(user=user, pk=sample.pk))
+    assert (progress.is_partial, str(progress)) == (False, "1 of 1 classified")
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(alice_client, user):

@@ -3,6 +3,7 @@ uploads and ZIPs of them, users, samples and predictions made straight in the da
 model call needed), and tiny but complete model artifacts."""
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -11,6 +12,7 @@ import numpy as np
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageDraw
 from rest_framework.authtoken.models import Token
@@ -192,6 +194,15 @@ def token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+def page_session(user, page_url: str) -> tuple[Client, str]:
+    """A browser-like client logged in as ``user`` with CSRF checks on, and the CSRF token the page at
+    ``page_url`` hands its scripts (its form's ``csrfmiddlewaretoken``), as the JS uploaders send it."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    page = client.get(page_url).content.decode()
+    return client, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
 
 def upload(client, url, *files):

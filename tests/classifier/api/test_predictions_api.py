@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import Prediction
-from tests.factories import blank_rgb, image_bytes, media_files, upload, upload_file, zip_of
+from tests.factories import blank_rgb, image_bytes, media_files, page_session, upload, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("api:predictions")
@@ -224,3 +224,14 @@ def test_each_prediction_says_whether_its_class_is_headlined(alice_api, model_pa
     assert by_name["cell.jpeg"]["recognised"] is True
     assert by_name["blank.png"]["recognised"] is False and "blank" in by_name["blank.png"]["review_reasons"]
     assert by_name["blank.png"]["predicted_label"] in CLASSES  # the fields stay; recognised says what they mean
+
+
+def test_the_upload_pages_script_posts_with_its_session_and_csrf_token(user, model_path):
+    """What static/js/upload.js sends; the ids it gets open the results page."""
+    client, token = page_session(user, reverse("classifier:upload"))
+    assert client.post(LIST_URL, {"images": [upload_file("cell.jpeg")]}).status_code == 403
+    response = client.post(LIST_URL, {"images": [upload_file("cell.jpeg")]}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201
+    [created] = response.json()["predictions"]
+    results = client.get(reverse("classifier:results"), {"ids": created["id"]}).content.decode()
+    assert "cell.jpeg" in results

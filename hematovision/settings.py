@@ -26,6 +26,7 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+CSRF_FAILURE_VIEW = "classifier.api.exceptions.csrf_failure"  # the styled 403 page
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 # A built-in key suits only a site nobody else can reach: DEBUG, or served to this machine alone.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")

@@ -120,6 +120,8 @@ class Prediction(models.Model):
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     gradcam = models.ImageField(upload_to=upload_to, blank=True, help_text="Cached Grad-CAM overlay.")
+    cell_crop = models.ImageField(upload_to=upload_to, blank=True,
+                                  help_text="Cached JPEG crop around the located cell, for review and the report.")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

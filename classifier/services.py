@@ -260,8 +260,8 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
 
 
 def _stored_files(prediction: Prediction) -> list:
-    return [(field.storage, field.name) for field in (prediction.image, prediction.preview, prediction.gradcam)
-            if field.name]
+    return [(field.storage, field.name)
+            for field in (prediction.image, prediction.preview, prediction.gradcam, prediction.cell_crop) if field.name]
 
 
 def _storage_delete(storage, name: str) -> bool:
@@ -328,6 +328,23 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
         prediction.gradcam.storage.delete(name)
     prediction.refresh_from_db(fields=["gradcam"])
     return prediction
+
+
+def prediction_cell_crop(*, prediction: Prediction) -> bytes:
+    """JPEG bytes of the crop around the located cell (review grid, report), computed once and stored after.
+
+    Two simultaneous requests may both compute it; only the first stored file is kept.
+    """
+    if prediction.cell_crop:
+        with prediction.cell_crop.open("rb") as handle:
+            return handle.read()
+    with prediction.image.open("rb") as handle:
+        jpeg = model_gateway.cell_crop_jpeg(handle.read())
+    name = prediction.cell_crop.storage.save(upload_to(prediction, "cell.jpg"), ContentFile(jpeg))
+    if not Prediction.objects.filter(pk=prediction.pk, cell_crop="").update(cell_crop=name):
+        prediction.cell_crop.storage.delete(name)
+    prediction.refresh_from_db(fields=["cell_crop"])
+    return jpeg
 
 
 def _check_reviewer(user) -> None:

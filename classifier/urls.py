@@ -22,6 +22,7 @@ urlpatterns = [
     path("predictions/<int:pk>/delete/", predictions.delete, name="delete"),
     path("predictions/<int:pk>/preview/", predictions.image_file, {"variant": "preview"}, name="preview"),
     path("predictions/<int:pk>/original/", predictions.image_file, {"variant": "original"}, name="original"),
+    path("predictions/<int:pk>/cell.jpg", predictions.cell_crop, name="cell_crop"),
     path("predictions/<int:pk>/gradcam/", predictions.gradcam, name="gradcam"),
     path("model/", model.model_info, name="model"),
     path("model/confusion.png", model.model_confusion_png, name="confusion"),

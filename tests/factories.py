@@ -9,7 +9,7 @@ import zipfile
 import zlib
 
 import numpy as np
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from classifier import services
 from classifier.apps import REVIEWERS_GROUP
-from classifier.models import CLASS_NAMES, ModelVersion, Prediction
+from classifier.models import CLASS_NAMES, Lab, ModelVersion, Prediction
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
@@ -153,8 +153,28 @@ def reviewer_grant(user):
     return user
 
 
-def sample_make(owner, identifier: str = "S-001", notes: str = ""):
-    return services.sample_create(owner=owner, identifier=identifier, notes=notes)
+def unverifier_grant(user):
+    """Give an existing user the permission to un-verify samples (staff grant it in the admin)."""
+    user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="classifier"))
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions per instance
+
+
+def lab_make(*members, name: str = "Haematology North", slug: str = "haematology-north") -> Lab:
+    lab = Lab.objects.create(name=name, slug=slug)
+    lab.members.add(*members)
+    return lab
+
+
+def sample_make(owner, identifier: str = "S-001", notes: str = "", lab=None):
+    return services.sample_create(owner=owner, identifier=identifier, notes=notes, lab=lab)
+
+
+def sample_verified_make(owner, reviewer, identifier: str = "S-DONE", lab=None, cells: int = 2):
+    """A sample with ``cells`` cells, each confirmed by ``reviewer``, verified through the service."""
+    sample = sample_make(owner, identifier, lab=lab)
+    for index in range(cells):
+        prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer, filename=f"done-{index}.jpeg")
+    return services.sample_verify(sample=sample, reviewer=reviewer)
 
 
 def model_version_make() -> ModelVersion:
@@ -165,15 +185,19 @@ def model_version_make() -> ModelVersion:
 
 
 def prediction_make(sample, label: str = "NEUTROPHIL", *, reviewed_label: str = "", reviewer=None,
-                    needs_review: bool = False, filename: str = "cell.jpeg", owner=None) -> Prediction:
-    """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None)."""
+                    needs_review: bool = False, filename: str = "cell.jpeg", owner=None,
+                    exclusion_reason: str = "") -> Prediction:
+    """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None); an
+    ``exclusion_reason`` makes it excluded by ``reviewer``."""
     probabilities = {name: (0.7 if name == label else 0.1) for name in CLASS_NAMES}
     prediction = Prediction(
         owner=owner or sample.owner, sample=sample, predicted_label=label, confidence=0.7,
         probabilities=probabilities, needs_review=needs_review,
         review_reasons=["low_confidence"] if needs_review else [], original_filename=filename,
         model_version=model_version_make(), inference_ms=1.0, reviewed_label=reviewed_label,
-        reviewed_by=reviewer if reviewed_label else None, reviewed_at=timezone.now() if reviewed_label else None,
+        reviewed_by=reviewer if reviewed_label or exclusion_reason else None,
+        reviewed_at=timezone.now() if reviewed_label or exclusion_reason else None,
+        excluded=bool(exclusion_reason), exclusion_reason=exclusion_reason,
     )
     data = image_bytes("JPEG")
     prediction.image.save(filename, ContentFile(data), save=False)

@@ -62,7 +62,12 @@ def detail(request, pk: int):
 def delete(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     name = prediction.original_filename
-    if services.prediction_delete(prediction=prediction).left:
+    try:
+        cleanup = services.prediction_delete(prediction=prediction, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("classifier:detail", pk=pk)
+    if cleanup.left:
         messages.warning(request, f"Deleted the prediction for {name}, but the storage would not remove its image "
                                   "files; they are no longer shown anywhere, and an administrator has been told.")
     else:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from classifier import model_gateway, selectors, services
 from classifier.forms.samples import SampleForm
 from classifier.forms.upload import SampleUploadForm
-from classifier.models import REVIEW_PERMISSION
+from classifier.models import EXCLUSION_REASON_MAX_LENGTH, REVIEW_PERMISSION, UNVERIFY_PERMISSION
 from classifier.views.common import error_text
 
 UPLOAD_CHUNK_FILES = 16  # files per request sent by the JS uploader: progress moves, requests stay small
@@ -20,7 +20,8 @@ UPLOAD_CHUNK_FILES = 16  # files per request sent by the JS uploader: progress m
 @login_required
 @require_http_methods(["GET", "POST"])
 def sample_list(request):
-    form = SampleForm(request.POST) if request.method == "POST" else SampleForm()
+    labs = selectors.lab_list(user=request.user)
+    form = SampleForm(request.POST, labs=labs) if request.method == "POST" else SampleForm(labs=labs)
     if form.is_bound and form.is_valid():
         try:
             sample = services.sample_create(owner=request.user, **form.cleaned_data)
@@ -44,8 +45,12 @@ def sample_detail(request, pk: int):
         "differential": differential,
         "total": sum(row.count for row in differential),
         "upload_form": SampleUploadForm(),
-        "can_upload": sample.owner_id == request.user.pk and not sample.is_verified,
+        "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
+        "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
+        "reason_max_length": EXCLUSION_REASON_MAX_LENGTH,
+        "counts": selectors.sample_review_counts(sample),
+        "events": selectors.sample_events(sample=sample),
         "chunk_files": UPLOAD_CHUNK_FILES,
         "model_versions": selectors.sample_model_versions(sample=sample),
     })

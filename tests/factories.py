@@ -2,6 +2,7 @@
 uploads and ZIPs of them, users, samples and predictions made straight in the database with chosen labels (no
 model call needed), and tiny but complete model artifacts."""
 
+import datetime
 import io
 import re
 import struct
@@ -20,7 +21,7 @@ from rest_framework.test import APIClient
 
 from classifier import services
 from classifier.apps import REVIEWERS_GROUP
-from classifier.models import CLASS_NAMES, Lab, ModelVersion, Prediction
+from classifier.models import CLASS_NAMES, Lab, ModelVersion, Prediction, Sample
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
@@ -175,6 +176,23 @@ def sample_verified_make(owner, reviewer, identifier: str = "S-DONE", lab=None, 
     for index in range(cells):
         prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer, filename=f"done-{index}.jpeg")
     return services.sample_verify(sample=sample, reviewer=reviewer)
+
+
+def reviewed_lab_sample_make(owner, reviewer):
+    """``owner``'s sample "S-PDF" in Haematology North, reviewed by ``reviewer`` (renamed Rita Levi): 9 neutrophils
+    (one corrected from a monocyte, one confirmed), 1 lymphocyte and 1 smudge cell excluded; verified at 17:05 UTC
+    on 1 Dec 2026."""
+    reviewer.first_name, reviewer.last_name = "Rita", "Levi"
+    reviewer.save()
+    sample = sample_make(owner, "S-PDF", notes="Routine smear", lab=lab_make(owner, reviewer))
+    predictions_make(sample, {"NEUTROPHIL": 7, "LYMPHOCYTE": 1})
+    prediction_make(sample, "NEUTROPHIL", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="confirmed.jpeg")
+    prediction_make(sample, "MONOCYTE", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="corrected.jpeg")
+    prediction_make(sample, "LYMPHOCYTE", exclusion_reason="smudge cell", reviewer=reviewer, filename="smudge.jpeg")
+    Sample.objects.filter(pk=sample.pk).update(verified_by=reviewer,
+                                               verified_at=datetime.datetime(2026, 12, 1, 17, 5, tzinfo=datetime.UTC))
+    sample.refresh_from_db()
+    return sample
 
 
 def model_version_make() -> ModelVersion:

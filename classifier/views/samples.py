@@ -39,20 +39,22 @@ def sample_list(request):
 @require_GET
 def sample_detail(request, pk: int):
     sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
-    differential = selectors.sample_differential(sample=sample)
+    report = selectors.sample_report(sample=sample)
     return render(request, "classifier/samples/detail.html", {
         "sample": sample,
-        "differential": differential,
-        "total": sum(row.count for row in differential),
+        "report": report,
+        "differential": report.differential,
+        "total": report.counted,
+        "gallery": selectors.sample_gallery(sample=sample),
         "upload_form": SampleUploadForm(),
         "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
         "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
         "reason_max_length": EXCLUSION_REASON_MAX_LENGTH,
-        "counts": selectors.sample_review_counts(sample),
+        "counts": report.review_counts,
         "events": selectors.sample_events(sample=sample),
         "chunk_files": UPLOAD_CHUNK_FILES,
-        "model_versions": selectors.sample_model_versions(sample=sample),
+        "model_versions": report.model_versions,
     })
 
 

@@ -3,7 +3,8 @@ column fits, nothing needs sideways scrolling."""
 
 import pytest
 
-from tests.factories import prediction_make, predictions_make, reviewer_grant, sample_make
+from classifier.models import Sample
+from tests.factories import prediction_make, predictions_make, reviewed_lab_sample_make, reviewer_grant, reviewer_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,9 +23,11 @@ def overflow(pages) -> dict:
     """)
 
 
-def test_sample_page_history_and_error_pages_fit_a_phone(pages, user):
-    sample = sample_make(user, "S-PHONE-2026-000123", notes="Routine smear, second slide")
-    predictions_make(sample, {"NEUTROPHIL": 6, "LYMPHOCYTE": 2, "EOSINOPHIL": 1, "MONOCYTE": 1})
+def test_sample_page_history_and_error_pages_fit_a_phone(pages, user, django_user_model):
+    reviewer = reviewer_make(django_user_model)
+    sample = reviewed_lab_sample_make(user, reviewer)  # lab, report number, warning, review counts, gallery
+    Sample.objects.filter(pk=sample.pk).update(verified_at=None, verified_by=None)  # the upload form shows too
+    predictions_make(sample, {"EOSINOPHIL": 1, "MONOCYTE": 1})
     prediction_make(sample, "MONOCYTE", needs_review=True,
                     filename="a-very-long-file-name-from-the-scanner-0001-field-17-cell-3.jpeg")
     reviewer_grant(user)
@@ -41,5 +44,10 @@ def test_sample_page_history_and_error_pages_fit_a_phone(pages, user):
             too_wide[path] = sizes
     assert not too_wide
     pages.open(f"/samples/{sample.pk}/")
+    for image in pages.find_all("#gallery img"):  # every cell's crop arrives (cut on first request, then stored)
+        pages.driver.execute_script("arguments[0].scrollIntoView()", image)
+        pages.wait.until(lambda driver: driver.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    pages.screenshot("phone_sample_gallery")
     flags = pages.find_all("#differential tbody .flag")
     assert flags and all(flag.is_displayed() for flag in flags)  # the flag column is on screen, not cut off

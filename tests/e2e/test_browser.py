@@ -225,7 +225,9 @@ def test_every_page_passes_the_content_security_policy(pages, user, django_user_
     django_user_model.objects.create_user(username="staffer", password="Staff-pass-2026!", is_staff=True,
                                           is_superuser=True)
     pages.login("staffer", "Staff-pass-2026!")
-    for path in ("/admin/", "/admin/classifier/prediction/", f"/admin/classifier/prediction/{alice_prediction.pk}/change/"):
+    for path in ("/admin/", "/admin/classifier/prediction/", f"/admin/classifier/prediction/{alice_prediction.pk}/change/",
+                 "/admin/classifier/sample/", f"/admin/classifier/sample/{sample.pk}/change/",
+                 "/admin/classifier/lab/", "/admin/classifier/sampleevent/"):
         pages.open(path)
         errors = console_errors(pages.driver)
         assert errors == [], (path, errors)

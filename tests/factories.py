@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageDraw
+from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -245,6 +246,17 @@ def page_session(user, page_url: str) -> tuple[Client, str]:
     client.force_login(user)
     page = client.get(page_url).content.decode()
     return client, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """A PDF's text as a reader sees it (pypdf), white space folded."""
+    assert pdf.startswith(b"%PDF")
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+
+
+def pdf_image_count(pdf: bytes) -> int:
+    """Images drawn on a PDF's pages (each draw counts: identical images share one stored copy)."""
+    return sum(page.get_contents().get_data().count(b" Do\n") for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def upload(client, url, *files):

@@ -9,12 +9,13 @@ import zipfile
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
 from classifier.models import NOTES_MAX_LENGTH, Sample
 from ml.data import list_split
 from tests.factories import (
     SHA256,
+    pdf_image_count,
+    pdf_text,
     prediction_make,
     predictions_make,
     reviewed_lab_sample_make,
@@ -89,18 +90,6 @@ def test_history_page_links_to_the_csv_with_the_same_filters(alice_client):
     assert f'href="{reverse("classifier:history_csv")}?label=MONOCYTE"' in content
 
 
-def pdf_text(response) -> str:
-    """The report's text as a reader sees it (pypdf), white space folded."""
-    assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
-    reader = PdfReader(io.BytesIO(response.content))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-
-
-def pdf_image_count(response) -> int:
-    """Images drawn on the pages (each draw counts: identical crops share one stored image)."""
-    return sum(page.get_contents().get_data().count(b" Do\n") for page in PdfReader(io.BytesIO(response.content)).pages)
-
-
 @pytest.fixture
 def lab_sample(user, reviewer, settings):
     settings.TIME_ZONE = "Europe/Berlin"  # the lab's: the verification at 17:05 UTC reads 18:05 CET
@@ -109,7 +98,8 @@ def lab_sample(user, reviewer, settings):
 
 def test_pdf_report_states_every_field_a_lab_files(alice_client, lab_sample, settings):
     response = alice_client.get(reverse("classifier:sample_pdf", args=[lab_sample.pk]))
-    text = pdf_text(response)
+    assert response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
     number = re.search(r"Report (HV-(\d{4})-(\d{6}))", text)
     assert number and int(number.group(3)) == lab_sample.pk
     assert int(number.group(2)) == timezone.localtime(lab_sample.created_at).year
@@ -126,30 +116,30 @@ def test_pdf_report_states_every_field_a_lab_files(alice_client, lab_sample, set
         assert expected in text, expected
     assert "rita" not in text  # the reviewer's name, not the login
     assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)  # no raw ISO timestamps
-    assert pdf_image_count(response) == 1 + 11  # the bar chart and every cell's crop
+    assert pdf_image_count(response.content) == 1 + 11  # the bar chart and every cell's crop
 
 
 def test_the_report_number_is_the_same_on_every_print_and_differs_between_samples(alice_client, user, lab_sample):
     url = reverse("classifier:sample_pdf", args=[lab_sample.pk])
-    numbers = [re.search(r"Report (HV-\S+)", pdf_text(alice_client.get(url))).group(1) for _ in range(2)]
+    numbers = [re.search(r"Report (HV-\S+)", pdf_text(alice_client.get(url).content)).group(1) for _ in range(2)]
     other = sample_make(user, "S-OTHER")
     other_number = re.search(r"Report (HV-\S+)", pdf_text(
-        alice_client.get(reverse("classifier:sample_pdf", args=[other.pk])))).group(1)
+        alice_client.get(reverse("classifier:sample_pdf", args=[other.pk])).content)).group(1)
     assert numbers[0] == numbers[1] != other_number
 
 
 def test_the_low_count_warning_follows_the_setting(alice_client, lab_sample, settings):
     url = reverse("classifier:sample_pdf", args=[lab_sample.pk])
     settings.HEMATOVISION_REPORT_MIN_CELLS = 10  # exactly the cells counted: enough
-    assert "Warning" not in pdf_text(alice_client.get(url))
+    assert "Warning" not in pdf_text(alice_client.get(url).content)
     settings.HEMATOVISION_REPORT_MIN_CELLS = 11
-    assert "Warning: Only 10 cells counted, fewer than the 11" in pdf_text(alice_client.get(url))
+    assert "Warning: Only 10 cells counted, fewer than the 11" in pdf_text(alice_client.get(url).content)
 
 
 def test_a_sample_without_a_lab_is_headed_by_the_configured_lab_name(alice_client, user, settings):
     settings.HEMATOVISION_LAB_NAME = "St Elsewhere Haematology"
     sample = sample_make(user, "S-NOLAB")
-    text = pdf_text(alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk])))
+    text = pdf_text(alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content)
     assert text.startswith("St Elsewhere Haematology") and "NOT VERIFIED" in text
     assert "No cell has been counted" in text and "Cell images by class" not in text
 
@@ -157,7 +147,7 @@ def test_a_sample_without_a_lab_is_headed_by_the_configured_lab_name(alice_clien
 def test_a_reviewer_without_a_full_name_is_named_by_login(client, reviewer):
     sample = sample_verified_make(reviewer, reviewer, "S-LOGIN")
     client.force_login(reviewer)
-    assert "Verified by rita on" in pdf_text(client.get(reverse("classifier:sample_pdf", args=[sample.pk])))
+    assert "Verified by rita on" in pdf_text(client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content)
 
 
 def test_a_cell_whose_image_cannot_be_read_leaves_a_blank_square_and_the_report_prints(alice_client, user):
@@ -166,8 +156,8 @@ def test_a_cell_whose_image_cannot_be_read_leaves_a_blank_square_and_the_report_
     with broken.image.open("wb") as handle:
         handle.write(b"not an image any more")
     response = alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
-    assert "no image" in pdf_text(response) and "Neutrophil: 2 cells" in pdf_text(response)
-    assert pdf_image_count(response) == 1 + 1  # the chart and the one readable crop
+    assert "no image" in pdf_text(response.content) and "Neutrophil: 2 cells" in pdf_text(response.content)
+    assert pdf_image_count(response.content) == 1 + 1  # the chart and the one readable crop
 
 
 def test_reviewed_images_export_in_the_layout_train_model_reads(client, reviewer, tmp_path):
@@ -210,5 +200,5 @@ def test_pdf_cuts_notes_stored_before_the_length_limit(alice_client, user):
     started = time.perf_counter()
     response = alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
     assert time.perf_counter() - started < 5
-    text = pdf_text(response)
+    text = pdf_text(response.content)
     assert f"(cut at {NOTES_MAX_LENGTH}" in text and text.count("y") < 2 * NOTES_MAX_LENGTH

@@ -140,7 +140,7 @@ def _differential_table(differential) -> Table:
     rows = [["Cell type", "Count", "%", "Reference %", "Flag"]]
     rows += [[row.label, str(row.count), f"{row.percent:.1f}", f"{row.reference_low:g}–{row.reference_high:g}",
               {"low": "LOW", "high": "HIGH"}.get(row.flag, "")] for row in differential]
-    rows.append(["Total", str(sum(row.count for row in differential)), "100.0" if any(differential) else "", "", ""])
+    rows.append(["Total", str(sum(row.count for row in differential)), "100.0", "", ""])
     table = Table(rows, colWidths=[45 * mm, 22 * mm, 22 * mm, 32 * mm, 22 * mm], hAlign="LEFT")
     style = [("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),
              ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black), ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
@@ -151,7 +151,7 @@ def _differential_table(differential) -> Table:
     return table
 
 
-def differential_chart_png(differential) -> bytes:
+def _differential_chart_png(differential) -> bytes:
     """Horizontal bars of each class's share over its reference interval (shaded), flagged bars in red."""
     figure = Figure(figsize=(CHART_WIDTH / inch, CHART_HEIGHT / inch), dpi=CHART_DPI)
     FigureCanvasAgg(figure)
@@ -255,14 +255,15 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     ]
     if report.low_count_warning:
         story.append(_paragraph(f"Warning: {report.low_count_warning}", warning))
-    story += [
-        _differential_table(report.differential),
-        Spacer(1, 2 * mm),
-        RLImage(io.BytesIO(differential_chart_png(report.differential)), width=CHART_WIDTH, height=CHART_HEIGHT,
-                hAlign="LEFT"),
-        _paragraph("Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
-                   "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).", body),
-    ]
+    if report.counted:  # with no cell counted every class would be flagged LOW: the warning says it instead
+        story += [
+            _differential_table(report.differential),
+            Spacer(1, 2 * mm),
+            RLImage(io.BytesIO(_differential_chart_png(report.differential)), width=CHART_WIDTH,
+                    height=CHART_HEIGHT, hAlign="LEFT"),
+            _paragraph("Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
+                       "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).", body),
+        ]
     if sample.is_verified:
         verified = f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}."
     else:
@@ -281,7 +282,8 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     def footer(canvas, document):
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(18 * mm, 10 * mm, f"{report.lab_name} · report {report.number} · sample {sample.identifier}")
+        canvas.drawString(18 * mm, 10 * mm,
+                          f"{report.lab_name} · report {report.number} · sample {sample.identifier}")
         canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {document.page}")
         canvas.restoreState()
 

@@ -142,6 +142,7 @@ def test_a_sample_without_a_lab_is_headed_by_the_configured_lab_name(alice_clien
     text = pdf_text(alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content)
     assert text.startswith("St Elsewhere Haematology") and "NOT VERIFIED" in text
     assert "No cell has been counted" in text and "Cell images by class" not in text
+    assert "LOW" not in text and "Cell type" not in text  # no table of empty classes all flagged low
 
 
 def test_a_reviewer_without_a_full_name_is_named_by_login(client, reviewer):

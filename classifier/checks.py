@@ -11,7 +11,8 @@ from django.core.checks import Error, register
 from classifier.models import CLASS_NAMES
 
 POSITIVE_LIMITS = ("HEMATOVISION_MAX_UPLOAD_BYTES", "HEMATOVISION_MAX_IMAGE_PIXELS",
-                   "HEMATOVISION_MAX_FILES_PER_UPLOAD", "HEMATOVISION_MAX_REQUEST_PIXELS", "PAGINATE_BY")
+                   "HEMATOVISION_MAX_FILES_PER_UPLOAD", "HEMATOVISION_MAX_REQUEST_PIXELS", "PAGINATE_BY",
+                   "HEMATOVISION_REPORT_MIN_CELLS")
 
 
 def _is_number(value) -> bool:

@@ -22,10 +22,13 @@ EXCLUSION_REASON_MAX_LENGTH = 200
 REVIEW_REASON_TEXT = {
     "low_confidence": "The model is not confident: its top probability is below the review threshold.",
     "no_nucleus": "No purple-stained white-cell nucleus was found in the image.",
-    "unlike_training_images": "The image is unlike every image the model was trained on (another kind of "
-                              "picture, or cells from an instrument or stain it has not seen).",
+    "unlike_training_images": "The image is unlike every image the model was trained on: a cell from an "
+                              "instrument, stain or magnification it has not seen, or not a white-cell image at "
+                              "all. Its class means nothing until a person has looked.",
     "blank": "The image is blank or almost uniform.",
 }
+# The checks that say the image is probably not a white cell the model knows: then no class is headlined.
+NOT_RECOGNISED_REASONS = frozenset({"blank", "no_nucleus", "unlike_training_images"})
 
 
 def upload_to(instance, filename: str) -> str:
@@ -177,6 +180,11 @@ class Prediction(models.Model):
     def final_label(self) -> str:
         """The reviewer's label where there is one, else the model's."""
         return self.reviewed_label or self.predicted_label
+
+    @property
+    def recognised(self) -> bool:
+        """Whether a class may be headlined: no image check says this is not a white cell the model knows."""
+        return NOT_RECOGNISED_REASONS.isdisjoint(self.review_reasons)
 
     @property
     def review_reason_texts(self) -> list[str]:

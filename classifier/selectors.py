@@ -223,6 +223,72 @@ def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
     ]
 
 
+REPORT_NUMBER_PREFIX = "HV"
+
+
+def sample_report_number(sample: Sample) -> str:
+    """"HV-2026-000123": the year the sample was made (lab time) and its id; the same on every print of it."""
+    return f"{REPORT_NUMBER_PREFIX}-{timezone.localtime(sample.created_at):%Y}-{sample.pk:06d}"
+
+
+@dataclass(frozen=True)
+class GalleryGroup:
+    """Cells shown together in the report's gallery: one class (by final label), or the excluded cells."""
+
+    label: str
+    predictions: list[Prediction]
+
+
+def sample_gallery(*, sample: Sample) -> list[GalleryGroup]:
+    """The sample's cells by final label in the class table's order, the excluded ones last; empty groups left out."""
+    predictions = list(sample_predictions(sample=sample))
+    groups = [GalleryGroup(label, [item for item in predictions if not item.excluded and item.final_label == name])
+              for name, label in CLASS_CHOICES]
+    groups.append(GalleryGroup("Excluded (not counted)", [item for item in predictions if item.excluded]))
+    return [group for group in groups if group.predictions]
+
+
+@dataclass(frozen=True)
+class SampleReport:
+    """Everything the sample page and its PDF report state about the differential, read once."""
+
+    sample: Sample
+    lab_name: str
+    number: str
+    differential: list[DifferentialRow]
+    review_counts: dict
+    model_versions: list[ModelVersion]
+    min_cells: int
+
+    @property
+    def counted(self) -> int:
+        """Cells in the differential (excluded ones are not)."""
+        return sum(row.count for row in self.differential)
+
+    @property
+    def low_count_warning(self) -> str:
+        """The page's and the PDF's warning when fewer than ``HEMATOVISION_REPORT_MIN_CELLS`` cells were counted."""
+        if self.counted >= self.min_cells:
+            return ""
+        if not self.counted:
+            return "No cell has been counted: there is no differential to report."
+        return (f"Only {self.counted} cell{'s' if self.counted > 1 else ''} counted, fewer than the "
+                f"{self.min_cells} this laboratory requires: each cell is {100 / self.counted:.1f}% of the count, so "
+                "the percentages and their flags are imprecise.")
+
+
+def sample_report(*, sample: Sample) -> SampleReport:
+    return SampleReport(
+        sample=sample,
+        lab_name=sample.lab.name if sample.lab_id else settings.HEMATOVISION_LAB_NAME,
+        number=sample_report_number(sample),
+        differential=sample_differential(sample=sample),
+        review_counts=sample_review_counts(sample),
+        model_versions=list(sample_model_versions(sample=sample)),
+        min_cells=settings.HEMATOVISION_REPORT_MIN_CELLS,
+    )
+
+
 def model_version_active() -> ModelVersion | None:
     """The loaded model's version, read afresh (``evaluate_model`` adds metrics from another process), or None."""
     try:

@@ -39,6 +39,10 @@ class PredictionSerializer(serializers.ModelSerializer):
     review_reasons = serializers.ListField(child=serializers.CharField(),
                                            help_text="Why the prediction needs review: low_confidence, no_nucleus, …")
     final_label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The reviewer's label, else the model's.")
+    recognised = serializers.BooleanField(read_only=True, help_text="False when an image check (blank, no_nucleus, "
+                                          "unlike_training_images) says this is probably not a white cell the "
+                                          "model knows: then predicted_label is no result, and the pages headline "
+                                          "\"Not recognised as a white-cell image\".")
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     model_version = serializers.SlugRelatedField(slug_field="sha256", read_only=True)
     preview_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-preview",
@@ -49,9 +53,9 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "sample", "original_filename", "predicted_label", "confidence", "probabilities",
-                  "nucleus_found", "needs_review", "review_reasons", "reviewed_label", "reviewed_by", "reviewed_at",
-                  "excluded", "exclusion_reason", "final_label", "model_version", "inference_ms", "image_width",
-                  "image_height", "created_at", "preview_url", "image_url"]
+                  "nucleus_found", "needs_review", "review_reasons", "recognised", "reviewed_label", "reviewed_by",
+                  "reviewed_at", "excluded", "exclusion_reason", "final_label", "model_version", "inference_ms",
+                  "image_width", "image_height", "created_at", "preview_url", "image_url"]
         read_only_fields = fields
 
 

@@ -1,7 +1,8 @@
 """The lab workflow in headless Chromium: a technologist's lab sample, a batch of real cell images, the
 differential, a lab reviewer's keyboard review of every cell (a correction, an exclusion), the verification, the
-CSV download, and another lab's reviewer finding nothing, all through the real pages over real HTTP."""
+CSV and PDF downloads, and another lab's reviewer finding nothing, all through the real pages over real HTTP."""
 
+import base64
 import csv
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from classifier.apps import REVIEWERS_GROUP
 from classifier.models import Prediction, Sample
 from ml import CLASS_NAMES
 from ml.data import resolve_dataset_root
-from tests.factories import lab_make
+from tests.factories import lab_make, pdf_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -174,12 +175,27 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     assert corrected.reviewed_label != corrected.predicted_label
     assert all(row["model_sha256"] and row["predicted_label"] in CLASS_NAMES for row in rows)
 
+    # The PDF report, fetched with the reviewer's session from the page's link, states the sign-off.
+    encoded = pages.driver.execute_async_script("""
+        const done = arguments[1];
+        fetch(arguments[0], {credentials: "same-origin"}).then(response => response.arrayBuffer()).then(buffer => {
+          let binary = "";
+          new Uint8Array(buffer).forEach(byte => { binary += String.fromCharCode(byte); });
+          done(btoa(binary));
+        });""", pages.find("#sample-pdf").get_attribute("href"))
+    report = pdf_text(base64.b64decode(encoded))
+    confirmed = len(cells) - 2
+    for expected in ("sample S-E2E-1", "Haematology North", f"Cells counted {len(cells) - 1}",
+                     f"Reviewed {len(cells)} of {len(cells)} cells: {confirmed} confirmed, 1 corrected, 1 excluded",
+                     "Verified by rita on", "Excluded (not counted): 1 cell", "Smudge cell"):
+        assert expected in report, expected
+
     # A reviewer of another lab finds none of it.
     pages.open("/")
     pages.logout()
     login("otto", "s3cret-pass-otto")
     for path in (f"/samples/{sample.pk}/", f"/samples/{sample.pk}/cells/", f"/predictions/{corrected.pk}/cell.jpg",
-                 f"/samples/{sample.pk}/sample.csv", f"/api/samples/{sample.pk}/"):
+                 f"/samples/{sample.pk}/sample.csv", f"/samples/{sample.pk}/report.pdf", f"/api/samples/{sample.pk}/"):
         status = pages.driver.execute_async_script(
             "const done = arguments[1]; fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status));",
             pages.base_url + path)

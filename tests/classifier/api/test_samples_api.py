@@ -7,6 +7,7 @@ from classifier.models import NOTES_MAX_LENGTH, Prediction, Sample
 from tests.factories import (
     image_bytes,
     media_files,
+    page_session,
     reviewer_make,
     sample_verified_make,
     upload,
@@ -161,3 +162,26 @@ def test_text_over_its_length_limit_is_a_json_400(alice_api, field, length):
     assert response.status_code == 400
     assert "no more than" in response.json()[field][0]
     assert not Sample.objects.exists()
+
+
+def test_the_sample_pages_uploader_posts_with_its_session_and_csrf_token(user, alice_sample, model_path):
+    """What static/js/sample_upload.js sends: per-file failures come back, the good files are kept."""
+    client, token = page_session(user, reverse("classifier:sample_detail", args=[alice_sample.pk]))
+    files = {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no")]}
+    refused = client.post(url("sample-images", alice_sample), files)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert not Prediction.objects.exists()
+    files = {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no")]}
+    response = client.post(url("sample-images", alice_sample), files, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201
+    assert [item["original_filename"] for item in response.json()["predictions"]] == ["good.jpeg"]
+    assert [error["filename"] for error in response.json()["errors"]] == ["bad.jpeg"]
+    assert list(alice_sample.predictions.values_list("original_filename", flat=True)) == ["good.jpeg"]
+
+
+def test_a_chunk_with_no_good_file_lists_every_reason(alice_api, alice_sample, model_path):
+    response = upload(alice_api, url("sample-images", alice_sample), upload_file("a.jpeg", b"no"),
+                      upload_file("cell.gif", image_bytes("GIF")))
+    assert response.status_code == 400
+    assert [error["filename"] for error in response.json()["errors"]] == ["a.jpeg", "cell.gif"]
+    assert "is not an image" in response.json()["errors"][0]["reason"]

@@ -263,8 +263,9 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
         _paragraph(f"Notes: {_notes_text(sample.notes)}", body),  # a paragraph of its own: long notes span pages
         Spacer(1, 2 * mm),
     ]
-    if report.low_count_warning:
-        story.append(_paragraph(f"Warning: {report.low_count_warning}", warning))
+    for text in (report.incomplete_warning, report.low_count_warning):
+        if text:
+            story.append(_paragraph(f"Warning: {text}", warning))
     if report.counted:  # with no cell counted every class would be flagged LOW: the warning says it instead
         story += [
             _differential_table(report.differential),

@@ -259,6 +259,7 @@ class SampleReport:
     review_counts: dict
     model_versions: list[ModelVersion]
     min_cells: int
+    waiting: int  # images stored but not classified yet (background workers)
 
     @property
     def counted(self) -> int:
@@ -276,6 +277,14 @@ class SampleReport:
                 f"{self.min_cells} this laboratory requires: each cell is {100 / self.counted:.1f}% of the count, so "
                 "the percentages and their flags are imprecise.")
 
+    @property
+    def incomplete_warning(self) -> str:
+        """Said while images still wait for a worker: the differential is of part of the smear only."""
+        if not self.waiting:
+            return ""
+        return (f"Partly classified: {self.waiting} of this sample's images still waiting to be classified, "
+                "not in this differential.")
+
 
 def sample_report(*, sample: Sample) -> SampleReport:
     return SampleReport(
@@ -286,6 +295,7 @@ def sample_report(*, sample: Sample) -> SampleReport:
         review_counts=sample_review_counts(sample),
         model_versions=list(sample_model_versions(sample=sample)),
         min_cells=settings.HEMATOVISION_REPORT_MIN_CELLS,
+        waiting=sample.pending_images.count(),
     )
 
 

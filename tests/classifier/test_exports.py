@@ -134,6 +134,16 @@ def lab_sample(user, reviewer, settings):
     return reviewed_lab_sample_make(user, reviewer)
 
 
+def test_pdf_of_a_partly_classified_sample_says_so(alice_client, user):
+    sample = sample_make(user, "S-HALF")
+    prediction_make(sample, "NEUTROPHIL", filename="done.jpeg")
+    url = reverse("classifier:sample_pdf", args=[sample.pk])
+    assert "Partly classified" not in pdf_text(alice_client.get(url).content)
+    waiting_image(sample, "later.jpeg")
+    text = " ".join(pdf_text(alice_client.get(url).content).split())
+    assert "Partly classified: 1 of this sample's images still waiting" in text
+
+
 def test_pdf_report_states_every_field_a_lab_files(alice_client, lab_sample, settings):
     response = alice_client.get(reverse("classifier:sample_pdf", args=[lab_sample.pk]))
     assert response["Content-Type"] == "application/pdf"

@@ -67,6 +67,15 @@ def test_cells_are_grouped_by_predicted_class_in_the_class_order(reviewer_client
     assert "Predicted Monocyte" not in content  # no empty groups
 
 
+def test_a_cell_the_image_checks_object_to_is_not_headlined_by_its_class(reviewer_client, sample):
+    unlike = prediction_make(sample, "LYMPHOCYTE", needs_review=True, filename="odd.jpeg")
+    unlike.review_reasons = ["unlike_training_images"]
+    unlike.save()
+    content = reviewer_client.get(grid_url(sample)).content.decode()
+    headline = content.split(f'id="cell-{unlike.pk}"')[1].split('class="predicted">')[1].split("</span>")[0]
+    assert "Not recognised as a white-cell image" in headline and "Lymphocyte" not in headline
+
+
 def test_progress_counts_reviewed_confirmed_corrected_and_excluded(reviewer_client, sample, reviewer):
     prediction_make(sample, "NEUTROPHIL")
     prediction_make(sample, "NEUTROPHIL", reviewed_label="NEUTROPHIL", reviewer=reviewer)

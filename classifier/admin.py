@@ -12,6 +12,19 @@ from classifier.models import Lab, ModelVersion, PendingImage, Prediction, Sampl
 admin.site.register(User, UserAdmin)
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Records only the app writes (the audit trail, images waiting for a worker): staff see them, nothing more."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def _thumbnail(prediction):
     if not prediction.pk:
         return "-"
@@ -153,7 +166,7 @@ class SampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SampleEvent)
-class SampleEventAdmin(admin.ModelAdmin):
+class SampleEventAdmin(ViewOnlyAdmin):
     """The audit trail: written only by the services, never edited or deleted."""
 
     list_display = ("at", "sample", "kind", "actor", "cell", "from_label", "to_label", "reason")
@@ -161,15 +174,6 @@ class SampleEventAdmin(admin.ModelAdmin):
     search_fields = ("sample__identifier", "actor__username", "cell", "reason")
     date_hierarchy = "at"
     list_select_related = ("sample", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ModelVersion)
@@ -185,18 +189,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PendingImage)
-class PendingImageAdmin(admin.ModelAdmin):
+class PendingImageAdmin(ViewOnlyAdmin):
     """Images waiting for a worker, to be seen only: a worker turns each into a prediction, and a deleted row
     would be an image lost."""
 
     list_display = ("sample", "owner", "original_filename", "created_at")
     list_select_related = ("sample", "owner")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

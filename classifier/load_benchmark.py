@@ -97,7 +97,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait(condition, timeout: float, what: str, interval: float = 0.25):
+def wait_until(condition, timeout: float, what: str, interval: float = 0.25):
+    """``condition()``'s first true value, polled every ``interval`` s; BenchmarkError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := condition():
@@ -217,7 +218,7 @@ class Stack:
         stack.enter_context(_process([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                       "--appendonly", "no", "--dir", str(self.workdir)],
                                      env=dict(os.environ), cwd=self.workdir, log=self.workdir / "redis.log"))
-        _wait(lambda: _pings(port), 30, "redis-server to answer")
+        wait_until(lambda: _pings(port), 30, "redis-server to answer")
         return f"redis://127.0.0.1:{port}/0"
 
     def _worker_command(self, index: int) -> list[str]:
@@ -248,7 +249,7 @@ class Stack:
                                           f"127.0.0.1:{port}"], env=env, cwd=self.project_dir,
                                          log=self.workdir / "gunicorn.log"))
             base_url = f"http://127.0.0.1:{port}"
-            _wait(lambda: _answers(f"{base_url}/api/schema/"), START_TIMEOUT, "gunicorn to answer")
+            wait_until(lambda: _answers(f"{base_url}/api/schema/"), START_TIMEOUT, "gunicorn to answer")
             user.result()
             answer = requests.post(f"{base_url}/api/auth/token/", data={"username": USERNAME, "password": PASSWORD},
                                    timeout=REQUEST_TIMEOUT)
@@ -307,7 +308,7 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
         results = list(pool.map(lambda client, url: _client(server, url, _requests_of(scenario, images, client)),
                                 range(scenario.clients), urls))
     if samples and server.workers:
-        _wait(lambda: server.queued_total() == 0, queue_timeout, "the workers to classify the queue",
+        wait_until(lambda: server.queued_total() == 0, queue_timeout, "the workers to classify the queue",
               interval=POLL_SECONDS)
     seconds = time.perf_counter() - start
     worker_cpu_s = tuple(after - before for before, after in zip(cpu_before, server.worker_cpu_seconds()))

@@ -3,7 +3,8 @@
 "use strict";
 (() => {
   const form = document.getElementById("sample-upload");
-  if (!form || !window.fetch || !window.FormData || !window.DOMParser || !window.hematovisionSample) return;
+  if (!form || !window.fetch || !window.FormData || !window.DOMParser || !window.hematovisionSample ||
+      !window.hematovisionApi) return;
   const input = form.querySelector("input[type=file]");
   const button = document.getElementById("upload-button");
   const box = document.getElementById("upload-progress-box");
@@ -20,31 +21,27 @@
     failureList.append(item);
   }
 
-  // The API's refusal of a whole request: {"detail": "..."}, or field errors such as {"images": ["..."]}.
-  const refusal = answer => answer.detail || Object.values(answer).flat().join(" ") || "refused";
+  const {refusal, postImages} = window.hematovisionApi;
 
   async function sendChunk(files) {
-    const body = new FormData();
-    files.forEach(file => body.append("images", file, file.name));
-    let response;
+    let response, answer;
     try {
-      response = await fetch(form.dataset.apiUrl, {
-        method: "POST", body, credentials: "same-origin",
-        headers: {"Accept": "application/json", "X-CSRFToken": csrfToken},
-      });
-      const answer = await response.json();
-      const errors = answer.errors || [];
-      errors.forEach(failure => reportFailure(failure.reason));
-      const created = (answer.predictions || []).length, queued = answer.queued || 0;
-      const refused = !response.ok && !errors.length;  // nothing in the chunk was taken, for one reason
-      if (refused) files.forEach(file => reportFailure(`${file.name}: ${refusal(answer)}`));
-      return {created, queued, failed: refused ? files.length : errors.length,
-              stop: [401, 403, 404, 503].includes(response.status)};
+      ({response, answer} = await postImages(form.dataset.apiUrl, files, csrfToken));
     } catch (error) {
+      response = null;
+    }
+    if (!answer) {
       const why = response ? `the server answered ${response.status}` : "the connection failed";
       files.forEach(file => reportFailure(`${file.name}: not uploaded (${why}).`));
       return {created: 0, queued: 0, failed: files.length, stop: !response};
     }
+    const errors = answer.errors || [];
+    errors.forEach(failure => reportFailure(failure.reason));
+    const created = (answer.predictions || []).length, queued = answer.queued || 0;
+    const refused = !response.ok && !errors.length;  // nothing in the chunk was taken, for one reason
+    if (refused) files.forEach(file => reportFailure(`${file.name}: ${refusal(answer)}`));
+    return {created, queued, failed: refused ? files.length : errors.length,
+            stop: [401, 403, 404, 503].includes(response.status)};
   }
 
   form.addEventListener("submit", async event => {

@@ -5,7 +5,7 @@
 (() => {
   const form = document.getElementById("upload-form");
   const zone = document.getElementById("dropzone");
-  if (!form || !zone) return;
+  if (!form || !zone || !window.hematovisionApi) return;
   const input = form.querySelector("input[type=file]");
   const chosen = document.getElementById("chosen");
   const button = document.getElementById("classify");
@@ -25,21 +25,15 @@
     return item;
   }
 
-  // The API's refusal of a whole request: {"detail": "..."}, or field errors such as {"images": ["..."]}.
-  const refusal = answer => answer.detail || Object.values(answer).flat().join(" ") || "refused";
+  const {refusal, postImages} = window.hematovisionApi;
 
   async function classify(files) {
-    const body = new FormData();
-    files.forEach(file => body.append("images", file, file.name));
-    let response;
+    const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     try {
-      response = await fetch(form.dataset.apiUrl, {
-        method: "POST", body, credentials: "same-origin",
-        headers: {"Accept": "application/json", "X-CSRFToken": form.querySelector("input[name=csrfmiddlewaretoken]").value},
-      });
-      return {status: response.status, answer: await response.json()};
+      const {response, answer} = await postImages(form.dataset.apiUrl, files, csrfToken);
+      return answer || {detail: `The server answered ${response.status}.`};
     } catch (error) {
-      return {status: 0, answer: {detail: response ? `The server answered ${response.status}.` : "The connection failed; nothing was classified."}};
+      return {detail: "The connection failed; nothing was classified."};
     }
   }
 
@@ -50,7 +44,7 @@
     button.disabled = true;
     button.textContent = "Classifying…";
     failureList.replaceChildren();
-    const {answer} = await classify(files);
+    const answer = await classify(files);
     const ids = (answer.predictions || []).map(prediction => prediction.id);
     const errors = answer.errors || [];
     errors.forEach(failure => report(`Not classified: ${failure.reason}`));

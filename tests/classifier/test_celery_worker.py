@@ -4,7 +4,6 @@ successor classifies none twice."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 from django.db import connection
 
 from classifier import services
+from classifier.load_benchmark import free_port, wait_until
 from classifier.models import PendingImage, Prediction
 from hematovision.celery import app as celery_app
 from tests.conftest import PROJECT_DIR
@@ -20,21 +20,6 @@ from tests.factories import image_bytes, sample_make, smear_rgb, upload_file
 
 IMAGES = 24
 VISIBILITY_TIMEOUT = 3  # seconds before Redis hands a vanished worker's batch to another one
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait(condition, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.")
 
 
 @pytest.fixture
@@ -46,12 +31,12 @@ def redis_url(tmp_path):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"In CI, {reason}")
         pytest.skip(reason)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
                                "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     import redis  # noqa: PLC0415 - installed with celery[redis]
 
-    _wait(lambda: _pings(redis.Redis(port=port)), 10, "redis-server to answer")
+    wait_until(lambda: _pings(redis.Redis(port=port)), 10, "redis-server to answer")
     yield f"redis://127.0.0.1:{port}/0"
     server.terminate()
     server.wait(10)
@@ -114,7 +99,7 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
     with open(tmp_path / "worker.log", "w") as log:
         first = _start_worker(broker, settings, log)
         try:
-            _wait(lambda: Prediction.objects.exists(), 60, "the first worker's first prediction", interval=0.01)
+            wait_until(lambda: Prediction.objects.exists(), 60, "the first worker's first prediction", interval=0.01)
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
@@ -123,7 +108,7 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
         assert PendingImage.objects.count() == IMAGES - classified_by_first  # nothing lost with the worker
         second = _start_worker(broker, settings, log)
         try:
-            _wait(lambda: not PendingImage.objects.exists(), 180, "the second worker to classify the rest",
+            wait_until(lambda: not PendingImage.objects.exists(), 180, "the second worker to classify the rest",
                   interval=0.2)
             time.sleep(VISIBILITY_TIMEOUT + 1)  # any batch delivered once more has had its chance to run again
         finally:

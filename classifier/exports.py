@@ -31,7 +31,7 @@ from classifier.templatetags.hematovision import lab_time, person
 
 CSV_HEADER = ["file_name", "sample", "predicted_label", "reviewed_label", "final_label",
               *[f"probability_{name}" for name in CLASS_NAMES], "needs_review", "review_reasons",
-              "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status"]
+              "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status", "exclusion_reason"]
 SHA256_PREFIX = 12
 DATASET_SPLIT = "TRAIN"
 DISCLAIMER = ("Machine pre-classification for laboratory support only. Results must be reviewed and "
@@ -72,7 +72,8 @@ def _csv_row(prediction) -> list:
         _iso(prediction.created_at),
         _iso(prediction.reviewed_at),
         _cell(prediction.reviewed_by.get_username() if prediction.reviewed_by_id else ""),
-        "classified",
+        "excluded" if prediction.excluded else "classified",  # an excluded cell is not in the differential
+        _cell(prediction.exclusion_reason),
     ]
 
 

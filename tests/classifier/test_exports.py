@@ -48,7 +48,7 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
     assert response.content.decode().splitlines()[0].split(",") == [
         "file_name", "sample", "predicted_label", "reviewed_label", "final_label", "probability_EOSINOPHIL",
         "probability_LYMPHOCYTE", "probability_MONOCYTE", "probability_NEUTROPHIL", "needs_review", "review_reasons",
-        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status"]
+        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status", "exclusion_reason"]
     first, second = csv_rows(response)
     assert (first["file_name"], first["predicted_label"], first["reviewed_label"], first["final_label"]) == (
         "a.jpeg", "NEUTROPHIL", "", "NEUTROPHIL")
@@ -61,6 +61,15 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
     assert second["sample"] == "S-CSV" and second["created_at"] and second["reviewed_at"]
     assert first["reviewed_at"] == ""
     assert first["status"] == second["status"] == "classified"
+
+
+def test_sample_csv_marks_excluded_cells_with_their_reason(alice_client, user):
+    sample = sample_make(user, "S-EXCL")
+    prediction_make(sample, "NEUTROPHIL", filename="kept.jpeg")
+    prediction_make(sample, "NEUTROPHIL", filename="smudge.jpeg", exclusion_reason="=Smudge cell", reviewer=user)
+    rows = csv_rows(alice_client.get(reverse("classifier:sample_csv", args=[sample.pk])))
+    assert [(row["file_name"], row["status"], row["exclusion_reason"]) for row in rows] == [
+        ("kept.jpeg", "classified", ""), ("smudge.jpeg", "excluded", "'=Smudge cell")]
 
 
 def waiting_image(sample, filename: str) -> PendingImage:

@@ -99,8 +99,8 @@ def runtime_forward(model, metadata: ArtifactMetadata, model_path: str | Path, r
             return OpenVINOForward(model_path, metadata.tta, metadata.preprocessing.input_size, batch_size)
         if runtime == "openvino":
             raise ArtifactError(f"The OpenVINO runtime was asked for, but {problem}.")
-        tampered = any(path.exists() for path in openvino_paths(model_path)) and metadata.openvino
-        (logger.warning if tampered else logger.info)("Serving %s with Keras: %s.", model_path, problem)
+        # An export was made for this model, yet it cannot serve: worth a warning. No export at all is a choice.
+        (logger.warning if metadata.openvino else logger.info)("Serving %s with Keras: %s.", model_path, problem)
     return ViewAveragedForward(model, metadata.tta, metadata.preprocessing.input_size, batch_size)
 
 

@@ -51,8 +51,13 @@ def export_ir(traced_function, model_path: str | Path) -> dict:
         os.replace(folder / "model.xml", xml_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"xml_sha256": sha256_of(xml_path), "bin_sha256": sha256_of(bin_path), "openvino_version": ov.__version__.split("-")[0],
-            "precision": PRECISION}
+    return {"xml_sha256": sha256_of(xml_path), "bin_sha256": sha256_of(bin_path),
+            "openvino_version": _release(ov.__version__), "precision": PRECISION}
+
+
+def _release(version: str) -> str:
+    """``2026.4.1`` of ``2026.4.1-22982-e213a147257-releases/2026/4``."""
+    return version.split("-")[0]
 
 
 def ir_problem(model_path: str | Path, record: dict) -> str:
@@ -89,7 +94,7 @@ class OpenVINOForward:
                                                              "INFERENCE_PRECISION_HINT": PRECISION})
         self._requests = self._throughput.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self._async_queue = ov.AsyncInferQueue
-        self.description = f"openvino {ov.__version__.split('-')[0]} ({PRECISION}, CPU)"
+        self.description = f"openvino {_release(ov.__version__)} ({PRECISION}, CPU)"
         self(np.zeros((1, input_size, input_size, 3), np.uint8))  # compile the kernels now, not on a request
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

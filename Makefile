@@ -19,7 +19,7 @@ PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cro
 	test_calibrate_review_threshold
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
-.PHONY: install run model train cross-validate calibrate test test-postgres evaluate superuser clean
+.PHONY: install run model train cross-validate calibrate test test-postgres evaluate bench-runtime superuser clean
 
 install: $(VENV)/.installed
 
@@ -58,6 +58,12 @@ calibrate: install
 evaluate: model
 	$(BIN)/python manage.py evaluate_model --json artifacts/evaluation.json --plots artifacts/plots
 	$(BIN)/python manage.py evaluate_full_size --json artifacts/full_size.json
+
+# Keras against the OpenVINO export of the model (exported first when it has none), in one run: agreement on every
+# evaluation set and the speed targets (docs/model-card.md, "Runtime"). `make bench` ends with it.
+bench-runtime: model
+	test -f "$(basename $(HEMATOVISION_MODEL_PATH)).openvino.xml" || $(BIN)/python manage.py export_runtime
+	$(BIN)/python manage.py compare_runtimes --json artifacts/runtimes.json
 
 superuser: install
 	$(BIN)/python manage.py createsuperuser

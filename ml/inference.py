@@ -64,7 +64,7 @@ class ViewAveragedForward:
         self.description = f"keras {keras.__version__} (tensorflow {tf.__version__})"
         self._network = probabilities_and_features(model)
         self.traced = tf.function(self._average_over_views,
-                                   input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
+                                  input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
         self(np.zeros((1, input_size, input_size, 3), np.uint8))  # trace and warm up now, not on a request
 
     def _average_over_views(self, images: tf.Tensor):

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from ml import CLASS_NAMES
-from ml.artifact import ArtifactMetadata, save_artifact
+from ml.artifact import ArtifactError, ArtifactMetadata, save_artifact
 from ml.data import LabelledImage, fingerprint, grouped_split
 from ml.inference import ViewAveragedForward, export_artifact
 from ml.metrics import classification_metrics
@@ -293,7 +293,11 @@ def run_training(sources: list[Source], base_weights_setting: str | None, output
     if not openvino_installed():
         print("openvino is not installed: no OpenVINO export, the Keras model serves")
         return saved
-    exported = export_artifact(output_path, model)
+    try:
+        exported = export_artifact(output_path, model)
+    except ArtifactError as error:  # the trained model is saved and serves on Keras: not worth losing
+        print(f"No OpenVINO export, the Keras model serves: {error}")
+        return saved
     print(f"Exported to OpenVINO {exported.openvino['openvino_version']} beside the model (largest probability "
           f"difference from Keras {exported.openvino['max_probability_difference']:.1e})")
     return exported

@@ -2,6 +2,7 @@
 
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -132,3 +133,13 @@ def test_the_cache_reloads_once_an_artifact_is_exported(tiny_model_path, tmp_pat
     export_artifact(path)
     assert cache.get(path).runtime.startswith("openvino ") and cache.loads == 2
     assert cache.get(path, "keras").runtime.startswith("keras ") and cache.loads == 3
+
+
+def test_threads_calling_the_openvino_forward_at_once_each_get_their_own_answers(exported_model_path):
+    served = CellClassifier.from_path(exported_model_path, "openvino")
+    batches = [generated_inputs(served.spec, count)[::-1 if count % 2 else 1] for count in (1, 3, 20, 33)]
+    expected = [served.forward(batch)[0] for batch in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda batch: served.forward(batch)[0], batches * 3))
+    for answer, wanted in zip(answers, expected * 3):
+        np.testing.assert_allclose(answer, wanted, atol=1e-6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import shutil
 import tempfile
 from pathlib import Path
@@ -78,8 +79,9 @@ class OpenVINOForward:
     """Drop-in for ``ViewAveragedForward`` that runs the exported IR: ``(probabilities, features)`` of uint8 images.
 
     Two compilations of one IR: a latency one (all cores on one request) for small batches, and a throughput
-    one (one stream per core) that larger batches are spread over in chunks. Each call makes its own infer
-    requests, so threads may call it at once.
+    one (one stream per core) that larger batches are spread over in chunks. No two calls share an infer
+    request (small batches take one from a pool of idle ones, large ones make their own), so threads may call
+    it at once.
     """
 
     def __init__(self, model_path: str | Path, tta: tuple[str, ...], input_size: int, batch_size: int = 32):
@@ -93,6 +95,7 @@ class OpenVINOForward:
         self._throughput = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT",
                                                              "INFERENCE_PRECISION_HINT": PRECISION})
         self._requests = self._throughput.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
+        self._idle = queue.SimpleQueue()  # latency requests between calls: making one costs about 1 ms
         self._async_queue = ov.AsyncInferQueue
         self.description = f"openvino {_release(ov.__version__)} ({PRECISION}, CPU)"
         self(np.zeros((1, input_size, input_size, 3), np.uint8))  # compile the kernels now, not on a request
@@ -100,8 +103,15 @@ class OpenVINOForward:
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = np.ascontiguousarray(images, dtype=np.uint8)
         if len(images) <= CHUNK:
-            outputs = self._latency.create_infer_request().infer(images)
-            return np.array(outputs[0]), np.array(outputs[1])
+            try:
+                request = self._idle.get_nowait()
+            except queue.Empty:
+                request = self._latency.create_infer_request()
+            try:
+                outputs = request.infer(images)
+                return np.array(outputs[0]), np.array(outputs[1])
+            finally:
+                self._idle.put(request)
         starts = range(0, len(images), CHUNK)
         probabilities, features = [None] * len(starts), [None] * len(starts)
 
@@ -109,11 +119,11 @@ class OpenVINOForward:
             probabilities[index] = request.get_output_tensor(0).data.copy()
             features[index] = request.get_output_tensor(1).data.copy()
 
-        queue = self._async_queue(self._throughput, self._requests)
-        queue.set_callback(keep)
+        parallel = self._async_queue(self._throughput, self._requests)
+        parallel.set_callback(keep)
         for index, start in enumerate(starts):
-            queue.start_async(images[start:start + CHUNK], index)
-        queue.wait_all()
+            parallel.start_async(images[start:start + CHUNK], index)
+        parallel.wait_all()
         return np.concatenate(probabilities), np.concatenate(features)
 
 

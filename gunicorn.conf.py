@@ -1,5 +1,11 @@
 """Gunicorn settings read from the working directory: load the model before a worker takes requests."""
 
+# What `make run` and `make bench` serve: one process holding one model, four request threads; a 600-image ZIP
+# classified in the request must not be cut off.
+workers = 1
+threads = 4
+timeout = 300
+
 
 def post_worker_init(worker):
     """Each worker loads and warms up the classifier now, so the first upload does not wait for TensorFlow."""

@@ -17,16 +17,25 @@ from classifier.models import ModelVersion
 from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
 from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
-from ml.preprocessing import ALLOWED_FORMATS, ImageError, decode_image, preprocess
+from ml.preprocessing import ALLOWED_FORMATS, ImageError, crop_box, crop_padded, decode_image, locate_cell, preprocess
 from ml.runtime import RUNTIMES
 
 __all__ = ["ALLOWED_FORMATS", "RUNTIMES", "ArtifactMetadata", "ImageError", "ModelUnavailable", "active", "cache",
-           "classify", "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png", "read_metadata"]
+           "cell_crop_jpeg", "classify", "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png",
+           "read_metadata"]
 
 # Uploads larger than this on their longer side are shrunk as they decode: the model looks at a crop around the
 # nucleus resized to its input size (224 px), so nothing it uses is lost, and a 6300 x 6300 upload costs
 # 12 MB of pixels instead of 120 MB.
 DECODE_MAX_SIDE = 2048
+
+# The reviewer's crop: wider than the model's (2.8 nucleus sizes) so the whole cell and a rim of its neighbours
+# show, never under CELL_CROP_MIN_SIDE pixels, at the image's own resolution (granules stay visible); only a crop
+# over CELL_CROP_MAX_SIDE is shrunk, so a grid of a hundred cells stays light.
+CELL_CROP_SCALE = 4.0
+CELL_CROP_MIN_SIDE = 160
+CELL_CROP_MAX_SIDE = 480
+CELL_CROP_QUALITY = 90
 
 NO_MODEL = ("no trained model is installed. An administrator must train or install one (`python manage.py "
             "train_model`); the server log says what is missing.")
@@ -119,4 +128,20 @@ def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256:
     overlay = gradcam_overlay(classifier.model, model_input, classifier.class_names.index(class_name))
     buffer = io.BytesIO()
     Image.fromarray(overlay).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def cell_crop_jpeg(image_bytes: bytes) -> bytes:
+    """JPEG of a square around the located cell at native resolution (no model needed), for review and the report.
+
+    Where the square reaches past the frame, the frame's median colour fills it, as for the model's crop.
+    """
+    rgb = decode(image_bytes)
+    height, width = rgb.shape[:2]
+    location = locate_cell(rgb)
+    scale = max(CELL_CROP_SCALE, CELL_CROP_MIN_SIDE / location.nucleus_size) if location.nucleus_found else 0.0
+    crop = crop_padded(rgb, crop_box(width, height, location, scale))
+    crop.thumbnail((CELL_CROP_MAX_SIDE, CELL_CROP_MAX_SIDE))
+    buffer = io.BytesIO()
+    crop.save(buffer, format="JPEG", quality=CELL_CROP_QUALITY)
     return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""Users, samples, predictions, images waiting to be classified, and the model versions that made them."""
+"""Users and their laboratories, samples and their audit trail, predictions, images waiting to be classified, and
+the model versions that made them."""
 
 import uuid
 from pathlib import PurePath
@@ -7,21 +8,27 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.utils import timezone
 
 from ml import CLASS_NAMES  # the one class table: a constant, so not worth a trip through the model gateway
 
 NOTES_MAX_LENGTH = 4000  # a few paragraphs; the PDF report renders them in well under a second
 CLASS_CHOICES = [(name, name.capitalize()) for name in CLASS_NAMES]
 REVIEW_PERMISSION = "classifier.review_prediction"  # Prediction.Meta.permissions; the Reviewers group holds it
+UNVERIFY_PERMISSION = "classifier.unverify_sample"  # Sample.Meta.permissions; staff grant it to a few people
+EXCLUSION_REASON_MAX_LENGTH = 200
 
 # Why a prediction needs review, in words for the user; the codes come from services.review_reasons_for.
 REVIEW_REASON_TEXT = {
     "low_confidence": "The model is not confident: its top probability is below the review threshold.",
     "no_nucleus": "No purple-stained white-cell nucleus was found in the image.",
-    "unlike_training_images": "The image is unlike every image the model was trained on (another kind of "
-                              "picture, or cells from an instrument or stain it has not seen).",
+    "unlike_training_images": "The image is unlike every image the model was trained on: a cell from an "
+                              "instrument, stain or magnification it has not seen, or not a white-cell image at "
+                              "all. Its class means nothing until a person has looked.",
     "blank": "The image is blank or almost uniform.",
 }
+# The checks that say the image is probably not a white cell the model knows: then no class is headlined.
+NOT_RECOGNISED_REASONS = frozenset({"blank", "no_nucleus", "unlike_training_images"})
 
 
 def upload_to(instance, filename: str) -> str:
@@ -53,10 +60,28 @@ class ModelVersion(models.Model):
         return f"{self.name} ({self.sha256[:10]})"
 
 
+class Lab(models.Model):
+    """A laboratory team: its members see and work on its samples; its reviewers review and verify them."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True, help_text="Short name for the API, e.g. haematology-north.")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="labs", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Sample(models.Model):
-    """One blood smear: its cell images make up the differential count. Holds no personal data."""
+    """One blood smear: its cell images make up the differential count. Holds no personal data.
+
+    Without a lab (samples from before labs existed, or made by someone in none) only its owner and staff see it.
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="samples")
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="samples")
     identifier = models.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH,  # max_length shapes forms; the validator
                              validators=[MaxLengthValidator(NOTES_MAX_LENGTH)],  # enforces it on full_clean
@@ -68,7 +93,10 @@ class Sample(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["owner", "identifier"], name="unique_sample_per_owner")]
+        constraints = [models.UniqueConstraint(fields=["owner", "identifier"], name="unique_sample_per_owner"),
+                       models.UniqueConstraint(fields=["lab", "identifier"], name="unique_sample_per_lab",
+                                               condition=models.Q(lab__isnull=False))]
+        permissions = [("unverify_sample", "Can un-verify a verified sample, giving a reason")]
 
     def __str__(self) -> str:
         return self.identifier
@@ -116,7 +144,12 @@ class Prediction(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    excluded = models.BooleanField(default=False, help_text="A reviewer took the cell out of the differential "
+                                                            "(none of the four classes: a blast, a smudge cell, …).")
+    exclusion_reason = models.CharField(max_length=EXCLUSION_REASON_MAX_LENGTH, blank=True)
     gradcam = models.ImageField(upload_to=upload_to, blank=True, help_text="Cached Grad-CAM overlay.")
+    cell_crop = models.ImageField(upload_to=upload_to, blank=True,
+                                  help_text="Cached JPEG crop around the located cell, for review and the report.")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -130,9 +163,28 @@ class Prediction(models.Model):
         return f"{self.original_filename}: {self.predicted_label} ({self.confidence:.0%})"
 
     @property
+    def is_handled(self) -> bool:
+        """Confirmed, corrected or excluded by a reviewer: what verification requires of every cell."""
+        return self.excluded or bool(self.reviewed_label)
+
+    @property
+    def review_state(self) -> str:
+        """'confirmed', 'corrected', 'excluded', or '' while no reviewer has handled the cell."""
+        if self.excluded:
+            return "excluded"
+        if not self.reviewed_label:
+            return ""
+        return "confirmed" if self.reviewed_label == self.predicted_label else "corrected"
+
+    @property
     def final_label(self) -> str:
         """The reviewer's label where there is one, else the model's."""
         return self.reviewed_label or self.predicted_label
+
+    @property
+    def recognised(self) -> bool:
+        """Whether a class may be headlined: no image check says this is not a white cell the model knows."""
+        return NOT_RECOGNISED_REASONS.isdisjoint(self.review_reasons)
 
     @property
     def review_reason_texts(self) -> list[str]:
@@ -144,3 +196,32 @@ class Prediction(models.Model):
         labels = dict(CLASS_CHOICES)
         pairs = [(labels.get(name, name), value) for name, value in self.probabilities.items()]
         return sorted(pairs, key=lambda pair: pair[1], reverse=True)
+
+
+class SampleEvent(models.Model):
+    """One entry of a sample's audit trail, written by the services and never changed: a review, correction,
+    exclusion, verification or un-verification, who did it, when and why."""
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        CORRECTED = "corrected", "Corrected"
+        EXCLUDED = "excluded", "Excluded"
+        VERIFIED = "verified", "Verified"
+        UNVERIFIED = "unverified", "Un-verified"
+
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    prediction = models.ForeignKey(Prediction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    cell = models.CharField(max_length=255, blank=True, help_text="The cell's file name, kept if it is deleted.")
+    from_label = models.CharField(max_length=20, blank=True, help_text="The cell's label before: its class, "
+                                                                       "or 'excluded'.")
+    to_label = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=EXCLUSION_REASON_MAX_LENGTH, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sample}: {self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,5 +1,9 @@
-"""Everything that writes: predictions from uploads (now or by a worker), reviews, samples, their deletion, and
-model versions."""
+"""Everything that writes: predictions from uploads (now or by a worker), reviews and exclusions, samples, their
+verification and un-verification (each written to the sample's audit trail), deletion, and model versions.
+
+A verified sample is a frozen record: every write to it or its cells is refused here, whichever page, API call or
+admin action asks, until someone with the un-verify permission un-verifies it with a reason.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +26,14 @@ from classifier import model_gateway, selectors
 from classifier.model_gateway import ArtifactMetadata
 from classifier.models import (
     CLASS_CHOICES,
+    EXCLUSION_REASON_MAX_LENGTH,
     REVIEW_PERMISSION,
+    UNVERIFY_PERMISSION,
     ModelVersion,
     PendingImage,
     Prediction,
     Sample,
+    SampleEvent,
     upload_to,
 )
 from classifier.uploads import (
@@ -43,6 +50,7 @@ FILE_DELETE_ATTEMPTS = 3
 logger = logging.getLogger("hematovision.storage")
 NOTHING_TO_CLASSIFY = "Nothing to classify: the upload held no images."
 CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a request's memory stays bounded
+FROZEN = "This sample is verified: nothing in it can change unless it is un-verified first."
 
 
 def _preview_jpeg(rgb) -> ContentFile:
@@ -144,10 +152,21 @@ def prediction_create_many(*, owner, uploads: list[UploadedFile], sample: Sample
 
 
 def _check_sample_open(*, owner, sample: Sample) -> None:
-    if sample.owner_id != owner.pk:
-        raise PermissionDenied("Images can only be added to your own samples.")
-    if sample.is_verified:
-        raise ValidationError("This sample is verified; no images can be added to it.")
+    if not selectors.sample_is_member(user=owner, sample=sample):
+        raise PermissionDenied("Images can only be added to your own samples or your lab's.")
+    _check_not_frozen(sample)
+
+
+def _check_not_frozen(sample: Sample | None) -> None:
+    """Refuse any change to a verified sample, read afresh; inside a transaction under a row lock, so a
+    verification committing in another request cannot slip between the check and the write."""
+    if sample is None:
+        return
+    verified = Sample.objects.filter(pk=sample.pk, verified_at__isnull=False)
+    if transaction.get_connection().in_atomic_block:
+        verified = verified.select_for_update()
+    if verified.exists():
+        raise ValidationError(FROZEN, code="frozen")
 
 
 def sample_images_add(*, owner, sample: Sample, uploads: list[UploadedFile],
@@ -178,6 +197,7 @@ def _pending_create_many(*, owner, sample: Sample, checked: list[CheckedUpload])
             image.image.save(item.filename, ContentFile(item.data), save=False)
             pending.append(image)
         with transaction.atomic():
+            _check_not_frozen(sample)
             PendingImage.objects.bulk_create(pending)
             ids = [image.pk for image in pending]
             # robust: a broker that is down leaves the images queued (`manage.py queue_pending`), never lost
@@ -252,6 +272,7 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
     try:
         prediction.full_clean()
         with transaction.atomic():
+            _check_not_frozen(sample)  # verified while this upload was being classified
             prediction.save()
     except Exception:
         _delete_files(prediction)
@@ -260,8 +281,8 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
 
 
 def _stored_files(prediction: Prediction) -> list:
-    return [(field.storage, field.name) for field in (prediction.image, prediction.preview, prediction.gradcam)
-            if field.name]
+    return [(field.storage, field.name)
+            for field in (prediction.image, prediction.preview, prediction.gradcam, prediction.cell_crop) if field.name]
 
 
 def _storage_delete(storage, name: str) -> bool:
@@ -306,8 +327,18 @@ def _delete_files_on_commit(predictions, pending=()) -> FileCleanup:
     return cleanup
 
 
+def _check_owner_or_staff(actor, record, what: str) -> None:
+    if actor is not None and not actor.is_staff and record.owner_id != actor.pk:
+        raise PermissionDenied(f"Only the person who uploaded {what} (or staff) can delete it.")
+
+
 @transaction.atomic
-def prediction_delete(*, prediction: Prediction) -> FileCleanup:
+def prediction_delete(*, prediction: Prediction, actor=None) -> FileCleanup:
+    """Delete a prediction and its files; never a cell of a verified sample. ``actor`` (None: the system) must be
+    its owner or staff: lab members see each other's cells but do not delete them."""
+    _check_owner_or_staff(actor, prediction, "this image")
+    if prediction.sample_id:
+        _check_not_frozen(prediction.sample)
     cleanup = _delete_files_on_commit([prediction])
     prediction.delete()
     return cleanup
@@ -330,54 +361,145 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
     return prediction
 
 
+def prediction_cell_crop(*, prediction: Prediction) -> bytes:
+    """JPEG bytes of the crop around the located cell (review grid, report), computed once and stored after.
+
+    Two simultaneous requests may both compute it; only the first stored file is kept.
+    """
+    if prediction.cell_crop:
+        with prediction.cell_crop.open("rb") as handle:
+            return handle.read()
+    with prediction.image.open("rb") as handle:
+        jpeg = model_gateway.cell_crop_jpeg(handle.read())
+    name = prediction.cell_crop.storage.save(upload_to(prediction, "cell.jpg"), ContentFile(jpeg))
+    if not Prediction.objects.filter(pk=prediction.pk, cell_crop="").update(cell_crop=name):
+        prediction.cell_crop.storage.delete(name)
+    prediction.refresh_from_db(fields=["cell_crop"])
+    return jpeg
+
+
 def _check_reviewer(user) -> None:
     if not user.has_perm(REVIEW_PERMISSION):
         raise PermissionDenied("Only reviewers can confirm or correct predictions.")
 
 
-def prediction_review(*, prediction: Prediction, reviewer, label: str) -> Prediction:
-    """Confirm (same label) or correct a prediction; the model's own label and probabilities are kept."""
-    _check_reviewer(reviewer)
-    if label not in dict(CLASS_CHOICES):
-        raise ValidationError({"label": f"Unknown class {label!r}."})
-    if prediction.sample_id and prediction.sample.is_verified:
-        raise ValidationError("This sample is verified; its predictions can no longer change.")
-    prediction.reviewed_label = label
+def _cell_state(prediction: Prediction) -> str:
+    """The cell's label as the audit trail records it: its class (the reviewer's, else the model's), or
+    'excluded'."""
+    return "excluded" if prediction.excluded else prediction.final_label
+
+
+def _review_save(prediction: Prediction, reviewer, *, kind: str, reason: str = "") -> Prediction:
+    """Stamp and save the reviewed prediction, with its audit-trail entry when it belongs to a sample."""
+    before = Prediction.objects.get(pk=prediction.pk)
     prediction.reviewed_by = reviewer
     prediction.reviewed_at = timezone.now()
     prediction.full_clean()
-    prediction.save(update_fields=["reviewed_label", "reviewed_by", "reviewed_at"])
+    prediction.save(update_fields=["reviewed_label", "reviewed_by", "reviewed_at", "excluded", "exclusion_reason"])
+    if prediction.sample_id:
+        SampleEvent.objects.create(sample_id=prediction.sample_id, actor=reviewer, kind=kind, prediction=prediction,
+                                   cell=prediction.original_filename, from_label=_cell_state(before),
+                                   to_label=_cell_state(prediction), reason=reason, at=prediction.reviewed_at)
     return prediction
 
 
-def sample_create(*, owner, identifier: str, notes: str = "") -> Sample:
-    sample = Sample(owner=owner, identifier=identifier.strip(), notes=notes.strip())
+@transaction.atomic
+def prediction_review(*, prediction: Prediction, reviewer, label: str) -> Prediction:
+    """Confirm (same label) or correct a prediction; the model's own label and probabilities are kept, and an
+    earlier exclusion is lifted."""
+    _check_reviewer(reviewer)
+    if label not in dict(CLASS_CHOICES):
+        raise ValidationError({"label": f"Unknown class {label!r}."})
+    _check_not_frozen(prediction.sample if prediction.sample_id else None)
+    prediction.reviewed_label = label
+    prediction.excluded, prediction.exclusion_reason = False, ""
+    kind = SampleEvent.Kind.CONFIRMED if label == prediction.predicted_label else SampleEvent.Kind.CORRECTED
+    return _review_save(prediction, reviewer, kind=kind)
+
+
+def _reason_checked(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": f"Give a reason {what}."})
+    if len(reason) > EXCLUSION_REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"The reason is {len(reason)} characters long; at most "
+                                         f"{EXCLUSION_REASON_MAX_LENGTH}."})
+    return reason
+
+
+@transaction.atomic
+def prediction_exclude(*, prediction: Prediction, reviewer, reason: str) -> Prediction:
+    """Take a cell out of the differential (none of the four classes: a blast, a smudge cell, an artefact), with
+    the reason; confirming or correcting it later brings it back."""
+    _check_reviewer(reviewer)
+    if not prediction.sample_id:
+        raise ValidationError("Only a cell of a sample can be excluded from its differential.")
+    reason = _reason_checked(reason, "for excluding the cell")
+    _check_not_frozen(prediction.sample)
+    prediction.reviewed_label = ""
+    prediction.excluded, prediction.exclusion_reason = True, reason
+    return _review_save(prediction, reviewer, kind=SampleEvent.Kind.EXCLUDED, reason=reason)
+
+
+def sample_create(*, owner, identifier: str, notes: str = "", lab=None) -> Sample:
+    """A new sample of ``owner``'s, in one of their labs (seen by its members) or, without one, theirs alone."""
+    if lab is not None and not selectors.lab_list(user=owner).filter(pk=lab.pk).exists():
+        raise ValidationError({"lab": "You are not a member of that lab."})
+    sample = Sample(owner=owner, lab=lab, identifier=identifier.strip(), notes=notes.strip())
     if Sample.objects.filter(owner=owner, identifier=sample.identifier).exists():
         raise ValidationError({"identifier": f"You already have a sample called {sample.identifier!r}; "
+                                             "choose another identifier."})
+    if lab is not None and Sample.objects.filter(lab=lab, identifier=sample.identifier).exists():
+        raise ValidationError({"identifier": f"{lab.name} already has a sample called {sample.identifier!r}; "
                                              "choose another identifier."})
     sample.full_clean()
     sample.save()
     return sample
 
 
+@transaction.atomic
 def sample_verify(*, sample: Sample, reviewer) -> Sample:
-    """Sign the sample off; every prediction that needs review must have been reviewed first."""
+    """Sign the sample off once every cell is confirmed, corrected or excluded; from then on it is frozen."""
     _check_reviewer(reviewer)
+    _check_not_frozen(sample)
     queued = sample.pending_images.count()
     if queued:
         raise ValidationError(f"{queued} image(s) are still waiting to be classified; verify the sample once "
                               "every image is classified.")
-    pending = sample.predictions.filter(needs_review=True, reviewed_label="").count()
-    if pending:
-        raise ValidationError(f"{pending} flagged prediction(s) still need review before the sample is verified.")
+    counts = selectors.sample_review_counts(sample)
+    if not counts["total"]:
+        raise ValidationError("This sample has no classified cells yet; there is nothing to verify.")
+    unhandled = counts["total"] - counts["reviewed"]
+    if unhandled:
+        raise ValidationError(f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
+                              "exclude every cell before verifying the sample.")
     sample.verified_at = timezone.now()
     sample.verified_by = reviewer
     sample.save(update_fields=["verified_at", "verified_by"])
+    SampleEvent.objects.create(sample=sample, actor=reviewer, kind=SampleEvent.Kind.VERIFIED, at=sample.verified_at)
     return sample
 
 
 @transaction.atomic
-def sample_delete(*, sample: Sample) -> FileCleanup:
+def sample_unverify(*, sample: Sample, actor, reason: str) -> Sample:
+    """Open a verified sample again (a separate permission from reviewing); who, when and why are recorded."""
+    if not actor.has_perm(UNVERIFY_PERMISSION):
+        raise PermissionDenied("Only people allowed to un-verify samples can do this; ask an administrator.")
+    reason = _reason_checked(reason, "for un-verifying the sample")
+    if not Sample.objects.select_for_update().filter(pk=sample.pk, verified_at__isnull=False).exists():
+        raise ValidationError("This sample is not verified.")
+    sample.verified_at, sample.verified_by = None, None
+    sample.save(update_fields=["verified_at", "verified_by"])
+    SampleEvent.objects.create(sample=sample, actor=actor, kind=SampleEvent.Kind.UNVERIFIED, reason=reason)
+    return sample
+
+
+@transaction.atomic
+def sample_delete(*, sample: Sample, actor=None) -> FileCleanup:
+    """Delete a sample, its cells and their files; never a verified one. ``actor`` (None: the system) must be its
+    owner or staff."""
+    _check_owner_or_staff(actor, sample, "this sample")
+    _check_not_frozen(sample)
     cleanup = _delete_files_on_commit(list(sample.predictions.all()), list(sample.pending_images.all()))
     sample.delete()
     return cleanup

@@ -26,6 +26,7 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+CSRF_FAILURE_VIEW = "classifier.api.exceptions.csrf_failure"  # the styled 403 page
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 # A built-in key suits only a site nobody else can reach: DEBUG, or served to this machine alone.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -142,7 +143,7 @@ LOGIN_REDIRECT_URL = "classifier:upload"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")  # the lab's: pages and reports show times in it
 USE_I18N = True
 USE_TZ = True
 
@@ -257,6 +258,10 @@ LOGGING = {
 # for one, prints neutrophils 40-60 and eosinophils 1-4), so every laboratory must set its own through
 # HEMATOVISION_REFERENCE_INTERVALS.
 HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENCE_THRESHOLD", "0.76"))
+# The sample report: the laboratory's name at its head (a sample's own lab, where it has one, comes first), and
+# the count under which it warns that the percentages are imprecise (a manual differential counts 100 cells).
+HEMATOVISION_LAB_NAME = os.environ.get("HEMATOVISION_LAB_NAME", "Haematology laboratory")
+HEMATOVISION_REPORT_MIN_CELLS = int(os.environ.get("HEMATOVISION_REPORT_MIN_CELLS", "100"))
 HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
     "HEMATOVISION_REFERENCE_INTERVALS",
     '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',

@@ -110,12 +110,21 @@ def recipe_differences(cross_validation_config: dict, training: dict) -> list[st
             for key in RECIPE_KEYS if cross_validation_config.get(key) != training.get(key)]
 
 
-def out_of_fold_predictions(result: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, class indices) of every held-out TRAIN image in a ``cross_validate`` result."""
+def out_of_fold_predictions(result: dict, source: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, class indices) of every held-out training image in a ``cross_validate`` result.
+
+    ``source`` keeps one source's images: a laboratory's threshold should follow its own instrument.
+    """
     records = result.get("out_of_fold")
     if not records:
         raise ValueError("The cross-validation results hold no out-of-fold predictions; rerun "
                          "`manage.py cross_validate --json FILE` to record them.")
+    if source is not None:
+        names = sorted({record.get("source") for record in records})
+        records = [record for record in records if record.get("source") == source]
+        if not records:
+            raise ValueError(f"The cross-validation results hold no images of source {source!r} (they hold "
+                             f"{', '.join(map(str, names))}).")
     unknown = {record["label"] for record in records} - set(CLASS_NAMES)
     if unknown:
         raise ValueError(f"The cross-validation results name unknown classes: {sorted(unknown)}.")

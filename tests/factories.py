@@ -2,23 +2,27 @@
 uploads and ZIPs of them, users, samples and predictions made straight in the database with chosen labels (no
 model call needed), and tiny but complete model artifacts."""
 
+import datetime
 import io
+import re
 import struct
 import zipfile
 import zlib
 
 import numpy as np
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageDraw
+from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from classifier import services
 from classifier.apps import REVIEWERS_GROUP
-from classifier.models import CLASS_NAMES, ModelVersion, Prediction
+from classifier.models import CLASS_NAMES, Lab, ModelVersion, Prediction, Sample
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
@@ -151,8 +155,45 @@ def reviewer_grant(user):
     return user
 
 
-def sample_make(owner, identifier: str = "S-001", notes: str = ""):
-    return services.sample_create(owner=owner, identifier=identifier, notes=notes)
+def unverifier_grant(user):
+    """Give an existing user the permission to un-verify samples (staff grant it in the admin)."""
+    user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="classifier"))
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions per instance
+
+
+def lab_make(*members, name: str = "Haematology North", slug: str = "haematology-north") -> Lab:
+    lab = Lab.objects.create(name=name, slug=slug)
+    lab.members.add(*members)
+    return lab
+
+
+def sample_make(owner, identifier: str = "S-001", notes: str = "", lab=None):
+    return services.sample_create(owner=owner, identifier=identifier, notes=notes, lab=lab)
+
+
+def sample_verified_make(owner, reviewer, identifier: str = "S-DONE", lab=None, cells: int = 2):
+    """A sample with ``cells`` cells, each confirmed by ``reviewer``, verified through the service."""
+    sample = sample_make(owner, identifier, lab=lab)
+    for index in range(cells):
+        prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer, filename=f"done-{index}.jpeg")
+    return services.sample_verify(sample=sample, reviewer=reviewer)
+
+
+def reviewed_lab_sample_make(owner, reviewer):
+    """``owner``'s sample "S-PDF" in Haematology North, reviewed by ``reviewer`` (renamed Rita Levi): 9 neutrophils
+    (one corrected from a monocyte, one confirmed), 1 lymphocyte and 1 smudge cell excluded; verified at 17:05 UTC
+    on 1 Dec 2026."""
+    reviewer.first_name, reviewer.last_name = "Rita", "Levi"
+    reviewer.save()
+    sample = sample_make(owner, "S-PDF", notes="Routine smear", lab=lab_make(owner, reviewer))
+    predictions_make(sample, {"NEUTROPHIL": 7, "LYMPHOCYTE": 1})
+    prediction_make(sample, "NEUTROPHIL", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="confirmed.jpeg")
+    prediction_make(sample, "MONOCYTE", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="corrected.jpeg")
+    prediction_make(sample, "LYMPHOCYTE", exclusion_reason="smudge cell", reviewer=reviewer, filename="smudge.jpeg")
+    Sample.objects.filter(pk=sample.pk).update(verified_by=reviewer,
+                                               verified_at=datetime.datetime(2026, 12, 1, 17, 5, tzinfo=datetime.UTC))
+    sample.refresh_from_db()
+    return sample
 
 
 def model_version_make() -> ModelVersion:
@@ -163,15 +204,19 @@ def model_version_make() -> ModelVersion:
 
 
 def prediction_make(sample, label: str = "NEUTROPHIL", *, reviewed_label: str = "", reviewer=None,
-                    needs_review: bool = False, filename: str = "cell.jpeg", owner=None) -> Prediction:
-    """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None)."""
+                    needs_review: bool = False, filename: str = "cell.jpeg", owner=None,
+                    exclusion_reason: str = "") -> Prediction:
+    """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None); an
+    ``exclusion_reason`` makes it excluded by ``reviewer``."""
     probabilities = {name: (0.7 if name == label else 0.1) for name in CLASS_NAMES}
     prediction = Prediction(
         owner=owner or sample.owner, sample=sample, predicted_label=label, confidence=0.7,
         probabilities=probabilities, needs_review=needs_review,
         review_reasons=["low_confidence"] if needs_review else [], original_filename=filename,
         model_version=model_version_make(), inference_ms=1.0, reviewed_label=reviewed_label,
-        reviewed_by=reviewer if reviewed_label else None, reviewed_at=timezone.now() if reviewed_label else None,
+        reviewed_by=reviewer if reviewed_label or exclusion_reason else None,
+        reviewed_at=timezone.now() if reviewed_label or exclusion_reason else None,
+        excluded=bool(exclusion_reason), exclusion_reason=exclusion_reason,
     )
     data = image_bytes("JPEG")
     prediction.image.save(filename, ContentFile(data), save=False)
@@ -192,6 +237,26 @@ def token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+def page_session(user, page_url: str) -> tuple[Client, str]:
+    """A browser-like client logged in as ``user`` with CSRF checks on, and the CSRF token the page at
+    ``page_url`` hands its scripts (its form's ``csrfmiddlewaretoken``), as the JS uploaders send it."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    page = client.get(page_url).content.decode()
+    return client, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """A PDF's text as a reader sees it (pypdf), white space folded."""
+    assert pdf.startswith(b"%PDF")
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+
+
+def pdf_image_count(pdf: bytes) -> int:
+    """Images drawn on a PDF's pages (each draw counts: identical images share one stored copy)."""
+    return sum(page.get_contents().get_data().count(b" Do\n") for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def upload(client, url, *files):

@@ -93,6 +93,13 @@ def permission_denied(request, exception):
     return defaults.permission_denied(request, exception)
 
 
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: the styled 403 page, with the site's layout, instead of Django's bare one."""
+    message = ("This form could not be accepted: it was open too long, the page was opened before you logged in or "
+               "out, or cookies are blocked. Go back, reload the page and try again.")
+    return _error_answer(request, 403, message, "403.html")
+
+
 def page_not_found(request, exception):
     """Django's 404 handler: unknown /api/ addresses answer in JSON like every other API error."""
     if _is_api(request):

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from classifier.models import CLASS_CHOICES, ModelVersion, Prediction, Sample
+from classifier import selectors
+from classifier.models import (
+    CLASS_CHOICES,
+    EXCLUSION_REASON_MAX_LENGTH,
+    Lab,
+    ModelVersion,
+    Prediction,
+    Sample,
+    SampleEvent,
+)
 from classifier.uploads import formats_text
 
 
@@ -30,6 +39,10 @@ class PredictionSerializer(serializers.ModelSerializer):
     review_reasons = serializers.ListField(child=serializers.CharField(),
                                            help_text="Why the prediction needs review: low_confidence, no_nucleus, …")
     final_label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The reviewer's label, else the model's.")
+    recognised = serializers.BooleanField(read_only=True, help_text="False when an image check (blank, no_nucleus, "
+                                          "unlike_training_images) says this is probably not a white cell the "
+                                          "model knows: then predicted_label is no result, and the pages headline "
+                                          "\"Not recognised as a white-cell image\".")
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     model_version = serializers.SlugRelatedField(slug_field="sha256", read_only=True)
     preview_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-preview",
@@ -40,9 +53,9 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "sample", "original_filename", "predicted_label", "confidence", "probabilities",
-                  "nucleus_found", "needs_review", "review_reasons", "reviewed_label", "reviewed_by", "reviewed_at",
-                  "final_label", "model_version", "inference_ms", "image_width", "image_height", "created_at",
-                  "preview_url", "image_url"]
+                  "nucleus_found", "needs_review", "review_reasons", "recognised", "reviewed_label", "reviewed_by",
+                  "reviewed_at", "excluded", "exclusion_reason", "final_label", "model_version", "inference_ms",
+                  "image_width", "image_height", "created_at", "preview_url", "image_url"]
         read_only_fields = fields
 
 
@@ -61,8 +74,17 @@ class ReviewSerializer(serializers.Serializer):
     label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The class the reviewer confirms or sets.")
 
 
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=EXCLUSION_REASON_MAX_LENGTH,
+                                   help_text="Why: kept in the sample's audit trail.")
+
+
 class SampleSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    lab = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="The lab's slug; null: the "
+                                       "owner's alone.")
+    reviewed_count = serializers.IntegerField(read_only=True, help_text="Cells confirmed, corrected or excluded: "
+                                              "verification needs all of them.")
     verified_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     image_count = serializers.IntegerField(read_only=True)
     flagged_count = serializers.IntegerField(read_only=True, help_text="Images whose prediction needs review.")
@@ -73,13 +95,13 @@ class SampleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sample
-        fields = ["id", "identifier", "notes", "owner", "created_at", "is_verified", "verified_at", "verified_by",
-                  "image_count", "flagged_count", "pending_count", "queued_count", "classification"]
+        fields = ["id", "identifier", "notes", "owner", "lab", "created_at", "is_verified", "verified_at",
+                  "verified_by", "image_count", "reviewed_count", "flagged_count", "pending_count", "queued_count",
+                  "classification"]
         read_only_fields = fields
 
-
     def get_classification(self, sample) -> str:
-        return f"{sample.image_count} of {sample.image_count + sample.queued_count} classified"
+        return str(selectors.sample_classification(sample=sample))
 
 
 class SampleCreateSerializer(serializers.Serializer):
@@ -88,6 +110,25 @@ class SampleCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, default="", allow_blank=True,
                                   max_length=Sample._meta.get_field("notes").max_length,
                                   help_text="Optional; no patient names or other personal data.")
+    lab = serializers.SlugRelatedField(slug_field="slug", queryset=Lab.objects.none(), required=False,
+                                       allow_null=True, default=None,
+                                       help_text="The slug of one of your labs; left out: the sample is yours alone.")
+
+    def __init__(self, *args, labs=None, **kwargs):
+        """``labs``: the labs the user is a member of; any other slug is refused as unknown (the schema generator
+        passes none)."""
+        super().__init__(*args, **kwargs)
+        if labs is not None:
+            self.fields["lab"].queryset = labs
+
+
+class SampleEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = SampleEvent
+        fields = ["at", "kind", "actor", "prediction", "cell", "from_label", "to_label", "reason"]
+        read_only_fields = fields
 
 
 class DifferentialRowSerializer(serializers.Serializer):

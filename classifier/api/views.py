@@ -19,8 +19,10 @@ from classifier.api.serializers import (
     ErrorSerializer,
     ModelVersionSerializer,
     PredictionSerializer,
+    ReasonSerializer,
     ReviewSerializer,
     SampleCreateSerializer,
+    SampleEventSerializer,
     SampleSerializer,
     UploadFailureSerializer,
     UploadRefusedSerializer,
@@ -31,8 +33,10 @@ from classifier.filters import PredictionApiFilter
 from classifier.models import Prediction
 from classifier.views.accounts import locked_out
 
-NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or not yours.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or neither yours nor your lab's.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
+FROZEN = OpenApiResponse(ErrorSerializer, description="Refused; e.g. the sample is verified, so nothing in it "
+                                                      "changes.")
 INVALID = OpenApiResponse(ErrorSerializer, description="The request was refused; the message says why.")
 UPLOAD_RESPONSES = {
     201: OpenApiResponse(UploadResultSerializer,
@@ -122,7 +126,8 @@ class PredictionFileApi(APIView):
 
 @extend_schema_view(
     get=extend_schema(summary="One prediction", responses={200: PredictionSerializer, 404: NOT_FOUND}),
-    delete=extend_schema(summary="Delete a prediction and its images", responses={204: None, 404: NOT_FOUND}),
+    delete=extend_schema(summary="Delete a prediction and its images (its owner or staff; never a cell of a verified "
+                                 "sample)", responses={204: None, 400: FROZEN, 403: FORBIDDEN, 404: NOT_FOUND}),
 )
 class PredictionDetailApi(generics.RetrieveDestroyAPIView):
     serializer_class = PredictionSerializer
@@ -131,7 +136,7 @@ class PredictionDetailApi(generics.RetrieveDestroyAPIView):
         return selectors.prediction_list_visible(user=self.request.user)
 
     def perform_destroy(self, instance):
-        services.prediction_delete(prediction=instance)
+        services.prediction_delete(prediction=instance, actor=self.request.user)
 
 
 class PredictionReviewApi(generics.GenericAPIView):
@@ -150,6 +155,23 @@ class PredictionReviewApi(generics.GenericAPIView):
         return Response(PredictionSerializer(prediction, context={"request": request}).data)
 
 
+class PredictionExcludeApi(generics.GenericAPIView):
+    serializer_class = ReasonSerializer
+
+    def get_queryset(self):
+        return selectors.prediction_list_visible(user=self.request.user)
+
+    @extend_schema(summary="Exclude a sample's cell from its differential, with the reason (reviewers only)",
+                   responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND})
+    def post(self, request, pk: int):
+        prediction = self.get_object()
+        fields = self.get_serializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        services.prediction_exclude(prediction=prediction, reviewer=request.user,
+                                    reason=fields.validated_data["reason"])
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+
 class SampleApi(generics.GenericAPIView):
     """Samples with their image and flagged counts; every sample URL looks the id up in the user's samples."""
 
@@ -164,7 +186,7 @@ class SampleListApi(SampleApi, generics.ListAPIView):
     @extend_schema(summary="Create a sample (a smear)", request=SampleCreateSerializer,
                    responses={201: SampleSerializer, 400: INVALID})
     def post(self, request):
-        fields = SampleCreateSerializer(data=request.data)
+        fields = SampleCreateSerializer(data=request.data, labs=selectors.lab_list(user=request.user))
         fields.is_valid(raise_exception=True)
         sample = services.sample_create(owner=request.user, **fields.validated_data)
         created = self.get_queryset().get(pk=sample.pk)
@@ -173,11 +195,12 @@ class SampleListApi(SampleApi, generics.ListAPIView):
 
 @extend_schema_view(
     get=extend_schema(summary="One sample", responses={200: SampleSerializer, 404: NOT_FOUND}),
-    delete=extend_schema(summary="Delete a sample with all its images", responses={204: None, 404: NOT_FOUND}),
+    delete=extend_schema(summary="Delete a sample with all its images (its owner or staff; never a verified one)",
+                         responses={204: None, 400: FROZEN, 403: FORBIDDEN, 404: NOT_FOUND}),
 )
 class SampleDetailApi(SampleApi, generics.RetrieveDestroyAPIView):
     def perform_destroy(self, instance):
-        services.sample_delete(sample=instance)
+        services.sample_delete(sample=instance, actor=self.request.user)
 
 
 class SampleImagesApi(SampleApi):
@@ -200,11 +223,34 @@ class SampleDifferentialApi(SampleApi):
 
 
 class SampleVerifyApi(SampleApi):
-    @extend_schema(summary="Mark the sample verified (reviewers only; flagged predictions must be reviewed first)",
-                   request=None, responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND})
+    @extend_schema(summary="Verify (sign off) the sample: reviewers only, once every cell is confirmed, corrected "
+                           "or excluded; then nothing in it changes", request=None,
+                   responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND})
     def post(self, request, pk: int):
-        sample = services.sample_verify(sample=self.get_object(), reviewer=request.user)
-        return Response(self.get_serializer(sample).data)
+        services.sample_verify(sample=self.get_object(), reviewer=request.user)
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class SampleUnverifyApi(SampleApi):
+    @extend_schema(summary="Un-verify a verified sample, with the reason (the un-verify permission only)",
+                   request=ReasonSerializer, responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN,
+                                                        404: NOT_FOUND})
+    def post(self, request, pk: int):
+        sample = self.get_object()
+        fields = ReasonSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        services.sample_unverify(sample=sample, actor=request.user, reason=fields.validated_data["reason"])
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+@extend_schema_view(get=extend_schema(summary="The sample's audit trail, newest first",
+                                      responses={200: SampleEventSerializer(many=True), 404: NOT_FOUND}))
+class SampleEventsApi(generics.ListAPIView):
+    serializer_class = SampleEventSerializer
+
+    def get_queryset(self):
+        sample = selectors.sample_get(user=self.request.user, pk=self.kwargs["pk"])
+        return selectors.sample_events(sample=sample)
 
 
 class ModelVersionApi(APIView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 
 from django.contrib.auth.decorators import login_required
@@ -11,20 +12,21 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
-from classifier import exports, selectors
+from classifier import exports, model_gateway, selectors, services
 from classifier.models import REVIEW_PERMISSION
 
 ZIP_SPOOL_BYTES = 64 * 1024 * 1024
+logger = logging.getLogger("hematovision.errors")
 
 
 def _download_name(sample, suffix: str) -> str:
     return f"sample-{slugify(sample.identifier) or sample.pk}{suffix}"
 
 
-def _csv_response(predictions, filename: str) -> HttpResponse:
+def _csv_response(predictions, filename: str, waiting=()) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    exports.predictions_csv_write(predictions, response)
+    exports.predictions_csv_write(predictions, response, waiting=waiting)
     return response
 
 
@@ -43,15 +45,26 @@ def history_csv(request):
 @require_GET
 def sample_csv(request, pk: int):
     sample = selectors.sample_get(user=request.user, pk=pk)
-    return _csv_response(selectors.sample_predictions(sample=sample), _download_name(sample, ".csv"))
+    return _csv_response(selectors.sample_predictions(sample=sample), _download_name(sample, ".csv"),
+                         waiting=selectors.sample_waiting_images(sample=sample))
+
+
+def _cell_crop(prediction) -> bytes | None:
+    """The cell's crop for the report's gallery; None (a blank square) where its image cannot be read."""
+    try:
+        return services.prediction_cell_crop(prediction=prediction)
+    except (model_gateway.ImageError, OSError):
+        logger.warning("No cell crop for prediction %s in the report: its image could not be read.", prediction.pk)
+        return None
 
 
 @login_required
 @require_GET
 def sample_pdf(request, pk: int):
-    sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
-    pdf = exports.sample_report_pdf(sample=sample, differential=selectors.sample_differential(sample=sample),
-                                    model_versions=selectors.sample_model_versions(sample=sample),
+    sample = selectors.sample_get(user=request.user, pk=pk)
+    gallery = selectors.sample_gallery(sample=sample)
+    crops = {prediction.pk: _cell_crop(prediction) for group in gallery for prediction in group.predictions}
+    pdf = exports.sample_report_pdf(report=selectors.sample_report(sample=sample), gallery=gallery, crops=crops,
                                     generated_at=timezone.now())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_download_name(sample, ".pdf")}"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -62,7 +62,12 @@ def detail(request, pk: int):
 def delete(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     name = prediction.original_filename
-    if services.prediction_delete(prediction=prediction).left:
+    try:
+        cleanup = services.prediction_delete(prediction=prediction, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+        return redirect("classifier:detail", pk=pk)
+    if cleanup.left:
         messages.warning(request, f"Deleted the prediction for {name}, but the storage would not remove its image "
                                   "files; they are no longer shown anywhere, and an administrator has been told.")
     else:
@@ -90,3 +95,12 @@ def gradcam(request, pk: int):
     if not prediction.gradcam:
         raise Http404("No heatmap has been computed for this prediction yet.")
     return exports.private_file_response(prediction.gradcam, content_type="image/png")
+
+
+@login_required
+def cell_crop(request, pk: int):
+    """The crop around the located cell that reviewers judge; whoever may see the prediction may see it."""
+    prediction = selectors.prediction_get_visible(user=request.user, pk=pk)
+    response = HttpResponse(services.prediction_cell_crop(prediction=prediction), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -5,15 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from classifier import model_gateway, selectors, services
 from classifier.forms.samples import SampleForm
 from classifier.forms.upload import SampleUploadForm
-from classifier.models import REVIEW_PERMISSION
-from classifier.views.common import error_text, wants_json
+from classifier.models import EXCLUSION_REASON_MAX_LENGTH, REVIEW_PERMISSION, UNVERIFY_PERMISSION
+from classifier.views.common import error_text
 
 UPLOAD_CHUNK_FILES = 16  # files per request sent by the JS uploader: progress moves, requests stay small
 
@@ -21,7 +20,8 @@ UPLOAD_CHUNK_FILES = 16  # files per request sent by the JS uploader: progress m
 @login_required
 @require_http_methods(["GET", "POST"])
 def sample_list(request):
-    form = SampleForm(request.POST) if request.method == "POST" else SampleForm()
+    labs = selectors.lab_list(user=request.user)
+    form = SampleForm(request.POST, labs=labs) if request.method == "POST" else SampleForm(labs=labs)
     if form.is_bound and form.is_valid():
         try:
             sample = services.sample_create(owner=request.user, **form.cleaned_data)
@@ -39,26 +39,27 @@ def sample_list(request):
 @require_GET
 def sample_detail(request, pk: int):
     sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
-    differential = selectors.sample_differential(sample=sample)
+    report = selectors.sample_report(sample=sample)
     return render(request, "classifier/samples/detail.html", {
         "sample": sample,
-        "differential": differential,
-        "total": sum(row.count for row in differential),
+        "report": report,
+        "differential": report.differential,
+        "total": report.counted,
+        "gallery": selectors.sample_gallery(sample=sample),
         "upload_form": SampleUploadForm(),
-        "can_upload": sample.owner_id == request.user.pk and not sample.is_verified,
+        "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
         "can_review": request.user.has_perm(REVIEW_PERMISSION),
+        "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
+        "reason_max_length": EXCLUSION_REASON_MAX_LENGTH,
+        "counts": report.review_counts,
+        "events": selectors.sample_events(sample=sample),
         "chunk_files": UPLOAD_CHUNK_FILES,
-        "model_versions": selectors.sample_model_versions(sample=sample),
+        "model_versions": report.model_versions,
     })
 
 
-def _upload_answer(request, sample, *, created: int, failures: list, status: int = 200, error: str = "",
-                   queued: int = 0):
-    """JSON for the JS uploader; messages and a redirect back to the sample page for a plain form post."""
-    if wants_json(request):
-        return JsonResponse({"created": created, "queued": queued, "error": error,
-                             "failures": [{"filename": item.filename, "reason": item.reason} for item in failures]},
-                            status=status)
+def _upload_answer(request, sample, *, created: int = 0, queued: int = 0, failures: list = (), error: str = ""):
+    """Messages and a redirect back to the sample page (the JS uploader calls the REST endpoint instead)."""
     if error:
         messages.error(request, error)
     for failure in failures:
@@ -74,18 +75,17 @@ def _upload_answer(request, sample, *, created: int, failures: list, status: int
 @login_required
 @require_POST
 def sample_upload(request, pk: int):
+    """The form post without JavaScript."""
     sample = selectors.sample_get(user=request.user, pk=pk)
     form = SampleUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _upload_answer(request, sample, created=0, failures=[], status=400,
+        return _upload_answer(request, sample,
                               error=" ".join(form.errors.get("images", ["The upload was not understood."])))
     try:
         predictions, queued, failures = services.sample_images_add(owner=request.user, sample=sample,
                                                                    uploads=form.cleaned_data["images"])
     except model_gateway.ModelUnavailable as error:
-        return _upload_answer(request, sample, created=0, failures=[], status=503,
-                              error=f"The classifier is not available: {error}")
+        return _upload_answer(request, sample, error=f"The classifier is not available: {error}")
     except ValidationError as error:
-        return _upload_answer(request, sample, created=0, failures=[], status=400, error=error_text(error))
-    return _upload_answer(request, sample, created=len(predictions), queued=queued, failures=failures,
-                          status=200 if predictions or queued else 400)
+        return _upload_answer(request, sample, error=error_text(error))
+    return _upload_answer(request, sample, created=len(predictions), queued=queued, failures=failures)

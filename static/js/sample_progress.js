@@ -1,4 +1,4 @@
-// Refreshes a sample page's status and differential in place: after an upload (sample_upload.js calls it), and
+// Refreshes a sample page's status, differential and cell gallery in place: after an upload (sample_upload.js calls it), and
 // every few seconds while its images wait for the workers.
 "use strict";
 (() => {
@@ -7,7 +7,7 @@
   async function refresh(url = window.location.href) {
     const response = await fetch(url, {credentials: "same-origin"});
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const selector of ["#differential", ".sample-status"]) {
+    for (const selector of ["#differential", ".sample-status", "#gallery"]) {
       const fresh = page.querySelector(selector);
       const current = document.querySelector(selector);
       if (fresh && current) current.replaceWith(fresh);

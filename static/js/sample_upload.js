@@ -1,5 +1,5 @@
-// Sends the chosen images to the sample's upload view in chunks, so a few hundred files show progress
-// and one bad file is reported on its own. Without JavaScript the same form posts normally.
+// Sends the chosen images to the sample's REST endpoint (session and CSRF token) in chunks, so a few hundred
+// files show progress and one bad file is reported on its own. Without JavaScript the same form posts normally.
 "use strict";
 (() => {
   const form = document.getElementById("sample-upload");
@@ -20,20 +20,26 @@
     failureList.append(item);
   }
 
+  // The API's refusal of a whole request: {"detail": "..."}, or field errors such as {"images": ["..."]}.
+  const refusal = answer => answer.detail || Object.values(answer).flat().join(" ") || "refused";
+
   async function sendChunk(files) {
     const body = new FormData();
-    files.forEach(file => body.append(input.name, file, file.name));
+    files.forEach(file => body.append("images", file, file.name));
     let response;
     try {
-      response = await fetch(form.action, {
+      response = await fetch(form.dataset.apiUrl, {
         method: "POST", body, credentials: "same-origin",
         headers: {"Accept": "application/json", "X-CSRFToken": csrfToken},
       });
       const answer = await response.json();
-      answer.failures.forEach(failure => reportFailure(failure.reason));
-      if (answer.error) files.forEach(file => reportFailure(`${file.name}: ${answer.error}`));
-      return {created: answer.created, queued: answer.queued || 0, failed: answer.failures.length + (answer.error ? files.length : 0),
-              stop: response.status === 503 || response.status === 403};
+      const errors = answer.errors || [];
+      errors.forEach(failure => reportFailure(failure.reason));
+      const created = (answer.predictions || []).length, queued = answer.queued || 0;
+      const refused = !response.ok && !errors.length;  // nothing in the chunk was taken, for one reason
+      if (refused) files.forEach(file => reportFailure(`${file.name}: ${refusal(answer)}`));
+      return {created, queued, failed: refused ? files.length : errors.length,
+              stop: [401, 403, 404, 503].includes(response.status)};
     } catch (error) {
       const why = response ? `the server answered ${response.status}` : "the connection failed";
       files.forEach(file => reportFailure(`${file.name}: not uploaded (${why}).`));
@@ -58,7 +64,12 @@
       queued += result.queued;
       failed += result.failed;
       bar.value = Math.min(start + chunkSize, files.length);
-      if (result.stop) break;
+      if (result.stop) {
+        const unsent = files.slice(start + chunkSize);
+        unsent.forEach(file => reportFailure(`${file.name}: not sent (the upload stopped at the error above).`));
+        failed += unsent.length;
+        break;
+      }
     }
     status.textContent = `Done: ${created} image(s) classified` + (queued ? `, ${queued} stored and being classified` : "")
       + (failed ? `, ${failed} not classified (see below).` : ".");

@@ -1,12 +1,22 @@
-"""Staff manage every prediction in the admin; what the model produced is read-only."""
+"""Staff manage every prediction, sample and lab in the admin; what the model produced and the audit trail are
+read-only, and a verified sample can be neither changed nor deleted there."""
 
 import pytest
 from django.urls import reverse
 from django.utils import formats, timezone
 
 from classifier import services
-from classifier.models import Prediction
-from tests.factories import image_bytes, media_files, upload_file
+from classifier.models import Lab, Prediction, Sample, SampleEvent
+from tests.factories import (
+    image_bytes,
+    lab_make,
+    media_files,
+    prediction_make,
+    reviewer_make,
+    sample_make,
+    sample_verified_make,
+    upload_file,
+)
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:classifier_prediction_changelist")
@@ -116,3 +126,63 @@ def test_bulk_delete_action_removes_the_files(admin_client, alice_prediction, bo
 def test_staff_manage_users_of_the_custom_user_model(admin_client, user):
     response = admin_client.get(reverse("admin:classifier_user_changelist"))
     assert response.status_code == 200 and "alice" in response.content.decode()
+
+
+@pytest.fixture
+def verified(user, django_user_model):
+    return sample_verified_make(user, reviewer_make(django_user_model), lab=lab_make(user))
+
+
+def test_samples_list_their_lab_owner_cells_and_verification(admin_client, verified):
+    content = admin_client.get(reverse("admin:classifier_sample_changelist")).content.decode()
+    assert "S-DONE" in content and "Haematology North" in content and "Verified by rita on" in content
+
+
+def test_a_sample_shows_its_cells_and_audit_trail_read_only(admin_client, verified):
+    response = admin_client.get(reverse("admin:classifier_sample_change", args=[verified.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "done-0.jpeg" in content and "done-1.jpeg" in content and "Verified" in content
+    assert 'name="predictions-0-predicted_label"' not in content and 'name="identifier"' not in content
+
+
+def test_a_verified_sample_and_its_cells_cannot_be_changed_or_deleted_in_the_admin(admin_client, verified):
+    cell = verified.predictions.first()
+    before = (Prediction.objects.values().get(pk=cell.pk), Sample.objects.values().get(pk=verified.pk))
+    admin_client.post(reverse("admin:classifier_sample_change", args=[verified.pk]),
+                      {"identifier": "CHANGED", "notes": "", "lab": ""})
+    admin_client.post(change_url(cell), {"owner": cell.owner_id, "original_filename": "renamed.jpeg"})
+    for url in (reverse("admin:classifier_sample_delete", args=[verified.pk]),
+                reverse("admin:classifier_prediction_delete", args=[cell.pk])):
+        assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    admin_client.post(CHANGELIST, {"action": "delete_selected", "post": "yes", "_selected_action": [cell.pk]})
+    admin_client.post(reverse("admin:classifier_sample_changelist"),
+                      {"action": "delete_selected", "post": "yes", "_selected_action": [verified.pk]})
+    assert (Prediction.objects.values().get(pk=cell.pk), Sample.objects.values().get(pk=verified.pk)) == before
+
+
+def test_an_open_sample_with_an_audit_trail_can_be_deleted_in_the_admin(admin_client, user, django_user_model):
+    sample = sample_make(user, "S-OPEN")
+    services.prediction_review(prediction=prediction_make(sample), reviewer=reviewer_make(django_user_model),
+                               label="MONOCYTE")
+    response = admin_client.post(reverse("admin:classifier_sample_delete", args=[sample.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Sample.objects.exists() and not SampleEvent.objects.exists()
+
+
+def test_labs_are_managed_with_their_members(admin_client, user, other_user):
+    response = admin_client.post(reverse("admin:classifier_lab_add"), {
+        "name": "Haematology South", "slug": "haematology-south", "members": [user.pk, other_user.pk]})
+    assert response.status_code == 302
+    assert set(Lab.objects.get().members.all()) == {user, other_user}
+    assert ">2<" in admin_client.get(reverse("admin:classifier_lab_changelist")).content.decode()
+
+
+def test_the_audit_trail_is_read_only_in_the_admin(admin_client, verified):
+    event = SampleEvent.objects.get()
+    assert admin_client.get(reverse("admin:classifier_sampleevent_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:classifier_sampleevent_change", args=[event.pk])).content.decode()
+    assert 'name="reason"' not in page
+    assert admin_client.post(reverse("admin:classifier_sampleevent_delete", args=[event.pk]),
+                             {"post": "yes"}).status_code == 403
+    assert admin_client.get(reverse("admin:classifier_sampleevent_add")).status_code == 403
+    assert SampleEvent.objects.get() == event

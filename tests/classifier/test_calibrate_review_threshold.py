@@ -147,3 +147,30 @@ def test_cross_validation_needs_the_model_it_calibrates(tmp_path):
     path = cross_validation_file(tmp_path / "cv.json", REFIT)
     with pytest.raises(CommandError, match="metadata .* is missing"):
         run("--model", str(tmp_path / "absent.keras"), "--cross-validation", path)
+
+
+def _two_source_records():
+    """Kaggle's out-of-fold images are right only when confident (0.99); PBC's are all right, also at 0.6."""
+    cells = [("kaggle", 0.99, 0), ("kaggle", 0.8, 3), ("kaggle", 0.7, 2), ("pbc", 0.95, 0), ("pbc", 0.6, 0)]
+    return [{"path": f"{source}/{i}.jpeg", "source": source, "label": "EOSINOPHIL", "photo": f"{source}:{i}",
+             "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)]}
+            for i, (source, confidence, predicted) in enumerate(cells)]
+
+
+def test_source_calibrates_on_one_sources_out_of_fold_images(refit_model, tmp_path):
+    path = cross_validation_file(tmp_path / "cv.json", REFIT, _two_source_records())
+    kaggle = run("--model", refit_model, "--cross-validation", path, "--source", "kaggle")
+    pbc = run("--model", refit_model, "--cross-validation", path, "--source", "pbc")
+    assert "training images of source kaggle): 3" in kaggle and "Flagged for review: 66.67%" in kaggle
+    assert "training images of source pbc): 2" in pbc and "Flagged for review: 0.00%" in pbc
+
+
+def test_unknown_source_names_the_sources_there_are(refit_model, tmp_path):
+    path = cross_validation_file(tmp_path / "cv.json", REFIT, _two_source_records())
+    with pytest.raises(CommandError, match="no images of source 'lab3' .*kaggle, pbc"):
+        run("--model", refit_model, "--cross-validation", path, "--source", "lab3")
+
+
+def test_source_needs_cross_validation(refit_model):
+    with pytest.raises(CommandError, match="pass --cross-validation too"):
+        run("--model", refit_model, "--source", "pbc")

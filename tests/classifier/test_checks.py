@@ -44,7 +44,8 @@ def test_review_threshold_outside_zero_to_one_fails(settings, threshold):
 
 
 @pytest.mark.parametrize("name", ["HEMATOVISION_MAX_UPLOAD_BYTES", "HEMATOVISION_MAX_IMAGE_PIXELS",
-                                  "HEMATOVISION_MAX_FILES_PER_UPLOAD", "HEMATOVISION_MAX_REQUEST_PIXELS", "PAGINATE_BY"])
+                                  "HEMATOVISION_MAX_FILES_PER_UPLOAD", "HEMATOVISION_MAX_REQUEST_PIXELS", "PAGINATE_BY",
+                                  "HEMATOVISION_REPORT_MIN_CELLS"])
 def test_limits_that_are_not_positive_fail(settings, name):
     setattr(settings, name, 0)
     output = check_output()

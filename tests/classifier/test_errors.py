@@ -4,6 +4,7 @@ styled error templates, and neither shows a server path."""
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.db import OperationalError
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -109,3 +110,24 @@ def test_the_html_error_pages_never_go_to_api_clients(client):
     response = APIClient().get("/api/no-such-endpoint/")
     assert response.status_code == 404 and response.json()["detail"].startswith("No API endpoint")
     assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+def test_a_form_without_its_csrf_token_gets_the_styled_403_page(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(reverse("classifier:samples"), {"identifier": "S-1"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form could not be accepted" in page and "css/app.css" in page and "Log out" in page
+    assert "CSRF verification failed" not in page  # Django's bare page
+
+
+@pytest.mark.parametrize("status, path", [(404, "/no-such-page/"), (403, None)])
+def test_error_pages_have_the_site_navigation_for_a_signed_in_user(alice_client, user, status, path):
+    path = path or reverse("classifier:sample_dataset", args=[sample_make(user, "S-2").pk])
+    response = alice_client.get(path)
+    assert response.status_code == status
+    page = response.content.decode()
+    for link in ("classifier:upload", "classifier:samples", "classifier:history", "classifier:model"):
+        assert f'href="{reverse(link)}"' in page
+    assert '<header class="topbar">' in page and "<footer>" in page

@@ -1,18 +1,29 @@
 """Downloads: CSV of a sample and of the filtered history, the PDF report, and the reviewed-images dataset ZIP."""
 
 import csv
-import time
 import io
+import re
+import time
 import zipfile
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from reportlab import rl_config
 
-from classifier.models import NOTES_MAX_LENGTH, Sample
+from classifier import selectors
+from classifier.models import NOTES_MAX_LENGTH, PendingImage, Sample
 from ml.data import list_split
-from tests.factories import SHA256, prediction_make, predictions_make, reviewer_make, sample_make
+from tests.factories import (
+    SHA256,
+    pdf_image_count,
+    pdf_text,
+    prediction_make,
+    predictions_make,
+    reviewed_lab_sample_make,
+    reviewer_make,
+    sample_make,
+    sample_verified_make,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +48,7 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
     assert response.content.decode().splitlines()[0].split(",") == [
         "file_name", "sample", "predicted_label", "reviewed_label", "final_label", "probability_EOSINOPHIL",
         "probability_LYMPHOCYTE", "probability_MONOCYTE", "probability_NEUTROPHIL", "needs_review", "review_reasons",
-        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer"]
+        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status"]
     first, second = csv_rows(response)
     assert (first["file_name"], first["predicted_label"], first["reviewed_label"], first["final_label"]) == (
         "a.jpeg", "NEUTROPHIL", "", "NEUTROPHIL")
@@ -49,6 +60,43 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
     assert (second["model_version"], second["model_sha256"]) == ("factory-model", SHA256[:12])
     assert second["sample"] == "S-CSV" and second["created_at"] and second["reviewed_at"]
     assert first["reviewed_at"] == ""
+    assert first["status"] == second["status"] == "classified"
+
+
+def waiting_image(sample, filename: str) -> PendingImage:
+    return PendingImage.objects.create(owner=sample.owner, sample=sample, image=f"waiting/{filename}",
+                                       original_filename=filename)
+
+
+def test_sample_csv_lists_images_still_waiting_as_not_classified(alice_client, user):
+    sample = sample_make(user, "S-PART")
+    prediction_make(sample, "NEUTROPHIL", filename="done.jpeg")
+    waiting_image(sample, "=later.jpeg")
+    rows = csv_rows(alice_client.get(reverse("classifier:sample_csv", args=[sample.pk])))
+    assert [(row["file_name"], row["status"]) for row in rows] == [("done.jpeg", "classified"),
+                                                                  ("'=later.jpeg", "waiting")]
+    waiting = rows[1]
+    assert waiting["sample"] == "S-PART" and waiting["created_at"]
+    assert waiting["predicted_label"] == waiting["final_label"] == waiting["model_version"] == ""
+
+
+def test_other_samples_waiting_images_stay_out_of_the_csv(alice_client, user):
+    sample, other = sample_make(user, "S-DONE"), sample_make(user, "S-BUSY")
+    prediction_make(sample, filename="done.jpeg")
+    waiting_image(other, "other.jpeg")
+    rows = csv_rows(alice_client.get(reverse("classifier:sample_csv", args=[sample.pk])))
+    assert [row["status"] for row in rows] == ["classified"]
+
+
+def test_the_partly_classified_flag_the_report_can_use(user):
+    sample = sample_make(user, "S-FLAG")
+    prediction_make(sample, filename="done.jpeg")
+    pending = waiting_image(sample, "later.jpeg")
+    progress = selectors.sample_classification(sample=selectors.sample_get_with_counts(user=user, pk=sample.pk))
+    assert (progress.is_partial, str(progress)) == (True, "1 of 2 classified")
+    pending.delete()
+    progress = selectors.sample_classification(sample=selectors.sample_get_with_counts(user=user, pk=sample.pk))
+    assert (progress.is_partial, str(progress)) == (False, "1 of 1 classified")
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(alice_client, user):
@@ -81,29 +129,74 @@ def test_history_page_links_to_the_csv_with_the_same_filters(alice_client):
 
 
 @pytest.fixture
-def readable_pdf(monkeypatch):
-    """Uncompressed page streams, so the report's text can be searched in the bytes."""
-    monkeypatch.setattr(rl_config, "pageCompression", 0)
+def lab_sample(user, reviewer, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # the lab's: the verification at 17:05 UTC reads 18:05 CET
+    return reviewed_lab_sample_make(user, reviewer)
 
 
-def test_pdf_report_has_differential_flags_sign_off_model_and_disclaimer(client, reviewer, readable_pdf):
-    sample = sample_make(reviewer, "S-PDF", notes="Routine smear")
-    predictions_make(sample, {"NEUTROPHIL": 9, "LYMPHOCYTE": 1})
-    sample.verified_at, sample.verified_by = timezone.now(), reviewer
-    sample.save()
-    client.force_login(reviewer)
-    response = client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
+def test_pdf_report_states_every_field_a_lab_files(alice_client, lab_sample, settings):
+    response = alice_client.get(reverse("classifier:sample_pdf", args=[lab_sample.pk]))
     assert response["Content-Type"] == "application/pdf"
-    pdf = response.content
-    assert pdf.startswith(b"%PDF")
-    for text in (b"sample S-PDF", b"Routine smear", b"10 cell image", b"Neutrophil", b"90.0", b"HIGH", b"LOW",
-                 b"Verified by rita", f"sha256 {SHA256}".encode(), b"Generated at", b"Results must be reviewed"):
-        assert text in pdf, text
+    text = pdf_text(response.content)
+    number = re.search(r"Report (HV-(\d{4})-(\d{6}))", text)
+    assert number and int(number.group(3)) == lab_sample.pk
+    assert int(number.group(2)) == timezone.localtime(lab_sample.created_at).year
+    for expected in ("Haematology North", "sample S-PDF", "Notes: Routine smear", "Cells counted 10",
+                     "Reviewed 3 of 11 cells: 1 confirmed, 1 corrected, 1 excluded",
+                     "Neutrophil 9 90.0 40–70 HIGH", "Lymphocyte 1 10.0 20–40 LOW", "Monocyte 0 0.0 2–8 LOW",
+                     "Eosinophil 0 0.0 1–6 LOW", "Total 10 100.0",
+                     f"Warning: Only 10 cells counted, fewer than the {settings.HEMATOVISION_REPORT_MIN_CELLS}",
+                     "each cell is 10.0% of the count",
+                     "Verified by Rita Levi on 1 Dec 2026, 18:05 CET.", "Signature:",
+                     f"Model: factory-model, sha256 {SHA256}", "Results must be reviewed",
+                     "Cell images by class", "Neutrophil: 9 cells", "Lymphocyte: 1 cell",
+                     "Excluded (not counted): 1 cell", "Why excluded: smudge.jpeg: smudge cell"):
+        assert expected in text, expected
+    assert "rita" not in text  # the reviewer's name, not the login
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)  # no raw ISO timestamps
+    assert pdf_image_count(response.content) == 1 + 11  # the bar chart and every cell's crop
 
 
-def test_pdf_of_an_unverified_sample_says_so(alice_client, user, readable_pdf):
-    sample = sample_make(user, "S-OPEN")
-    assert b"NOT VERIFIED" in alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content
+def test_the_report_number_is_the_same_on_every_print_and_differs_between_samples(alice_client, user, lab_sample):
+    url = reverse("classifier:sample_pdf", args=[lab_sample.pk])
+    numbers = [re.search(r"Report (HV-\S+)", pdf_text(alice_client.get(url).content)).group(1) for _ in range(2)]
+    other = sample_make(user, "S-OTHER")
+    other_number = re.search(r"Report (HV-\S+)", pdf_text(
+        alice_client.get(reverse("classifier:sample_pdf", args=[other.pk])).content)).group(1)
+    assert numbers[0] == numbers[1] != other_number
+
+
+def test_the_low_count_warning_follows_the_setting(alice_client, lab_sample, settings):
+    url = reverse("classifier:sample_pdf", args=[lab_sample.pk])
+    settings.HEMATOVISION_REPORT_MIN_CELLS = 10  # exactly the cells counted: enough
+    assert "Warning" not in pdf_text(alice_client.get(url).content)
+    settings.HEMATOVISION_REPORT_MIN_CELLS = 11
+    assert "Warning: Only 10 cells counted, fewer than the 11" in pdf_text(alice_client.get(url).content)
+
+
+def test_a_sample_without_a_lab_is_headed_by_the_configured_lab_name(alice_client, user, settings):
+    settings.HEMATOVISION_LAB_NAME = "St Elsewhere Haematology"
+    sample = sample_make(user, "S-NOLAB")
+    text = pdf_text(alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content)
+    assert text.startswith("St Elsewhere Haematology") and "NOT VERIFIED" in text
+    assert "No cell has been counted" in text and "Cell images by class" not in text
+    assert "LOW" not in text and "Cell type" not in text  # no table of empty classes all flagged low
+
+
+def test_a_reviewer_without_a_full_name_is_named_by_login(client, reviewer):
+    sample = sample_verified_make(reviewer, reviewer, "S-LOGIN")
+    client.force_login(reviewer)
+    assert "Verified by rita on" in pdf_text(client.get(reverse("classifier:sample_pdf", args=[sample.pk])).content)
+
+
+def test_a_cell_whose_image_cannot_be_read_leaves_a_blank_square_and_the_report_prints(alice_client, user):
+    sample = sample_make(user, "S-BROKEN")
+    good, broken = predictions_make(sample, {"NEUTROPHIL": 2})
+    with broken.image.open("wb") as handle:
+        handle.write(b"not an image any more")
+    response = alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
+    assert "no image" in pdf_text(response.content) and "Neutrophil: 2 cells" in pdf_text(response.content)
+    assert pdf_image_count(response.content) == 1 + 1  # the chart and the one readable crop
 
 
 def test_reviewed_images_export_in_the_layout_train_model_reads(client, reviewer, tmp_path):
@@ -140,10 +233,11 @@ def test_pdf_with_the_longest_notes_renders_in_bounded_time(alice_client, user, 
     assert time.perf_counter() - started < 5
 
 
-def test_pdf_cuts_notes_stored_before_the_length_limit(alice_client, user, readable_pdf):
+def test_pdf_cuts_notes_stored_before_the_length_limit(alice_client, user):
     sample = sample_make(user, "S-OLD")
     Sample.objects.filter(pk=sample.pk).update(notes="y" * 2_000_000)  # as a row from before the limit could be
     started = time.perf_counter()
     response = alice_client.get(reverse("classifier:sample_pdf", args=[sample.pk]))
     assert time.perf_counter() - started < 5
-    assert b"(cut at" in response.content and response.content.count(b"y") < 2 * NOTES_MAX_LENGTH
+    text = pdf_text(response.content)
+    assert f"(cut at {NOTES_MAX_LENGTH}" in text and text.count("y") < 2 * NOTES_MAX_LENGTH

@@ -1,14 +1,15 @@
-"""Uploading a sample's cells: many files or a ZIP, JSON for the JS uploader, a page for a plain form post."""
+"""Uploading a sample's cells from the page's form without JavaScript: many files or a ZIP, each failure shown as a
+message on the sample page (the JS uploader calls the REST endpoint, tests/classifier/api/test_samples_api.py)."""
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import Prediction
+from classifier.services import FROZEN
 from tests.factories import image_bytes, media_files, sample_make, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
-JSON = {"HTTP_ACCEPT": "application/json"}
 
 
 @pytest.fixture
@@ -18,6 +19,13 @@ def sample(user):
 
 def url(sample):
     return reverse("classifier:sample_upload", args=[sample.pk])
+
+
+def post(client, sample, files=None) -> str:
+    """Post the form as a browser without JavaScript does; the sample page it returns to, as text."""
+    response = client.post(url(sample), {"images": files} if files else {}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("classifier:sample_detail", args=[sample.pk])
+    return response.content.decode()
 
 
 def zip_upload(members: dict[str, bytes]):
@@ -33,15 +41,10 @@ def test_plain_post_adds_every_image_to_the_sample_and_returns_to_its_page(alice
     assert "2 cells" in response.content.decode()
 
 
-def test_json_post_reports_created_count_and_each_failure(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no"),
-                                                          upload_file("cell.gif", image_bytes("GIF"))]}, **JSON)
-    assert response.status_code == 200
-    answer = response.json()
-    assert answer["created"] == 1 and answer["error"] == ""
-    assert [failure["filename"] for failure in answer["failures"]] == ["bad.jpeg", "cell.gif"]
-    assert "is not an image" in answer["failures"][0]["reason"]
-    assert list(sample.predictions.values_list("original_filename", flat=True)) == ["good.jpeg"]
+def test_the_page_answers_html_even_when_json_is_asked_for(alice_client, model_path, sample):
+    response = alice_client.post(url(sample), {"images": [upload_file("a.jpeg")]}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 302 and response["Location"] == reverse("classifier:sample_detail",
+                                                                           args=[sample.pk])
 
 
 def test_plain_post_shows_each_failure_and_keeps_the_good_files(alice_client, model_path, sample):
@@ -54,33 +57,28 @@ def test_plain_post_shows_each_failure_and_keeps_the_good_files(alice_client, mo
 
 def test_zip_with_folders_is_expanded_into_the_sample(alice_client, model_path, sample):
     upload = zip_upload({"field-1/a.jpeg": image_bytes("JPEG"), "field-2/b.png": image_bytes("PNG"),
-                     "field-2/notes.txt": b"notes"})
-    answer = alice_client.post(url(sample), {"images": [upload]}, **JSON).json()
-    assert answer["created"] == 2
-    assert [failure["filename"] for failure in answer["failures"]] == ["notes.txt"]
+                         "field-2/notes.txt": b"notes"})
+    page = post(alice_client, sample, [upload])
+    assert "2 image(s) classified" in page and "Not classified: notes.txt" in page
     assert sorted(sample.predictions.values_list("original_filename", flat=True)) == ["a.jpeg", "b.png"]
 
 
-def test_only_bad_files_is_a_400_with_the_reasons(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {"images": [upload_file("bad.jpeg", b"no")]}, **JSON)
-    assert response.status_code == 400
-    assert response.json()["created"] == 0 and "bad.jpeg" in response.json()["failures"][0]["reason"]
+def test_only_bad_files_shows_the_reasons_and_adds_nothing(alice_client, model_path, sample):
+    page = post(alice_client, sample, [upload_file("bad.jpeg", b"no")])
+    assert "Not classified: bad.jpeg" in page and "classified and added" not in page
+    assert not sample.predictions.exists()
 
 
 def test_post_without_files_asks_for_one(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {}, **JSON)
-    assert response.status_code == 400 and response.json()["error"] == "Choose at least one image or a ZIP."
-    page = alice_client.post(url(sample), {}, follow=True).content.decode()
-    assert "Choose at least one image or a ZIP." in page
+    assert "Choose at least one image or a ZIP." in post(alice_client, sample)
 
 
 def test_verified_sample_takes_no_more_images(alice_client, model_path, sample, user, isolated_media):
     sample.verified_at, sample.verified_by = timezone.now(), user
     sample.save()
-    response = alice_client.post(url(sample), {"images": [upload_file()]}, **JSON)
-    assert response.status_code == 400 and "verified" in response.json()["error"]
+    page = post(alice_client, sample, [upload_file()])
+    assert FROZEN in page
     assert not Prediction.objects.exists() and not media_files(isolated_media)
-    page = alice_client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
     assert 'id="sample-upload"' not in page
 
 
@@ -92,11 +90,10 @@ def test_staff_cannot_add_images_to_someone_elses_sample(client, django_user_mod
     assert not Prediction.objects.exists()
 
 
-def test_missing_model_is_a_clear_503(alice_client, sample, settings, tmp_path, fresh_model_cache):
+def test_missing_model_is_said_clearly(alice_client, sample, settings, tmp_path, fresh_model_cache):
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
-    response = alice_client.post(url(sample), {"images": [upload_file()]}, **JSON)
-    assert response.status_code == 503 and "The classifier is not available" in response.json()["error"]
-    assert str(tmp_path) not in response.json()["error"]
+    page = post(alice_client, sample, [upload_file()])
+    assert "The classifier is not available" in page and str(tmp_path) not in page
     assert not Prediction.objects.exists()
 
 
@@ -105,15 +102,13 @@ def test_upload_needs_post(alice_client, sample):
 
 
 def test_zip_without_images_says_there_was_nothing_to_classify(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {"images": [zip_upload({"__MACOSX/._a.jpeg": b"junk"})]}, **JSON)
-    assert response.status_code == 400
-    assert response.json()["error"] == "Nothing to classify: the upload held no images."
+    page = post(alice_client, sample, [zip_upload({"__MACOSX/._a.jpeg": b"junk"})])
+    assert "Nothing to classify: the upload held no images." in page
 
 
 def test_zip_over_the_file_limit_is_refused_with_the_number(alice_client, model_path, sample, settings):
     settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 2
     members = {f"cell-{index}.jpeg": image_bytes("JPEG") for index in range(3)}
-    response = alice_client.post(url(sample), {"images": [zip_upload(members)]}, **JSON)
-    assert response.status_code == 400
-    assert "This upload holds 3 files (ZIP contents included); at most 2" in response.json()["error"]
+    page = post(alice_client, sample, [zip_upload(members)])
+    assert "This upload holds 3 files (ZIP contents included); at most 2" in page
     assert not Prediction.objects.exists()

@@ -1,14 +1,16 @@
 """The samples list, the new-sample form, the sample page, and isolation: nobody sees another user's sample."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from classifier import services
+from classifier import selectors, services
 from classifier.apps import REVIEWERS_GROUP
 from classifier.models import NOTES_MAX_LENGTH, Sample
-from tests.factories import prediction_make, predictions_make, reviewer_make, sample_make
+from tests.factories import prediction_make, predictions_make, reviewed_lab_sample_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("classifier:samples")
@@ -151,3 +153,34 @@ def test_notes_over_the_length_limit_are_refused(alice_client):
 def test_the_model_refuses_notes_over_the_limit_whoever_writes(user):
     with pytest.raises(ValidationError, match="notes"):
         services.sample_create(owner=user, identifier="S-LONG", notes="n" * (NOTES_MAX_LENGTH + 1))
+
+
+def test_sample_page_carries_the_report_fields(client, user, settings, django_user_model):
+    """The same facts as the PDF: lab, report number, counts, low-count warning, reviewer's name, lab time, crops."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    reviewer = reviewer_make(django_user_model)
+    sample = reviewed_lab_sample_make(user, reviewer)
+    client.force_login(reviewer)
+    content = client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
+    assert "Haematology North · report" in content
+    assert f'id="report-number">{selectors.sample_report_number(sample)}<' in content
+    assert "10 cells counted" in content
+    assert "Reviewed 3 of 11: 1 confirmed, 1 corrected, 1 excluded (not counted)." in content
+    assert f"Only 10 cells counted, fewer than the {settings.HEMATOVISION_REPORT_MIN_CELLS}" in content
+    assert "Verified</span> by Rita Levi on 1 Dec 2026, 18:05 CET" in content
+    gallery = content[content.index('id="gallery"'):]
+    headings = re.findall(r"<h3>(\w[\w ()]*?) <span class=\"meta\">(\d+) cells?</span></h3>", gallery)
+    assert headings == [("Lymphocyte", "1"), ("Neutrophil", "9"), ("Excluded (not counted)", "1")]
+    crops = [prediction.pk for prediction in sample.predictions.all()]
+    assert all(reverse("classifier:cell_crop", args=[pk]) in gallery for pk in crops)
+
+
+def test_enough_cells_bring_no_low_count_warning(alice_client, user, settings):
+    settings.HEMATOVISION_REPORT_MIN_CELLS = 3
+    sample = sample_make(user, "S-ENOUGH")
+    predictions_make(sample, {"NEUTROPHIL": 3})
+    assert 'id="low-count-warning"' not in alice_client.get(
+        reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
+    settings.HEMATOVISION_REPORT_MIN_CELLS = 4
+    assert "Only 3 cells counted, fewer than the 4" in alice_client.get(
+        reverse("classifier:sample_detail", args=[sample.pk])).content.decode()

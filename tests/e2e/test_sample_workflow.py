@@ -1,6 +1,8 @@
-"""The lab workflow in headless Chromium: a sample, a batch of real cell images, the differential, a keyboard
-review and the CSV download, all through the real pages over real HTTP."""
+"""The lab workflow in headless Chromium: a technologist's lab sample, a batch of real cell images, the
+differential, a lab reviewer's keyboard review of every cell (a correction, an exclusion), the verification, the
+CSV and PDF downloads, and another lab's reviewer finding nothing, all through the real pages over real HTTP."""
 
+import base64
 import csv
 import time
 from pathlib import Path
@@ -8,12 +10,14 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.alert import Alert
 from selenium.webdriver.common.keys import Keys
 
 from classifier.apps import REVIEWERS_GROUP
 from classifier.models import Prediction, Sample
 from ml import CLASS_NAMES
 from ml.data import resolve_dataset_root
+from tests.factories import lab_make, pdf_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,8 +46,8 @@ def downloaded_file(folder: Path, suffix: str) -> Path:
 
 
 def final_label_counts(sample) -> dict[str, int]:
-    """What the differential must count: each cell once, by its reviewed label where there is one."""
-    labels = [prediction.final_label for prediction in Prediction.objects.filter(sample=sample)]
+    """What the differential must count: each cell not excluded once, by its reviewed label where there is one."""
+    labels = [prediction.final_label for prediction in Prediction.objects.filter(sample=sample, excluded=False)]
     return {name: labels.count(name) for name in CLASS_NAMES}
 
 
@@ -52,18 +56,30 @@ def table_counts(pages) -> dict[str, int]:
     return {row.get_attribute("data-class"): int(row.find_element(By.CSS_SELECTOR, ".count").text) for row in rows}
 
 
-def test_lab_user_uploads_a_sample_reviews_a_cell_and_downloads_the_csv(
-        pages, login, user, settings, dataset_dir, trained_model_path, tmp_path):
+def key_for(name: str) -> str:
+    """The grid's digit key for a class (1-4 in the class table's order)."""
+    return str(CLASS_NAMES.index(name) + 1)
+
+
+def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_cell_and_verifies(
+        pages, login, user, django_user_model, settings, dataset_dir, trained_model_path, tmp_path):
     settings.HEMATOVISION_MODEL_PATH = trained_model_path
-    user.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+    reviewer = django_user_model.objects.create_user("rita", password="s3cret-pass-rita")
+    reviewer.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+    lab = lab_make(user, reviewer)
+    outsider = django_user_model.objects.create_user("otto", password="s3cret-pass-otto")
+    outsider.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+    lab_make(outsider, name="Elsewhere", slug="elsewhere")
     cells = real_cells(dataset_dir)
 
+    # The technologist (not a reviewer) creates the sample in her lab and uploads the batch.
     login("alice", "s3cret-pass-alice")
     pages.click_link("Samples")
     pages.wait_for_title("Samples")
     pages.submit_form("#new-sample", {"identifier": "S-E2E-1", "notes": "Browser test smear"}, "Create sample")
     pages.wait_for_title("Sample S-E2E-1")
     sample = Sample.objects.get(owner=user, identifier="S-E2E-1")
+    assert sample.lab == lab  # her only lab is offered first
 
     # Upload the batch through the JS uploader, in several chunks, and watch the progress bar fill.
     pages.driver.execute_script(f"document.getElementById('sample-upload').dataset.chunkFiles = '{CHUNK_FILES}'")
@@ -75,35 +91,73 @@ def test_lab_user_uploads_a_sample_reviews_a_cell_and_downloads_the_csv(
     assert not pages.find_all("#upload-failures li")
     pages.wait_for_text("#differential-total", str(len(cells)))  # the differential was refreshed in place
     assert Prediction.objects.filter(sample=sample).count() == len(cells)
-
-    # The differential: one row per class, counting each cell's label, shares adding up to 100.
     assert table_counts(pages) == final_label_counts(sample)
     percents = [float(cell.text) for cell in pages.find_all("#differential tbody .percent")]
     assert sum(percents) == pytest.approx(100.0)
     assert pages.find("#differential svg.differential-chart").is_displayed()
+    assert not pages.find_all("#verify-sample")  # a technologist does not sign off
     pages.screenshot("sample_differential")
+    pages.open("/")
+    pages.logout()
 
-    # Review the first cell (an eosinophil) with the keyboard; the grid updates in place.
-    pages.find("#review-link").click()
+    # The lab's reviewer goes through every cell with the keyboard: one correction, one exclusion, the rest
+    # confirmed; the grid shows each cell as a crop of at least 150 px, grouped by predicted class.
+    login("rita", "s3cret-pass-rita")
+    pages.open(f"/samples/{sample.pk}/cells/")
     pages.wait_for_title("Cells of sample S-E2E-1")
     grid = pages.find_all("#cell-grid .cell")
     assert len(grid) == len(cells)
-    first, second = grid[0], grid[1]
-    first.find_element(By.TAG_NAME, "img").click()
-    assert pages.driver.switch_to.active_element == first
-    first.send_keys("e")
-    pages.wait.until(lambda driver: first.find_element(By.CSS_SELECTOR, "[data-reviewed-label]").text == "✓ Eosinophil")
-    assert pages.driver.switch_to.active_element == second  # focus moved on to the next cell
-    second.send_keys(Keys.ARROW_LEFT)
-    assert pages.driver.switch_to.active_element == first
-    reviewed = Prediction.objects.get(sample=sample, original_filename=cells[0].name)
-    assert (reviewed.reviewed_label, reviewed.reviewed_by) == ("EOSINOPHIL", user)
+    for group in pages.find_all(".cell-group"):  # one group per predicted class, in the class table's order
+        name = group.find_element(By.TAG_NAME, "h2").text.split()[1].upper()
+        assert {cell.get_attribute("data-predicted") for cell in group.find_elements(By.CSS_SELECTOR, ".cell")} == {
+            name}
+    shown = [group.find_element(By.TAG_NAME, "h2").text.split()[1].upper() for group in pages.find_all(".cell-group")]
+    assert shown == [name for name in CLASS_NAMES if name in shown]
+    crop = grid[0].find_element(By.CSS_SELECTOR, "img.cell-crop")
+    pages.wait.until(lambda driver: driver.execute_script("return arguments[0].complete && arguments[0]"
+                                                          ".naturalWidth", crop))
+    assert crop.size["width"] >= 150 and pages.driver.execute_script("return arguments[0].naturalWidth", crop) >= 150
+
+    crop.click()
+    assert pages.driver.switch_to.active_element == grid[0]
+    grid[0].send_keys("f")  # the full image, one key away
+    pages.wait.until(lambda driver: pages.find("#full-image-dialog").is_displayed())
+    pages.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    pages.wait.until(lambda driver: driver.switch_to.active_element == grid[0])
+
+    corrected_cell, excluded_cell = grid[0], grid[1]
+    corrected_pk = int(corrected_cell.get_attribute("id").removeprefix("cell-"))
+    for index, cell in enumerate(grid):
+        pages.wait.until(lambda driver, cell=cell: driver.switch_to.active_element == cell)
+        predicted = cell.get_attribute("data-predicted")
+        if cell == corrected_cell:
+            cell.send_keys(key_for(next(name for name in CLASS_NAMES if name != predicted)))
+        elif cell == excluded_cell:
+            cell.send_keys("x")
+            reason = pages.find("#exclude-reason")
+            reason.send_keys("Smudge cell", Keys.ENTER)
+        else:
+            cell.send_keys(key_for(predicted))
+        pages.wait.until(lambda driver, cell=cell: cell.find_element(By.CSS_SELECTOR, "[data-review-state]").text)
+    pages.wait_for_text("#review-progress", f"Reviewed {len(cells)} of {len(cells)}")
+    assert "✎ Corrected to" in corrected_cell.text and "corrected" in corrected_cell.get_attribute("class")
+    assert "✕ Excluded: Smudge cell" in excluded_cell.text
+    assert "✓ Confirmed" in grid[2].text and "confirmed" in grid[2].get_attribute("class")
+    assert Prediction.objects.filter(sample=sample, excluded=True).count() == 1
+    assert Prediction.objects.filter(sample=sample, reviewed_by=reviewer).count() == len(cells)  # exclusions too
     pages.screenshot("sample_review")
 
-    # Back on the sample page the differential counts the reviewed label.
-    pages.click_link("S-E2E-1")
+    # Verify: asked once, then signed off through the API; the sample page shows it frozen.
+    pages.find("#verify-sample").click()
+    Alert(pages.driver).accept()
     pages.wait_for_title("Sample S-E2E-1")
+    pages.wait_for_text(".sample-status", "Verified")
+    sample.refresh_from_db()
+    assert sample.verified_by == reviewer
     assert table_counts(pages) == final_label_counts(sample)
+    assert sum(table_counts(pages).values()) == len(cells) - 1  # the excluded cell is not counted
+    trail = pages.find("#audit-trail").text
+    assert "Corrected" in trail and "Excluded" in trail and "Smudge cell" in trail and "Verified" in trail
 
     # Download the CSV as a user would: Chromium saves it into a folder we watch.
     downloads = tmp_path / "downloads"
@@ -114,7 +168,35 @@ def test_lab_user_uploads_a_sample_reviews_a_cell_and_downloads_the_csv(
     with downloaded_file(downloads, ".csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(row["file_name"] for row in rows) == sorted(path.name for path in cells)
-    first_row = next(row for row in rows if row["file_name"] == cells[0].name)
-    assert (first_row["reviewed_label"], first_row["final_label"], first_row["reviewer"]) == (
-        "EOSINOPHIL", "EOSINOPHIL", "alice")
+    corrected = Prediction.objects.get(sample=sample, pk=corrected_pk)
+    row = next(row for row in rows if row["file_name"] == corrected.original_filename)
+    assert (row["reviewed_label"], row["final_label"], row["reviewer"]) == (
+        corrected.reviewed_label, corrected.reviewed_label, "rita")
+    assert corrected.reviewed_label != corrected.predicted_label
     assert all(row["model_sha256"] and row["predicted_label"] in CLASS_NAMES for row in rows)
+
+    # The PDF report, fetched with the reviewer's session from the page's link, states the sign-off.
+    encoded = pages.driver.execute_async_script("""
+        const done = arguments[1];
+        fetch(arguments[0], {credentials: "same-origin"}).then(response => response.arrayBuffer()).then(buffer => {
+          let binary = "";
+          new Uint8Array(buffer).forEach(byte => { binary += String.fromCharCode(byte); });
+          done(btoa(binary));
+        });""", pages.find("#sample-pdf").get_attribute("href"))
+    report = pdf_text(base64.b64decode(encoded))
+    confirmed = len(cells) - 2
+    for expected in ("sample S-E2E-1", "Haematology North", f"Cells counted {len(cells) - 1}",
+                     f"Reviewed {len(cells)} of {len(cells)} cells: {confirmed} confirmed, 1 corrected, 1 excluded",
+                     "Verified by rita on", "Excluded (not counted): 1 cell", "Smudge cell"):
+        assert expected in report, expected
+
+    # A reviewer of another lab finds none of it.
+    pages.open("/")
+    pages.logout()
+    login("otto", "s3cret-pass-otto")
+    for path in (f"/samples/{sample.pk}/", f"/samples/{sample.pk}/cells/", f"/predictions/{corrected.pk}/cell.jpg",
+                 f"/samples/{sample.pk}/sample.csv", f"/samples/{sample.pk}/report.pdf", f"/api/samples/{sample.pk}/"):
+        status = pages.driver.execute_async_script(
+            "const done = arguments[1]; fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status));",
+            pages.base_url + path)
+        assert status == 404, path

@@ -50,7 +50,7 @@ def validation_predictions(model_path: str, max_per_class: int | None):
     return "grouped validation split of the training images", probabilities, np.array([s.label for s in samples])
 
 
-def cross_validation_predictions(model_path: str, results_path: str):
+def cross_validation_predictions(model_path: str, results_path: str, source: str | None):
     """Out-of-fold probabilities and true classes, refused unless they come from the model's own recipe."""
     try:
         result = json.loads(Path(results_path).read_text())
@@ -60,8 +60,9 @@ def cross_validation_predictions(model_path: str, results_path: str):
     if differences:
         raise CommandError("The cross-validation trained another recipe than the model, so its predictions "
                            "say nothing of the model's confidence: " + "; ".join(differences))
-    source = f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of the training images"
-    return source, *out_of_fold_predictions(result)
+    described = (f"out-of-fold predictions, {result['config'].get('folds')}-fold cross-validation of the "
+                 f"training images{f' of source {source}' if source else ''}")
+    return described, *out_of_fold_predictions(result, source)
 
 
 def _percent(value: float | None) -> str:
@@ -86,6 +87,8 @@ class Command(BaseCommand):
         parser.add_argument("--cross-validation", dest="cross_validation",
                             help="calibrate on the out-of-fold predictions in this `cross_validate --json` file "
                                  "(the model's recipe; works for a model refit on every TRAIN photo)")
+        parser.add_argument("--source", help="with --cross-validation: only this training source's images (e.g. "
+                                                  "kaggle or pbc), for a laboratory with that instrument")
         parser.add_argument("--target-accuracy", type=float, default=0.99,
                             help="accuracy the trusted (not flagged) predictions must reach (default 0.99)")
         parser.add_argument("--max-per-class", type=int, default=None,
@@ -96,8 +99,10 @@ class Command(BaseCommand):
             raise CommandError("--target-accuracy must be above 0 and at most 1, e.g. 0.99.")
         try:
             if options["cross_validation"]:
-                source, probabilities, labels = cross_validation_predictions(options["model"],
-                                                                             options["cross_validation"])
+                source, probabilities, labels = cross_validation_predictions(
+                    options["model"], options["cross_validation"], options["source"])
+            elif options["source"]:
+                raise CommandError("--source chooses among out-of-fold predictions: pass --cross-validation too.")
             else:
                 source, probabilities, labels = validation_predictions(options["model"], options["max_per_class"])
         except (ArtifactError, DatasetError, ValueError) as error:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import Prediction
-from tests.factories import image_bytes, media_files, upload, upload_file, zip_of
+from tests.factories import blank_rgb, image_bytes, media_files, page_session, upload, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("api:predictions")
@@ -214,3 +214,24 @@ def test_an_empty_zip_is_a_400_saying_so(alice_api, model_path):
     response = upload(alice_api, LIST_URL, upload_file("empty.zip", zip_of({}), "application/zip"))
     assert response.status_code == 400
     assert response.json() == {"detail": "Nothing to classify: the upload held no images."}
+
+
+def test_each_prediction_says_whether_its_class_is_headlined(alice_api, model_path, settings):
+    settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 0.0  # only the image checks can object
+    blank = upload_file("blank.png", image_bytes("PNG", rgb=blank_rgb()), "image/png")
+    response = upload(alice_api, LIST_URL, upload_file("cell.jpeg"), blank)
+    by_name = {item["original_filename"]: item for item in response.json()["predictions"]}
+    assert by_name["cell.jpeg"]["recognised"] is True
+    assert by_name["blank.png"]["recognised"] is False and "blank" in by_name["blank.png"]["review_reasons"]
+    assert by_name["blank.png"]["predicted_label"] in CLASSES  # the fields stay; recognised says what they mean
+
+
+def test_the_upload_pages_script_posts_with_its_session_and_csrf_token(user, model_path):
+    """What static/js/upload.js sends; the ids it gets open the results page."""
+    client, token = page_session(user, reverse("classifier:upload"))
+    assert client.post(LIST_URL, {"images": [upload_file("cell.jpeg")]}).status_code == 403
+    response = client.post(LIST_URL, {"images": [upload_file("cell.jpeg")]}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201
+    [created] = response.json()["predictions"]
+    results = client.get(reverse("classifier:results"), {"ids": created["id"]}).content.decode()
+    assert "cell.jpeg" in results

@@ -47,12 +47,12 @@ def test_missing_or_unknown_label_is_a_json_400(alice_reviewer_api, alice_predic
 
 
 def test_prediction_of_a_verified_sample_cannot_be_reviewed(alice_reviewer_api, alice_prediction, alice_sample, user):
-    Prediction.objects.filter(pk=alice_prediction.pk).update(sample=alice_sample, needs_review=False)
+    Prediction.objects.filter(pk=alice_prediction.pk).update(sample=alice_sample, reviewed_label="NEUTROPHIL")
     services.sample_verify(sample=alice_sample, reviewer=user)
     response = alice_reviewer_api.post(review_url(alice_prediction), {"label": "MONOCYTE"}, format="json")
     assert response.status_code == 400
     assert "verified" in response.json()["detail"]
-    assert Prediction.objects.get().reviewed_label == ""
+    assert Prediction.objects.get().reviewed_label == "NEUTROPHIL"
 
 
 def test_reviewer_gets_404_for_another_users_prediction(bob_reviewer_api, alice_prediction):

@@ -4,7 +4,16 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import NOTES_MAX_LENGTH, Prediction, Sample
-from tests.factories import image_bytes, media_files, upload, upload_file, zip_of
+from tests.factories import (
+    image_bytes,
+    media_files,
+    page_session,
+    reviewer_make,
+    sample_verified_make,
+    upload,
+    upload_file,
+    zip_of,
+)
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("api:samples")
@@ -20,9 +29,10 @@ def test_sample_is_created_with_identifier_and_notes(alice_api, user):
     sample = Sample.objects.get(owner=user)
     assert (sample.identifier, sample.notes) == ("S-042", "EDTA, 2 h")
     assert response.json() | {"created_at": None} == {
-        "id": sample.pk, "identifier": "S-042", "notes": "EDTA, 2 h", "owner": "alice", "created_at": None,
-        "is_verified": False, "verified_at": None, "verified_by": None, "image_count": 0, "flagged_count": 0,
-        "pending_count": 0, "queued_count": 0, "classification": "0 of 0 classified"}
+        "id": sample.pk, "identifier": "S-042", "notes": "EDTA, 2 h", "owner": "alice", "lab": None,
+        "created_at": None, "is_verified": False, "verified_at": None, "verified_by": None, "image_count": 0,
+        "reviewed_count": 0, "flagged_count": 0, "pending_count": 0, "queued_count": 0,
+        "classification": "0 of 0 classified"}
 
 
 def test_duplicate_identifier_is_a_json_400_and_keeps_the_first(alice_api, alice_sample):
@@ -58,12 +68,12 @@ def test_batch_and_zip_images_go_into_the_sample(alice_api, alice_sample, model_
     assert alice_api.get(url("sample", alice_sample)).json()["image_count"] == 4
 
 
-def test_images_cannot_be_added_to_a_verified_sample(alice_reviewer_api, alice_sample, model_path):
-    alice_reviewer_api.post(url("sample-verify", alice_sample))
-    response = upload(alice_reviewer_api, url("sample-images", alice_sample), upload_file("late.jpeg"))
+def test_images_cannot_be_added_to_a_verified_sample(alice_api, user, django_user_model, model_path):
+    sample = sample_verified_make(user, reviewer_make(django_user_model))
+    response = upload(alice_api, url("sample-images", sample), upload_file("late.jpeg"))
     assert response.status_code == 400
     assert "verified" in response.json()["detail"]
-    assert not Prediction.objects.exists()
+    assert not Prediction.objects.filter(original_filename="late.jpeg").exists()
 
 
 def sample_with_labels(sample, prediction, labels: list[str], **changes) -> None:
@@ -92,13 +102,13 @@ def test_differential_counts_percentages_intervals_and_flags(alice_api, alice_sa
     assert (rows["MONOCYTE"]["reference_low"], rows["MONOCYTE"]["reference_high"]) == (2.0, 8.0)
 
 
-def test_verify_is_refused_while_flagged_predictions_are_unreviewed(alice_reviewer_api, alice_sample,
-                                                                    alice_prediction):
-    sample_with_labels(alice_sample, alice_prediction, ["MONOCYTE"], needs_review=True, reviewed_label="")
+def test_verify_is_refused_until_every_cell_is_reviewed(alice_reviewer_api, alice_sample, alice_prediction):
+    sample_with_labels(alice_sample, alice_prediction, ["MONOCYTE"], needs_review=False, reviewed_label="")
     flagged = alice_sample.predictions.get()
     response = alice_reviewer_api.post(url("sample-verify", alice_sample))
     assert response.status_code == 400
-    assert response.json() == {"detail": "1 flagged prediction(s) still need review before the sample is verified."}
+    assert response.json() == {"detail": "1 of 1 cells are not reviewed yet: confirm, correct or exclude every cell "
+                                         "before verifying the sample."}
     assert not Sample.objects.get().is_verified
 
     review = alice_reviewer_api.post(reverse("api:prediction-review", args=[flagged.pk]), {"label": "MONOCYTE"},
@@ -152,3 +162,26 @@ def test_text_over_its_length_limit_is_a_json_400(alice_api, field, length):
     assert response.status_code == 400
     assert "no more than" in response.json()[field][0]
     assert not Sample.objects.exists()
+
+
+def test_the_sample_pages_uploader_posts_with_its_session_and_csrf_token(user, alice_sample, model_path):
+    """What static/js/sample_upload.js sends: per-file failures come back, the good files are kept."""
+    client, token = page_session(user, reverse("classifier:sample_detail", args=[alice_sample.pk]))
+    files = {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no")]}
+    refused = client.post(url("sample-images", alice_sample), files)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert not Prediction.objects.exists()
+    files = {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no")]}
+    response = client.post(url("sample-images", alice_sample), files, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201
+    assert [item["original_filename"] for item in response.json()["predictions"]] == ["good.jpeg"]
+    assert [error["filename"] for error in response.json()["errors"]] == ["bad.jpeg"]
+    assert list(alice_sample.predictions.values_list("original_filename", flat=True)) == ["good.jpeg"]
+
+
+def test_a_chunk_with_no_good_file_lists_every_reason(alice_api, alice_sample, model_path):
+    response = upload(alice_api, url("sample-images", alice_sample), upload_file("a.jpeg", b"no"),
+                      upload_file("cell.gif", image_bytes("GIF")))
+    assert response.status_code == 400
+    assert [error["filename"] for error in response.json()["errors"]] == ["a.jpeg", "cell.gif"]
+    assert "is not an image" in response.json()["errors"][0]["reason"]

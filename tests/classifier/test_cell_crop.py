@@ -1,0 +1,73 @@
+"""The cell crop reviewers judge: a square around the located cell at native resolution, stored once, private."""
+
+import io
+
+import numpy as np
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from PIL import Image
+
+from classifier import model_gateway
+from tests.factories import image_bytes, media_files, prediction_make, sample_make, smear_rgb
+
+pytestmark = pytest.mark.django_db
+
+
+def url(prediction) -> str:
+    return reverse("classifier:cell_crop", args=[prediction.pk])
+
+
+def crop_of(response) -> Image.Image:
+    return Image.open(io.BytesIO(response.content))
+
+
+def with_image(prediction, rgb):
+    prediction.image.save("cell.png", ContentFile(image_bytes("PNG", rgb=rgb)), save=False)
+    prediction.image_height, prediction.image_width = rgb.shape[:2]
+    prediction.save()
+    return prediction
+
+
+def test_crop_is_a_native_resolution_square_centred_on_the_nucleus(alice_client, user):
+    prediction = with_image(prediction_make(sample_make(user)), smear_rgb(nucleus=(100, 140), radius=30))
+    response = alice_client.get(url(prediction))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert "private" in response["Cache-Control"]
+    crop = crop_of(response)
+    nucleus_size = np.sqrt(np.pi * 30**2)
+    assert crop.width == crop.height == pytest.approx(model_gateway.CELL_CROP_SCALE * nucleus_size, abs=4)
+    centre = np.asarray(crop.convert("RGB"))[crop.height // 2, crop.width // 2]
+    assert centre[2] > centre[1] + 60  # purple: the nucleus, not the pink background
+
+
+def test_a_small_cell_still_gets_the_minimum_side(alice_client, user):
+    prediction = with_image(prediction_make(sample_make(user)), smear_rgb(radius=9))
+    assert crop_of(alice_client.get(url(prediction))).size == (model_gateway.CELL_CROP_MIN_SIDE,) * 2
+
+
+def test_a_huge_cell_is_shrunk_to_the_maximum_side(alice_client, user):
+    rgb = smear_rgb(width=1600, height=1200, nucleus=(800, 600), radius=150)
+    prediction = with_image(prediction_make(sample_make(user)), rgb)
+    assert crop_of(alice_client.get(url(prediction))).size == (model_gateway.CELL_CROP_MAX_SIDE,) * 2
+
+
+def test_crop_is_computed_once_and_stored(alice_client, user, isolated_media, monkeypatch):
+    prediction = prediction_make(sample_make(user))
+    calls = []
+    real = model_gateway.cell_crop_jpeg
+    monkeypatch.setattr(model_gateway, "cell_crop_jpeg", lambda data: calls.append(1) or real(data))
+    first = alice_client.get(url(prediction)).content
+    files = media_files(isolated_media)
+    assert alice_client.get(url(prediction)).content == first
+    assert len(calls) == 1 and media_files(isolated_media) == files
+    prediction.refresh_from_db()
+    assert prediction.cell_crop.name
+
+
+def test_another_users_cell_is_404(client, user, other_user):
+    prediction = prediction_make(sample_make(user))
+    client.force_login(other_user)
+    assert client.get(url(prediction)).status_code == 404
+    prediction.refresh_from_db()
+    assert not prediction.cell_crop

@@ -96,7 +96,7 @@ def runtime_forward(model, metadata: ArtifactMetadata, model_path: str | Path, r
     if runtime != "keras":
         problem = ir_problem(model_path, metadata.openvino)
         if not problem:
-            return OpenVINOForward(model_path, metadata.tta, metadata.preprocessing.input_size, batch_size)
+            return OpenVINOForward(model_path, metadata.preprocessing.input_size)
         if runtime == "openvino":
             raise ArtifactError(f"The OpenVINO runtime was asked for, but {problem}.")
         # An export was made for this model, yet it cannot serve: worth a warning. No export at all is a choice.
@@ -177,7 +177,7 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
     keras_forward = ViewAveragedForward(model, metadata.tta, metadata.preprocessing.input_size)
     record = export_ir(keras_forward.traced, model_path)
     try:
-        differences = check_export(OpenVINOForward(model_path, metadata.tta, metadata.preprocessing.input_size),
+        differences = check_export(OpenVINOForward(model_path, metadata.preprocessing.input_size),
                                    keras_forward, metadata.preprocessing.input_size)
     except ArtifactError:
         for path in openvino_paths(model_path):

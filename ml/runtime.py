@@ -84,10 +84,9 @@ class OpenVINOForward:
     it at once.
     """
 
-    def __init__(self, model_path: str | Path, tta: tuple[str, ...], input_size: int, batch_size: int = 32):
+    def __init__(self, model_path: str | Path, input_size: int):
         import openvino as ov  # noqa: PLC0415 - optional dependency, imported only when used
 
-        self.tta, self.input_size, self.batch_size = tuple(tta), input_size, batch_size
         core = ov.Core()
         model = core.read_model(openvino_paths(model_path)[0])
         self._latency = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY",

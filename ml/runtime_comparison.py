@@ -35,7 +35,7 @@ def compare_runtimes(model_path: str | Path, sources: list[Source], calls: int =
         raise ArtifactError(f"Nothing to compare Keras with: {problem}.")
     size = metadata.preprocessing.input_size
     keras_forward = ViewAveragedForward(model, metadata.tta, size, batch_size)
-    served = CellClassifier(model, distribution, metadata, OpenVINOForward(model_path, metadata.tta, size, batch_size))
+    served = CellClassifier(model, distribution, metadata, OpenVINOForward(model_path, size))
     load_before = os.getloadavg()[0]
     sets, speed_samples = {}, None
     for source in sources:

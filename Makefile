@@ -19,7 +19,8 @@ PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cro
 	test_calibrate_review_threshold
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
-.PHONY: install run model train cross-validate calibrate test test-postgres evaluate bench bench-load superuser clean
+.PHONY: install run model train cross-validate calibrate test test-postgres evaluate bench bench-load bench-runtime \
+	superuser clean
 
 install: $(VENV)/.installed
 
@@ -61,10 +62,17 @@ evaluate: model
 	$(BIN)/python manage.py evaluate_full_size --json artifacts/full_size.json
 
 # The load benchmark (docs/benchmark.md): a real gunicorn, 0, 1 and 2 Celery workers; sizes: benchmark_load --help.
-bench: bench-load
+# Then the model-level figures of bench-runtime.
+bench: bench-load bench-runtime
 
 bench-load: model
 	$(BIN)/python manage.py benchmark_load
+
+# Keras against the OpenVINO export of the model (exported first when it has none), in one run: agreement on every
+# evaluation set and the speed targets (docs/model-card.md, "Runtime").
+bench-runtime: model
+	test -f "$(basename $(HEMATOVISION_MODEL_PATH)).openvino.xml" || $(BIN)/python manage.py export_runtime
+	$(BIN)/python manage.py compare_runtimes --json artifacts/runtimes.json
 
 superuser: install
 	$(BIN)/python manage.py createsuperuser

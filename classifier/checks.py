@@ -8,6 +8,7 @@ from numbers import Real
 from django.conf import settings
 from django.core.checks import Error, register
 
+from classifier.model_gateway import RUNTIMES
 from classifier.models import CLASS_NAMES
 
 POSITIVE_LIMITS = ("HEMATOVISION_MAX_UPLOAD_BYTES", "HEMATOVISION_MAX_IMAGE_PIXELS",
@@ -61,3 +62,11 @@ def limits_check(app_configs, **kwargs) -> list[Error]:
                   id="hematovision.E003")
             for name in POSITIVE_LIMITS
             if not (isinstance(getattr(settings, name), int) and getattr(settings, name) > 0)]
+
+
+@register()
+def runtime_check(app_configs, **kwargs) -> list[Error]:
+    if settings.HEMATOVISION_RUNTIME in RUNTIMES:
+        return []
+    return [Error(f"HEMATOVISION_RUNTIME is {settings.HEMATOVISION_RUNTIME!r}; it must be one of "
+                  f"{', '.join(RUNTIMES)}.", id="hematovision.E004")]

@@ -18,8 +18,9 @@ from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
 from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
 from ml.preprocessing import ALLOWED_FORMATS, ImageError, crop_box, crop_padded, decode_image, locate_cell, preprocess
+from ml.runtime import RUNTIMES
 
-__all__ = ["ALLOWED_FORMATS", "ArtifactMetadata", "ImageError", "ModelUnavailable", "active", "cache",
+__all__ = ["ALLOWED_FORMATS", "RUNTIMES", "ArtifactMetadata", "ImageError", "ModelUnavailable", "active", "cache",
            "cell_crop_jpeg", "classify", "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png",
            "read_metadata"]
 
@@ -55,9 +56,10 @@ class ModelUnavailable(Exception):
 
 
 def get_classifier() -> CellClassifier:
-    """The classifier for ``HEMATOVISION_MODEL_PATH``, loaded once per process and reused by every request."""
+    """The classifier for ``HEMATOVISION_MODEL_PATH`` on ``HEMATOVISION_RUNTIME``, loaded once per process and
+    reused by every request."""
     try:
-        return cache.get(settings.HEMATOVISION_MODEL_PATH)
+        return cache.get(settings.HEMATOVISION_MODEL_PATH, settings.HEMATOVISION_RUNTIME)
     except ArtifactError as error:
         logger.error("The classifier is not available: %s", error)
         raise ModelUnavailable(NO_MODEL, detail=str(error)) from error

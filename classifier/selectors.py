@@ -308,6 +308,14 @@ def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.get(pk=version.pk)
 
 
+def model_runtime() -> str:
+    """Which runtime computes this process's predictions (e.g. ``openvino 2026.4.1 (f32, CPU)``), or empty."""
+    try:
+        return model_gateway.get_classifier().runtime
+    except model_gateway.ModelUnavailable:
+        return ""
+
+
 def token_is_expired(*, token) -> bool:
     """Whether an API token is older than ``HEMATOVISION_TOKEN_TTL_HOURS`` (0: tokens do not expire)."""
     hours = settings.HEMATOVISION_TOKEN_TTL_HOURS

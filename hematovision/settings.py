@@ -188,6 +188,9 @@ HEMATOVISION_DATASET_DIR = os.environ.get("HEMATOVISION_DATASET_DIR", "")
 HEMATOVISION_BASE_WEIGHTS = os.environ.get("HEMATOVISION_BASE_WEIGHTS", "imagenet")
 HEMATOVISION_MODEL_PATH = Path(os.environ.get("HEMATOVISION_MODEL_PATH",
                                               BASE_DIR / "var" / "model" / "hematovision.keras"))
+# Which runtime computes predictions: auto (the model's OpenVINO export when present and intact, else Keras),
+# openvino (that export, or the model is unavailable) or keras. See ml/runtime.py.
+HEMATOVISION_RUNTIME = os.environ.get("HEMATOVISION_RUNTIME", "auto")
 HEMATOVISION_ALLOW_SIGNUP = env_bool("HEMATOVISION_ALLOW_SIGNUP", True)
 
 PAGINATE_BY = 20

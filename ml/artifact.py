@@ -2,7 +2,9 @@
 
 An artifact is three files side by side: ``<name>.keras`` (the network), ``<name>.novelty.npz`` (the learned
 "like the training images?" check, ``ml.novelty``) and ``<name>.json`` (``ArtifactMetadata``, holding the
-sha256 of the other two, so a model is never served with another model's metadata or check).
+sha256 of the other two, so a model is never served with another model's metadata or check). The forward pass
+exported to OpenVINO (``<name>.openvino.xml`` and ``.bin``, ``ml.runtime``) may sit beside them, its checksums
+in the metadata too.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import PreprocessingSpec
+
+
+# Metadata fields that artifacts saved before them lack, and that load with their default.
+OPTIONAL_FIELDS = {"openvino"}
 
 
 class ArtifactError(Exception):
@@ -41,6 +47,8 @@ class ArtifactMetadata:
     novelty: dict  # how the novelty check was calibrated (``fit_training_distribution``'s summary)
     sha256: str = ""  # of the .keras file, set by ``save_artifact``
     novelty_sha256: str = ""  # of the .novelty.npz file, set by ``save_artifact``
+    # The OpenVINO export's checksums and how far it was from Keras (``ml.runtime.export_ir``); empty: none.
+    openvino: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "class_names": list(self.class_names), "tta": list(self.tta),
@@ -49,7 +57,7 @@ class ArtifactMetadata:
     @classmethod
     def from_dict(cls, data: dict) -> "ArtifactMetadata":
         names = {field.name for field in dataclasses.fields(cls)}
-        missing = names - set(data)
+        missing = names - set(data) - OPTIONAL_FIELDS
         if missing:
             raise ArtifactError(f"Model metadata lacks {', '.join(sorted(missing))}: the model was trained by an "
                                 "older version; retrain it with `python manage.py train_model`.")
@@ -57,8 +65,9 @@ class ArtifactMetadata:
             preprocessing = PreprocessingSpec.from_dict(data["preprocessing"])
         except (KeyError, TypeError, ValueError) as error:
             raise ArtifactError(f"Model metadata has unreadable preprocessing ({error}).") from error
-        return cls(**{**{name: data[name] for name in names}, "class_names": tuple(data["class_names"]),
-                      "tta": tuple(data["tta"]), "preprocessing": preprocessing})
+        return cls(**{**{name: data[name] for name in names & set(data)},
+                      "class_names": tuple(data["class_names"]), "tta": tuple(data["tta"]),
+                      "preprocessing": preprocessing})
 
 
 def metadata_path(model_path: str | Path) -> Path:
@@ -67,6 +76,11 @@ def metadata_path(model_path: str | Path) -> Path:
 
 def novelty_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".novelty.npz")
+
+
+def openvino_paths(model_path: str | Path) -> tuple[Path, Path]:
+    """The OpenVINO IR's two files: the graph (.xml) and its weights (.bin)."""
+    return Path(model_path).with_suffix(".openvino.xml"), Path(model_path).with_suffix(".openvino.bin")
 
 
 def sha256_of(path: str | Path) -> str:
@@ -92,15 +106,24 @@ def _atomic_write(target: Path, write) -> None:
 
 def save_artifact(model: keras.Model, distribution: TrainingDistribution, model_path: str | Path,
                   metadata: ArtifactMetadata) -> ArtifactMetadata:
-    """Save model, novelty check, then metadata (with both checksums); returns the metadata written."""
+    """Save model, novelty check, then metadata (with both checksums); returns the metadata written.
+
+    An OpenVINO export of the model saved here before belongs to that model: it is removed.
+    """
     model_path = Path(model_path)
     _atomic_write(model_path, lambda temporary: model.save(temporary))
     _atomic_write(novelty_path(model_path), lambda temporary: temporary.write_bytes(distribution.to_bytes()))
-    full = dataclasses.replace(metadata, sha256=sha256_of(model_path),
-                               novelty_sha256=sha256_of(novelty_path(model_path)))
+    for path in openvino_paths(model_path):
+        path.unlink(missing_ok=True)
+    return write_metadata(model_path, dataclasses.replace(
+        metadata, sha256=sha256_of(model_path), novelty_sha256=sha256_of(novelty_path(model_path)), openvino={}))
+
+
+def write_metadata(model_path: str | Path, metadata: ArtifactMetadata) -> ArtifactMetadata:
+    """Write the metadata beside ``model_path`` (atomically) and return it."""
     _atomic_write(metadata_path(model_path),
-                  lambda temporary: temporary.write_text(json.dumps(full.to_dict(), indent=2, sort_keys=True)))
-    return full
+                  lambda temporary: temporary.write_text(json.dumps(metadata.to_dict(), indent=2, sort_keys=True)))
+    return metadata
 
 
 def read_metadata(model_path: str | Path) -> ArtifactMetadata:

@@ -1,21 +1,32 @@
-"""The inference service: load a trained model once per process, warm it up, classify images in batches."""
+"""The inference service: load a trained model once per process, warm it up, classify images in batches.
+
+The forward pass runs on the fastest runtime the artifact allows: its OpenVINO export when present, intact and
+``openvino`` is installed (``ml.runtime``), else the Keras model's traced function. The Keras model is kept
+either way, for Grad-CAM.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from ml.artifact import ArtifactMetadata, load_artifact
+from ml.artifact import (ArtifactError, ArtifactMetadata, load_artifact, metadata_path, openvino_paths, read_metadata,
+                         write_metadata)
 from ml.model import probabilities_and_features
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import locate_cell, preprocess
 from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image
+from ml.runtime import RUNTIMES, OpenVINOForward, check_export, export_ir, ir_problem
 
+logger = logging.getLogger(__name__)
 
 # Test-time augmentation: views of the crop whose class probabilities are averaged. A cell has no
 # orientation, so flips cannot change the answer, only the noise around it.
@@ -23,7 +34,9 @@ TTA_VIEWS = {
     "identity": lambda images: images,
     "flip_left_right": lambda images: tf.reverse(images, axis=[2]),
     "flip_up_down": lambda images: tf.reverse(images, axis=[1]),
-    "rotate_180": lambda images: tf.reverse(images, axis=[1, 2]),
+    # Two single-axis reverses, not one over both axes: OpenVINO's TensorFlow front end mislays the channels of a
+    # two-axis ReverseV2 before a convolution (2026.4), and the export (``ml.runtime``) converts this graph.
+    "rotate_180": lambda images: tf.reverse(tf.reverse(images, axis=[1]), axis=[2]),
 }
 
 
@@ -48,9 +61,10 @@ class ViewAveragedForward:
         self.tta = tuple(tta)
         self.batch_size = batch_size
         self.input_size = input_size
+        self.description = f"keras {keras.__version__} (tensorflow {tf.__version__})"
         self._network = probabilities_and_features(model)
-        self._traced = tf.function(self._average_over_views,
-                                   input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
+        self.traced = tf.function(self._average_over_views,
+                                  input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
         self(np.zeros((1, input_size, input_size, 3), np.uint8))  # trace and warm up now, not on a request
 
     def _average_over_views(self, images: tf.Tensor):
@@ -65,7 +79,7 @@ class ViewAveragedForward:
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, features) for uint8 images of the model's input size."""
-        batches = [self._traced(tf.constant(images[start:start + self.batch_size]))
+        batches = [self.traced(tf.constant(images[start:start + self.batch_size]))
                    for start in range(0, len(images), self.batch_size)]
         if not batches:
             return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
@@ -73,21 +87,47 @@ class ViewAveragedForward:
                 np.concatenate([features.numpy() for _, features in batches]))
 
 
-class CellClassifier:
-    """A trained artifact ready to serve: the traced network, its novelty check and its metadata."""
+def runtime_forward(model, metadata: ArtifactMetadata, model_path: str | Path, runtime: str = "auto",
+                    batch_size: int = 32) -> ViewAveragedForward | OpenVINOForward:
+    """The forward pass ``runtime`` asks for: ``openvino`` (its export, or an ``ArtifactError``), ``keras``, or
+    ``auto``: the export when it can serve, else Keras with the reason logged."""
+    if runtime not in RUNTIMES:
+        raise ArtifactError(f"Unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
+    if runtime != "keras":
+        problem = ir_problem(model_path, metadata.openvino)
+        if not problem:
+            return OpenVINOForward(model_path, metadata.preprocessing.input_size)
+        if runtime == "openvino":
+            raise ArtifactError(f"The OpenVINO runtime was asked for, but {problem}.")
+        # An export was made for this model, yet it cannot serve: worth a warning. No export at all is a choice.
+        (logger.warning if metadata.openvino else logger.info)("Serving %s with Keras: %s.", model_path, problem)
+    return ViewAveragedForward(model, metadata.tta, metadata.preprocessing.input_size, batch_size)
 
-    def __init__(self, model, distribution: TrainingDistribution, metadata: ArtifactMetadata, batch_size: int = 32):
+
+class CellClassifier:
+    """A trained artifact ready to serve: the forward pass on its runtime, its novelty check and its metadata."""
+
+    def __init__(self, model, distribution: TrainingDistribution, metadata: ArtifactMetadata,
+                 forward: ViewAveragedForward | OpenVINOForward | None = None):
         self.metadata = metadata
         self.class_names: list[str] = list(metadata.class_names)
         self.spec = metadata.preprocessing
         self.tta = metadata.tta
         self.model = model  # also read by Grad-CAM, which needs gradients the traced function does not give
         self.distribution = distribution
-        self.forward = ViewAveragedForward(model, metadata.tta, self.spec.input_size, batch_size)
+        self.forward = forward or ViewAveragedForward(model, metadata.tta, self.spec.input_size)
 
     @classmethod
-    def from_path(cls, model_path: str | Path) -> "CellClassifier":
-        return cls(*load_artifact(model_path))
+    def from_path(cls, model_path: str | Path, runtime: str = "auto") -> "CellClassifier":
+        model, distribution, metadata = load_artifact(model_path)
+        classifier = cls(model, distribution, metadata, runtime_forward(model, metadata, model_path, runtime))
+        logger.info("Model %s (%s) serves on %s.", metadata.name, model_path, classifier.runtime)
+        return classifier
+
+    @property
+    def runtime(self) -> str:
+        """Which runtime computes the predictions, e.g. ``openvino 2026.4.1 (f32, CPU)``."""
+        return self.forward.description
 
     @property
     def sha256(self) -> str:
@@ -124,8 +164,30 @@ class CellClassifier:
         )
 
 
+def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
+    """Export the artifact's forward pass to OpenVINO beside it, check it against Keras, record it in the metadata.
+
+    ``model``: the Keras model when the caller has just saved it (training); else it is loaded (and checked).
+    An export that differs from Keras is removed and raises ``ArtifactError``.
+    """
+    if model is None:
+        model, _, metadata = load_artifact(model_path)
+    else:
+        metadata = read_metadata(model_path)
+    keras_forward = ViewAveragedForward(model, metadata.tta, metadata.preprocessing.input_size)
+    record = export_ir(keras_forward.traced, model_path)
+    try:
+        differences = check_export(OpenVINOForward(model_path, metadata.preprocessing.input_size),
+                                   keras_forward, metadata.preprocessing.input_size)
+    except ArtifactError:
+        for path in openvino_paths(model_path):
+            path.unlink(missing_ok=True)
+        raise
+    return write_metadata(model_path, dataclasses.replace(metadata, openvino={**record, **differences}))
+
+
 class ClassifierCache:
-    """One classifier per process, reloaded only when the artifact file changes; safe across threads."""
+    """One classifier per process, reloaded only when the artifact or its metadata changes; safe across threads."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -133,12 +195,13 @@ class ClassifierCache:
         self._classifier: CellClassifier | None = None
         self.loads = 0  # how many times a model was read from disk, for tests and diagnostics
 
-    def get(self, model_path: str | Path) -> CellClassifier:
+    def get(self, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
         path = Path(model_path)
-        key = (str(path.resolve()), path.stat().st_mtime_ns) if path.exists() else (str(path), None)
+        key = (str(path.resolve()), runtime, *(file.stat().st_mtime_ns if file.exists() else None
+                                               for file in (path, metadata_path(path))))
         with self._lock:
             if self._classifier is None or self._key != key:
-                self._classifier = CellClassifier.from_path(path)
+                self._classifier = CellClassifier.from_path(path, runtime)
                 self._key = key
                 self.loads += 1
             return self._classifier

@@ -36,11 +36,16 @@ class TrainingDistribution:
         """L with L Lᵀ = precision: the Mahalanobis distance is the Euclidean one after multiplying by L."""
         return np.linalg.cholesky(self.precision)
 
+    @cached_property
+    def _whitened_means(self) -> np.ndarray:
+        """The class means whitened once, not on every call: a batch-1 call would otherwise spend most of its
+        time on this product."""
+        return self.class_means @ self._whitening
+
     def distances(self, features: np.ndarray) -> np.ndarray:
         """Smallest Mahalanobis distance of each feature row to a class mean (one matrix product per batch)."""
         whitened = np.asarray(features, np.float64) @ self._whitening
-        means = self.class_means @ self._whitening
-        squared = ((whitened[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+        squared = ((whitened[:, None, :] - self._whitened_means[None, :, :]) ** 2).sum(axis=2)
         return np.sqrt(squared.min(axis=1))
 
     def is_unfamiliar(self, features: np.ndarray) -> np.ndarray:

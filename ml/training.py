@@ -23,13 +23,14 @@ import numpy as np
 import tensorflow as tf
 
 from ml import CLASS_NAMES
-from ml.artifact import ArtifactMetadata, save_artifact
+from ml.artifact import ArtifactError, ArtifactMetadata, save_artifact
 from ml.data import LabelledImage, fingerprint, grouped_split
-from ml.inference import ViewAveragedForward
+from ml.inference import ViewAveragedForward, export_artifact
 from ml.metrics import classification_metrics
 from ml.novelty import TrainingDistribution, fit_training_distribution
 from ml.model import alpha_from_weights, build_ensemble, build_model, resolve_base_weights, set_trainable_top
 from ml.preprocessing import PreprocessingSpec, load_for_model
+from ml.runtime import openvino_installed
 from ml.sources import Source, cap_per_class, training_images
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -277,7 +278,8 @@ def load_training_images(sources: list[Source], config: TrainingConfig
 
 def run_training(sources: list[Source], base_weights_setting: str | None, output_path: str | Path,
                  config: TrainingConfig) -> dict:
-    """The whole job behind ``manage.py train_model``: data, training, atomic save; returns the metadata."""
+    """The whole job behind ``manage.py train_model``: data, training, atomic save, the OpenVINO export when
+    ``openvino`` is installed; returns the metadata."""
     started = time.perf_counter()
     base_weights = resolve_base_weights(base_weights_setting)
     train_samples, val_samples = load_training_images(sources, config)
@@ -287,4 +289,15 @@ def run_training(sources: list[Source], base_weights_setting: str | None, output
     model, distribution, metadata = train(train_samples, val_samples, base_weights, config)
     training = {**metadata.training, "sources": [source.as_setting() for source in sources],
                 "wall_seconds": round(time.perf_counter() - started, 1)}  # data loading included
-    return save_artifact(model, distribution, output_path, dataclasses.replace(metadata, training=training))
+    saved = save_artifact(model, distribution, output_path, dataclasses.replace(metadata, training=training))
+    if not openvino_installed():
+        print("openvino is not installed: no OpenVINO export, the Keras model serves")
+        return saved
+    try:
+        exported = export_artifact(output_path, model)
+    except ArtifactError as error:  # the trained model is saved and serves on Keras: not worth losing
+        print(f"No OpenVINO export, the Keras model serves: {error}")
+        return saved
+    print(f"Exported to OpenVINO {exported.openvino['openvino_version']} beside the model (largest probability "
+          f"difference from Keras {exported.openvino['max_probability_difference']:.1e})")
+    return exported

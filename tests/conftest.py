@@ -1,6 +1,8 @@
 """Shared fixtures: users, a tiny but real Keras model artifact, private media folders."""
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ from django.core.cache import cache
 
 from classifier import model_gateway, services
 from ml import CLASS_NAMES
+from ml.artifact import metadata_path, novelty_path, read_metadata, write_metadata
+from ml.inference import export_artifact
 from ml.model import build_model
 from tests.factories import save_tiny_artifact, upload_file
 
@@ -78,6 +82,17 @@ def tiny_model_path(tmp_path_factory):
     keras.utils.set_random_seed(0)  # the same weights, and so the same novelty distances, in every run
     model = build_model(num_classes=len(CLASS_NAMES), input_size=TINY_INPUT, base_weights=None, alpha=0.35)
     save_tiny_artifact(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def exported_model_path(tmp_path_factory, tiny_model_path):
+    """A copy of the tiny artifact with two test-time views (a rotation among them), exported to OpenVINO."""
+    path = tmp_path_factory.mktemp("exported-model") / "tiny.keras"
+    for source in (tiny_model_path, metadata_path(tiny_model_path), novelty_path(tiny_model_path)):
+        shutil.copy(source, path.parent / source.name)
+    write_metadata(path, dataclasses.replace(read_metadata(path), tta=("identity", "rotate_180")))
+    export_artifact(path)
     return path
 
 

@@ -150,11 +150,18 @@ class DifferentialSerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    """A model version; ``context["runtime"]`` names the runtime serving it."""
+
     class_names = serializers.ListField(child=serializers.CharField())
     metrics = serializers.DictField(help_text="Validation and evaluation results, as recorded by the commands.")
+    runtime = serializers.SerializerMethodField(help_text="Which runtime computes the predictions of the server "
+                                                          "process that answers, e.g. 'openvino 2026.4.1 (f32, CPU)'.")
 
     class Meta:
         model = ModelVersion
         fields = ["name", "sha256", "base_network", "input_size", "class_names", "metrics", "trained_at",
-                  "registered_at"]
+                  "registered_at", "runtime"]
         read_only_fields = fields
+
+    def get_runtime(self, version) -> str:
+        return self.context.get("runtime", "")

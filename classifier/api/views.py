@@ -261,5 +261,5 @@ class ModelVersionApi(APIView):
         if version is None:
             raise NotFound("No trained model is registered yet. Run `python manage.py train_model`, then "
                            "`python manage.py evaluate_model`.")
-        return Response(ModelVersionSerializer(version).data)
+        return Response(ModelVersionSerializer(version, context={"runtime": selectors.model_runtime()}).data)
 

@@ -9,7 +9,8 @@ from classifier import model_gateway, selectors
 
 @login_required
 def model_info(request):
-    return render(request, "classifier/model.html", {"version": selectors.model_version_active()})
+    return render(request, "classifier/model.html", {"version": selectors.model_version_active(),
+                                                     "runtime": selectors.model_runtime()})
 
 
 @login_required

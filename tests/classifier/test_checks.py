@@ -50,3 +50,9 @@ def test_limits_that_are_not_positive_fail(settings, name):
     setattr(settings, name, 0)
     output = check_output()
     assert "hematovision.E003" in output and f"{name} is 0" in output
+
+
+def test_an_unknown_runtime_fails(settings):
+    settings.HEMATOVISION_RUNTIME = "tflite"
+    output = check_output()
+    assert "hematovision.E004" in output and "'tflite'; it must be one of auto, openvino, keras" in output

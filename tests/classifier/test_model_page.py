@@ -39,6 +39,7 @@ def test_page_shows_every_evaluation_set_and_every_source_photo(alice_client, ev
     assert "EOSINOPHIL/source-7" in kaggle and "NEUTROPHIL/source-3" in kaggle
     assert page.count('class="wrong-cell"') == 1
     assert "the fixed held-out fifth" in pbc and "MO_0" not in pbc  # single cells: no per-photo table
+    assert f'<dd class="runtime">{model_gateway.get_classifier().runtime}</dd>' in page
 
 
 def test_refit_model_says_it_was_trained_on_every_photo(alice_client, evaluated_version):

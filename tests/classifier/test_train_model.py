@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from classifier.models import ModelVersion
-from ml.artifact import ArtifactMetadata, read_metadata
+from ml.artifact import ArtifactMetadata, openvino_paths, read_metadata, sha256_of
 from tests.factories import prediction_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +56,10 @@ def test_short_real_run_on_both_sources_with_validation(dataset_dir, pbc_dir, ba
     assert version.file_path == str(output) and version.input_size == 96
     assert version.metrics["validation"]["n_images"] == metadata.training["val_images"]
     assert "grouped validation accuracy" in stdout.getvalue() and "kaggle" in stdout.getvalue()
+    xml_path, bin_path = openvino_paths(output)  # exported at training time, checked against Keras
+    assert metadata.openvino["xml_sha256"] == sha256_of(xml_path)
+    assert metadata.openvino["bin_sha256"] == sha256_of(bin_path)
+    assert metadata.openvino["max_probability_difference"] <= 1e-4
 
 
 def test_the_default_refit_trains_on_every_image_for_the_fixed_epochs(dataset_dir, pbc_dir, base_weights, tmp_path):

@@ -59,6 +59,14 @@ def test_metadata_of_an_older_model_is_refused_with_the_fix(saved):
         read_metadata(path)
 
 
+def test_metadata_saved_before_the_openvino_export_existed_loads_without_one(saved):
+    path, metadata = saved
+    data = metadata.to_dict()
+    del data["openvino"]
+    metadata_path(path).write_text(json.dumps(data))
+    assert read_metadata(path) == metadata and read_metadata(path).openvino == {}
+
+
 def test_a_crash_mid_write_leaves_the_previous_artifact_intact(saved, monkeypatch):
     path, metadata = saved
     before = path.read_bytes()

@@ -22,6 +22,8 @@ def test_active_model_is_described_with_its_metrics(alice_api, model_path):
     assert body["base_network"].startswith("MobileNetV2")
     assert body["class_names"] == list(CLASS_NAMES)
     assert body["metrics"]["evaluation"]["TEST"]["accuracy"] == 0.91
+    assert body["runtime"] == model_gateway.get_classifier().runtime
+    assert body["runtime"].startswith("keras ")  # the tiny artifact has no OpenVINO export
 
 
 def test_loaded_model_is_registered_on_the_first_request(alice_api, model_path):

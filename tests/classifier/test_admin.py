@@ -169,6 +169,26 @@ def test_an_open_sample_with_an_audit_trail_can_be_deleted_in_the_admin(admin_cl
     assert response.status_code == 302 and not Sample.objects.exists() and not SampleEvent.objects.exists()
 
 
+def test_an_account_holding_a_verified_sample_cannot_be_deleted_in_the_admin(admin_client, verified, user,
+                                                                           django_user_model):
+    """Its samples and cells would go with it; the frozen record's admin refuses that."""
+    member = django_user_model.objects.create_user("mia", password="s3cret-pass-mia")
+    Prediction.objects.filter(pk=verified.predictions.first().pk).update(owner=member)  # a colleague's upload
+    for account in (user, member):
+        url = reverse("admin:classifier_user_delete", args=[account.pk])
+        assert "Cannot delete user" in admin_client.get(url).content.decode()
+        admin_client.post(url, {"post": "yes"})
+    admin_client.post(reverse("admin:classifier_user_changelist"),
+                      {"action": "delete_selected", "post": "yes", "_selected_action": [user.pk, member.pk]})
+    assert django_user_model.objects.filter(pk__in=[user.pk, member.pk]).count() == 2
+    assert Sample.objects.filter(pk=verified.pk).exists() and verified.predictions.count() == 2
+
+
+def test_an_account_without_verified_samples_can_still_be_deleted(admin_client, other_user):
+    response = admin_client.post(reverse("admin:classifier_user_delete", args=[other_user.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not type(other_user).objects.filter(pk=other_user.pk).exists()
+
+
 def test_labs_are_managed_with_their_members(admin_client, user, other_user):
     response = admin_client.post(reverse("admin:classifier_lab_add"), {
         "name": "Haematology South", "slug": "haematology-south", "members": [user.pk, other_user.pk]})

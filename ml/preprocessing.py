@@ -105,16 +105,18 @@ def locate_cell(rgb: np.ndarray) -> CellLocation:
     scale = min(1.0, _LOCATE_SIDE / max(height, width))
     small = rgb if scale == 1.0 else np.asarray(Image.fromarray(rgb).resize(
         (max(1, round(width * scale)), max(1, round(height * scale))), Image.BILINEAR))
-    mask = (small[..., 2].astype(np.int16) - small[..., 1]) > _PURPLE_MARGIN
-    mask = ndimage.binary_opening(mask, structure=np.ones((2, 2)))
+    mask = _opening_2x2((small[..., 2].astype(np.int16) - small[..., 1]) > _PURPLE_MARGIN)
     labels, count = ndimage.label(mask)
     if count:
-        # Sizes and centres of every blob from three bincounts: far faster than ndimage's per-label functions.
+        # Sizes and centres of every blob from three bincounts over the blob pixels alone: far faster than
+        # ndimage's per-label functions, and the same sums.
         flat = labels.ravel()
-        rows, columns = np.indices(labels.shape)
-        sizes = np.bincount(flat, minlength=count + 1)[1:].astype(np.float64)
-        centres = np.stack([np.bincount(flat, weights=rows.ravel(), minlength=count + 1)[1:],
-                            np.bincount(flat, weights=columns.ravel(), minlength=count + 1)[1:]], axis=1)
+        inside = np.flatnonzero(flat)
+        blob = flat[inside]
+        rows, columns = np.divmod(inside, labels.shape[1])
+        sizes = np.bincount(blob, minlength=count + 1)[1:].astype(np.float64)
+        centres = np.stack([np.bincount(blob, weights=rows, minlength=count + 1)[1:],
+                            np.bincount(blob, weights=columns, minlength=count + 1)[1:]], axis=1)
         centres /= sizes[:, None]
         largest = int(np.argmax(sizes))
         if sizes[largest] >= _MIN_NUCLEUS_PIXELS:
@@ -125,6 +127,20 @@ def locate_cell(rgb: np.ndarray) -> CellLocation:
             return CellLocation(x=(cx + 0.5) / scale, y=(cy + 0.5) / scale, nucleus_found=True,
                                 nucleus_size=float(np.sqrt(sizes[lobes].sum())) / scale)
     return CellLocation(x=width / 2, y=height / 2, nucleus_found=False, nucleus_size=0.0)
+
+
+def _opening_2x2(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_opening(mask, structure=np.ones((2, 2)))`` in an eighth of the time: the union of every
+    2x2 square that lies wholly inside the mask (erosion marks each by its lower-right pixel, dilation spreads it
+    back up and left). ``tests/ml/test_preprocessing.py`` checks it against scipy.
+    """
+    eroded = np.zeros_like(mask)
+    eroded[1:, 1:] = mask[1:, 1:] & mask[:-1, 1:] & mask[1:, :-1] & mask[:-1, :-1]
+    down = eroded.copy()
+    down[:-1] |= eroded[1:]
+    opened = down.copy()
+    opened[:, :-1] |= down[:, 1:]
+    return opened
 
 
 def crop_box(width: int, height: int, location: CellLocation, crop_scale: float) -> tuple[int, int, int, int]:

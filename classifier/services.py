@@ -50,6 +50,9 @@ FILE_DELETE_ATTEMPTS = 3
 logger = logging.getLogger("hematovision.storage")
 NOTHING_TO_CLASSIFY = "Nothing to classify: the upload held no images."
 CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a request's memory stays bounded
+# A new prediction's relations are objects the service has just read: checking that each exists would cost a query
+# apiece per image.
+JUST_READ_RELATIONS = ["owner", "sample", "model_version"]
 FROZEN = "This sample is verified: nothing in it can change unless it is un-verified first."
 
 
@@ -237,7 +240,7 @@ def _pending_to_prediction(pending: PendingImage, rgb, result, version: ModelVer
             return False  # another delivery of this batch classified it already
         prediction.preview.save("preview.jpg", _preview_jpeg(rgb), save=False)
         try:
-            prediction.full_clean()
+            prediction.full_clean(exclude=JUST_READ_RELATIONS)
             prediction.save()
             PendingImage.objects.filter(pk=pending.pk).delete()
         except Exception:
@@ -270,7 +273,7 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
     prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
     prediction.preview.save("preview.jpg", _preview_jpeg(upload.rgb), save=False)
     try:
-        prediction.full_clean()
+        prediction.full_clean(exclude=JUST_READ_RELATIONS)
         with transaction.atomic():
             _check_not_frozen(sample)  # verified while this upload was being classified
             prediction.save()

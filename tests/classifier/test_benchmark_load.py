@@ -8,7 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from classifier.load_benchmark import Scenario, Summary, _requests_of, cpu_scaling_ratio, scaling_ratio, summarize
+from classifier.load_benchmark import (Scenario, Summary, _requests_of, cpu_scaling_ratio, latency_floor_ms,
+                                      scaling_ratio, summarize)
 
 
 def test_percentiles_and_maximum_are_of_every_request_in_milliseconds():
@@ -16,6 +17,17 @@ def test_percentiles_and_maximum_are_of_every_request_in_milliseconds():
     assert (summary.requests, summary.p50_ms, summary.p95_ms, summary.max_ms) == pytest.approx(
         (100, 50.5, 95.05, 100))
     assert summary.images_per_s == pytest.approx(25)
+
+
+def test_the_mean_latency_is_of_every_request_in_milliseconds():
+    assert summarize([0.1, 0.2, 0.6], errors=0, sent=3, stored=3, seconds=1).mean_ms == pytest.approx(300)
+
+
+def test_the_latency_floor_is_clients_times_cpu_per_request_over_cores():
+    summary = Summary(160, 90, 110, 130, images_per_s=90, errors=0, sent=160, stored=160, web_cpu_s=2.4,
+                      client_cpu_s=0.8)
+    assert latency_floor_ms(summary, clients=8, cores=2) == pytest.approx(80)  # 8 x 20 ms / 2
+    assert latency_floor_ms(summary, clients=8, cores=8) == pytest.approx(20)
 
 
 def test_missing_records_are_lost_and_count_against_throughput():
@@ -80,6 +92,10 @@ def test_a_tiny_run_against_real_processes_has_no_error_and_loses_nothing(tiny_m
                  "--workers", runs, stdout=out)
     rows = [match.groups() for line in out.getvalue().splitlines() if (match := ROW.match(line))]
     assert len(rows) == 2 * len(runs.split(","))
+    floors = re.findall(r"CPU per request ([\d.]+) ms in gunicorn \+ ([\d.]+) ms in the clients; 2 clients on \d+ "
+                        r"cores cannot wait less than (\d+) ms", out.getvalue())
+    assert len(floors) == len(runs.split(","))
+    assert all(float(web) > 0 for web, _, _ in floors)  # the clients' share may be under psutil's 10 ms tick
     for run, scenario, requests, errors, sent, stored, lost, extra in rows:
         assert (errors, lost, extra) == ("0", "0", "0"), (run, scenario)
         assert sent == stored == ("4" if "single" in scenario else "6")

@@ -1,4 +1,5 @@
-"""``gunicorn.conf.py`` loads the model when a worker starts, and a missing model only logs a warning."""
+"""``gunicorn.conf.py`` loads the model when a worker starts, a missing model only logs a warning, and
+WEB_CONCURRENCY sets the processes."""
 
 import importlib.util
 from pathlib import Path
@@ -38,3 +39,10 @@ def test_missing_model_is_a_warning_not_a_crash(settings, tmp_path, fresh_model_
     load_conf().post_worker_init(worker)
     assert fresh_model_cache.loads == loads_before
     assert "No model loaded at start-up" in worker.log.warnings[0]
+
+
+def test_one_process_unless_web_concurrency_asks_for_more(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert load_conf().workers == 1
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert load_conf().workers == 3

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.load_benchmark import (HEADER, BenchmarkError, Scenario, Stack, cpu_scaling_ratio, format_row, run,
-                                       scaling_ratio)
+from classifier.load_benchmark import (HEADER, BenchmarkError, Scenario, Stack, cpu_scaling_ratio, format_row,
+                                       latency_floor_ms, run, scaling_ratio)
 from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
 from ml.data import DatasetError, list_split
 
@@ -52,6 +52,8 @@ class Command(BaseCommand):
         parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=None,
                             help="pin worker i to core i with taskset (default: when taskset exists and there are "
                                  "as many cores as workers)")
+        parser.add_argument("--web-workers", type=int, default=None,
+                            help="gunicorn processes (default: gunicorn.conf.py's, WEB_CONCURRENCY or 1)")
         parser.add_argument("--queue-timeout", type=float, default=300,
                             help="seconds to wait for the workers to empty the queue")
 
@@ -77,10 +79,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start; model {model_path}; "
                           f"workers {'pinned to one core each' if pin else 'not pinned'}, web not pinned.")
         self.stdout.write(HEADER)
-        results, workdir = {}, Path(tempfile.mkdtemp(prefix="hematovision-bench-"))
+        results, floors, workdir = {}, [], Path(tempfile.mkdtemp(prefix="hematovision-bench-"))
         for workers in options["workers"]:
             stack = Stack(project_dir=Path(settings.BASE_DIR), model_path=model_path,
-                          workdir=workdir / f"workers-{workers}", workers=workers, pin_workers=pin)
+                          workdir=workdir / f"workers-{workers}", workers=workers, pin_workers=pin,
+                          web_workers=options["web_workers"])
             try:
                 results[workers] = run(stack, scenarios, images, queue_timeout=options["queue_timeout"])
             except BenchmarkError as error:
@@ -88,7 +91,9 @@ class Command(BaseCommand):
             run_name = f"{workers} worker(s)" if workers else "in request"
             for scenario, summary in results[workers]:
                 self.stdout.write(format_row(run_name, scenario, summary))
+            floors.append(self._latency_floor(run_name, *results[workers][0], cores))
         shutil.rmtree(workdir)  # the throwaway databases and uploads; kept above when a run failed
+        self.stdout.write("\n".join(floors))
         if 1 in results and 2 in results:
             one, two = results[1][-1][1], results[2][-1][1]
             cpu = " + ".join(f"{seconds:.1f}" for seconds in two.worker_cpu_s)
@@ -99,3 +104,12 @@ class Command(BaseCommand):
                 f"{per_image[0]:.1f} and {per_image[1]:.1f} ms per image, so "
                 f"{cpu_scaling_ratio(one, two):.2f}x if each worker had a core to itself.")
         self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")
+
+    @staticmethod
+    def _latency_floor(run_name: str, scenario: Scenario, summary, cores: int) -> str:
+        """Where the single-image latency comes from: CPU per request, and the mean latency it leaves at least."""
+        per_request = [1000 * seconds / summary.requests for seconds in (summary.web_cpu_s, summary.client_cpu_s)]
+        return (f"{run_name}, {scenario.name}: CPU per request {per_request[0]:.1f} ms in gunicorn + "
+                f"{per_request[1]:.1f} ms in the clients; {scenario.clients} clients on {cores} cores cannot wait "
+                f"less than {latency_floor_ms(summary, scenario.clients, cores):.0f} ms on average (Little's law); "
+                f"measured mean {summary.mean_ms:.0f} ms.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -47,9 +48,10 @@ class TrainingDistribution:
         """Smallest Mahalanobis distance of each feature row to a class mean (one matrix product per batch).
 
         The product runs on one BLAS thread: OpenBLAS's threads spin on the cores for a while after a call, and
-        the next forward pass of the network, which wants every core, ran about 1.5x slower behind them.
+        the next forward pass of the network, which wants every core, ran about 1.5x slower behind them. The lock
+        keeps request threads from restoring each other's limits out of order.
         """
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
             whitened = np.asarray(features, np.float64) @ self._whitening
         squared = ((whitened[:, None, :] - self._whitened_means[None, :, :]) ** 2).sum(axis=2)
         return np.sqrt(squared.min(axis=1))
@@ -68,6 +70,9 @@ class TrainingDistribution:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             return cls(class_means=arrays["class_means"].astype(np.float64),
                        precision=arrays["precision"].astype(np.float64), threshold=float(arrays["threshold"]))
+
+
+_BLAS_LOCK = threading.Lock()
 
 
 @cache

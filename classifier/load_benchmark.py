@@ -22,12 +22,15 @@ import numpy as np
 import psutil
 import redis
 import requests
+from celery import Celery
 
 USERNAME = "bench"
 PASSWORD = "bench-throwaway-password"  # a throwaway database that is deleted with the run
 REQUEST_TIMEOUT = 300  # gunicorn's own timeout: a request that takes longer fails there first
 START_TIMEOUT = 300  # seconds for a process to answer; TensorFlow loads slowly on a loaded machine
 POLL_SECONDS = 0.5  # how often the queue is read while workers classify (each read costs the web a request)
+DRAIN_POLL_SECONDS = 0.1  # the same while a backlog drains: the web has nothing else to do then
+QUEUE = "celery"  # Celery's default queue, the one the workers consume
 
 
 class BenchmarkError(Exception):
@@ -41,6 +44,9 @@ class Scenario:
     requests_per_client: int
     images_per_request: int
     to_sample: bool  # batches into a sample (queued when workers run) or single images to /api/predictions/
+    # Workers paused while the batches are queued, timed from resuming them until the queue is empty: how fast the
+    # workers alone classify a backlog, without the web storing uploads on their cores (worker runs only).
+    drain: bool = False
 
     @property
     def images(self) -> int:
@@ -150,6 +156,7 @@ class Server:
     token: str
     worker_pids: list[int]
     web_pid: int
+    broker_url: str = ""
 
     @property
     def workers(self) -> int:
@@ -162,6 +169,15 @@ class Server:
         """gunicorn's arbiter and its live worker processes, user and system."""
         arbiter = psutil.Process(self.web_pid)
         return sum(_cpu_seconds(process) for process in (arbiter, *arbiter.children(recursive=True)))
+
+    def workers_consume(self, consuming: bool) -> None:
+        """Stop or resume every worker's consumption of the queue (Celery remote control), answered by each."""
+        with Celery(broker=self.broker_url) as app:
+            command = app.control.add_consumer if consuming else app.control.cancel_consumer
+            replies = command(QUEUE, reply=True, limit=self.workers, timeout=10)  # back once every worker answers
+        if len(replies) != self.workers:
+            raise BenchmarkError(f"{len(replies)} of {self.workers} workers answered "
+                                 f"{'add' if consuming else 'cancel'}_consumer.")
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -258,7 +274,8 @@ class Stack:
         """Migrate a fresh database, start redis and the workers if any, then gunicorn; a ``Server``."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         with ExitStack() as stack:
-            env = self.environment(self._redis(stack) if self.workers else "")
+            broker_url = self._redis(stack) if self.workers else ""
+            env = self.environment(broker_url)
             self._manage("migrate", "--noinput", "--verbosity", "0", env=env)
             # The user is created while the servers load TensorFlow: each Django start costs seconds.
             user = stack.enter_context(ThreadPoolExecutor(1)).submit(
@@ -280,7 +297,7 @@ class Stack:
             if answer.status_code != 200:
                 raise BenchmarkError(f"The token endpoint answered {answer.status_code}: {answer.text}")
             yield Server(base_url=base_url, token=answer.json()["token"],
-                         worker_pids=[worker.pid for worker in workers], web_pid=web.pid)
+                         worker_pids=[worker.pid for worker in workers], web_pid=web.pid, broker_url=broker_url)
 
 
 def _pings(port: int) -> bool:
@@ -319,6 +336,12 @@ def _requests_of(scenario: Scenario, images: list[tuple[str, bytes]], client: in
     return batches
 
 
+def _counters(server: Server) -> tuple:
+    """The clock and every CPU counter a scenario is measured by."""
+    return (time.perf_counter(), server.worker_cpu_seconds(), server.web_cpu_seconds(),
+            _cpu_seconds(psutil.Process()))
+
+
 def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, bytes]], *,
                  queue_timeout: float) -> Summary:
     """Every client at once; with workers, a batch run lasts until the API says every image is classified."""
@@ -326,18 +349,24 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
                if scenario.to_sample else [])
     urls = ([f"{server.base_url}/api/samples/{pk}/images/" for pk in samples] if samples
             else [f"{server.base_url}/api/predictions/"] * scenario.clients)
-    predictions_before, cpu_before = server.prediction_count(), server.worker_cpu_seconds()
-    web_before, clients_before = server.web_cpu_seconds(), _cpu_seconds(psutil.Process())
-    start = time.perf_counter()
+    predictions_before = server.prediction_count()
+    if scenario.drain:
+        server.workers_consume(False)
+    before = _counters(server)
     with ThreadPoolExecutor(scenario.clients) as pool:
         results = list(pool.map(lambda client, url: _client(server, url, _requests_of(scenario, images, client)),
                                 range(scenario.clients), urls))
+    if scenario.drain:
+        if (waiting := server.queued_total()) != scenario.images:
+            raise BenchmarkError(f"{scenario.images - waiting} of {scenario.images} images were classified while "
+                                 "the workers were paused.")
+        before = _counters(server)
+        server.workers_consume(True)
     if samples and server.workers:
         wait_until(lambda: server.queued_total() == 0, queue_timeout, "the workers to classify the queue",
-              interval=POLL_SECONDS)
-    seconds = time.perf_counter() - start
-    worker_cpu_s = tuple(after - before for before, after in zip(cpu_before, server.worker_cpu_seconds()))
-    web_cpu_s, client_cpu_s = server.web_cpu_seconds() - web_before, _cpu_seconds(psutil.Process()) - clients_before
+                   interval=DRAIN_POLL_SECONDS if scenario.drain else POLL_SECONDS)
+    after = _counters(server)
+    worker_cpu_s = tuple(done - started for started, done in zip(before[1], after[1]))
     timings = [timing for client in results for timing in client]
     expected = 202 if samples and server.workers else 201
     if samples:
@@ -345,8 +374,8 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
     else:
         stored = server.prediction_count() - predictions_before
     return summarize([latency for latency, _ in timings], errors=sum(status != expected for _, status in timings),
-                     sent=scenario.images, stored=stored, seconds=seconds, worker_cpu_s=worker_cpu_s,
-                     web_cpu_s=web_cpu_s, client_cpu_s=client_cpu_s)
+                     sent=scenario.images, stored=stored, seconds=after[0] - before[0], worker_cpu_s=worker_cpu_s,
+                     web_cpu_s=after[2] - before[2], client_cpu_s=after[3] - before[3])
 
 
 def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]], *, queue_timeout: float):
@@ -359,7 +388,7 @@ def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]]
         run_scenario(server, Scenario("warm-up-batch", max(2 * stack.workers, 1), 1, batch.images_per_request,
                                       to_sample=True), images, queue_timeout=queue_timeout)
         return [(scenario, run_scenario(server, scenario, images, queue_timeout=queue_timeout))
-                for scenario in scenarios]
+                for scenario in scenarios if server.workers or not scenario.drain]
 
 
 def scaling_ratio(one: Summary, two: Summary) -> float:

@@ -278,6 +278,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one batch at a time; the others wait for a free worker
 CELERY_TASK_IGNORE_RESULT = True
 # How long an unfinished batch stays with a worker that vanished before Redis gives it to another one.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # A killed worker's batch is handed on soon after its visibility timeout: kombu sweeps for such batches every
+    # 10 s (not every 100 s by default), and a worker killed during a sweep holds the sweep's lock only as long as
+    # one timeout, not kombu's 5 minutes.
+    "unacked_restore_interval": min(10, _VISIBILITY_TIMEOUT),
+    "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": min(300, _VISIBILITY_TIMEOUT),
+}
 HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
 HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task

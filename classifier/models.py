@@ -117,6 +117,8 @@ class PendingImage(models.Model):
     image = models.FileField(upload_to=upload_to)
     original_filename = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True,
+                                     help_text="When its batch was last sent to the workers.")
 
     class Meta:
         ordering = ["id"]

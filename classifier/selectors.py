@@ -8,7 +8,7 @@ Anyone else gets a 404, exactly as for a record that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -120,9 +120,12 @@ def sample_waiting_images(*, sample: Sample) -> QuerySet[PendingImage]:
     return sample.pending_images.select_related("sample").order_by("id")
 
 
-def pending_ids(*, sample: Sample | None = None) -> list[int]:
-    """Images still waiting for a worker, oldest first (of one sample, or all of them)."""
+def pending_ids(*, sample: Sample | None = None, queued_before: datetime | None = None) -> list[int]:
+    """Images still waiting for a worker, oldest first (of one sample, or all of them; those whose batch was last
+    sent before ``queued_before``, or all)."""
     pending = PendingImage.objects.all() if sample is None else sample.pending_images.all()
+    if queued_before is not None:
+        pending = pending.filter(queued_at__lt=queued_before)
     return list(pending.order_by("id").values_list("pk", flat=True))
 
 

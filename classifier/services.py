@@ -11,7 +11,7 @@ import io
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -203,13 +203,29 @@ def _pending_create_many(*, owner, sample: Sample, checked: list[CheckedUpload])
             _check_not_frozen(sample)
             PendingImage.objects.bulk_create(pending)
             ids = [image.pk for image in pending]
-            # robust: a broker that is down leaves the images queued (`manage.py queue_pending`), never lost
+            # robust: a broker that is down leaves the images waiting, never lost; `pending_send_again` sends them
             transaction.on_commit(lambda: tasks.pending_enqueue(ids), robust=True)
     except Exception:
         for image in pending:
             image.image.storage.delete(image.image.name)
         raise
     return pending
+
+
+def pending_send_again(*, waited_longer_than: timedelta | None = None) -> int:
+    """Send the waiting images to the workers again (all, or those whose batch was sent longer ago); how many.
+
+    This recovers a batch whose message is gone: the broker was down at upload, or a worker was killed between
+    taking it from Redis and recording it as unacknowledged, which kombu's visibility timeout cannot restore.
+    Sending an image that is still queued is harmless: a batch classifies only the images that still wait.
+    """
+    from classifier import tasks  # noqa: PLC0415 - tasks imports this module
+
+    now = timezone.now()
+    ids = selectors.pending_ids(queued_before=None if waited_longer_than is None else now - waited_longer_than)
+    PendingImage.objects.filter(pk__in=ids).update(queued_at=now)
+    tasks.pending_enqueue(ids)
+    return len(ids)
 
 
 def pending_classify(*, pending_ids: list[int]) -> int:

@@ -288,5 +288,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
     "unacked_mutex_expire": min(300, _VISIBILITY_TIMEOUT),
 }
+# An image still waiting this long after its batch was sent has lost its message (the broker was down, or a worker
+# died between taking it and recording it): a starting worker, and beat once per timeout, send it again.
+HEMATOVISION_RESEND_AFTER = _VISIBILITY_TIMEOUT
+CELERY_BEAT_SCHEDULE = {
+    "send-stale-pending-again": {"task": "classifier.tasks.send_stale_pending_again",
+                                 "schedule": HEMATOVISION_RESEND_AFTER,
+                                 "options": {"expires": HEMATOVISION_RESEND_AFTER}},  # the next one supersedes it
+}
 HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
 HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task

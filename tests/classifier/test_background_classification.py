@@ -2,13 +2,17 @@
 early. Here the tasks run in-process (Celery's eager mode); tests/classifier/test_celery_worker.py uses a real
 worker and Redis."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from classifier import selectors, services
+from classifier import selectors, services, tasks
 from classifier.models import PendingImage, Prediction
+from hematovision.celery import app as celery_app
 from tests.factories import (
     image_bytes,
     media_files,
@@ -112,6 +116,25 @@ def test_queue_pending_sends_every_waiting_image_again(background, model_path, u
         services.sample_images_add(owner=user, sample=sample, uploads=three_images())
     call_command("queue_pending")  # eager here: the workers' job done in-process
     assert Prediction.objects.count() == 3 and not PendingImage.objects.exists()
+
+
+def test_the_stale_sweep_sends_again_only_images_waiting_longer_than_the_visibility_timeout(
+        background, model_path, settings, user, sample, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # their messages lost: never sent
+        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+    stale, *recent = PendingImage.objects.order_by("id")
+    PendingImage.objects.filter(pk=stale.pk).update(
+        queued_at=timezone.now() - timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER + 1))
+    assert tasks.send_stale_pending_again.delay().get() == 1  # eager: the worker's job done in-process
+    assert list(Prediction.objects.values_list("original_filename", flat=True)) == [stale.original_filename]
+    assert list(PendingImage.objects.order_by("id")) == recent
+
+
+def test_beat_runs_the_stale_sweep_once_per_visibility_timeout(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["send-stale-pending-again"]
+    assert entry["task"] in celery_app.tasks and entry["task"] == tasks.send_stale_pending_again.name
+    assert entry["schedule"] == settings.HEMATOVISION_RESEND_AFTER == settings.CELERY_BROKER_TRANSPORT_OPTIONS[
+        "visibility_timeout"]
 
 
 def test_without_a_broker_a_sample_upload_is_classified_in_the_request(model_path, user, sample):

@@ -1,18 +1,17 @@
-"""``manage.py queue_pending``: send every image still waiting to the workers again.
+"""``manage.py queue_pending``: send every image still waiting to the workers again, now.
 
-For images whose task never reached the broker (it was down at upload time); re-sending one already queued is
-harmless, since a batch classifies only the images that still wait.
+Workers at start and Celery beat do this by themselves for images waiting longer than the visibility timeout;
+this is for an operator who will not wait that long (say, after the broker was down).
 """
 
 from django.core.management.base import BaseCommand
 
-from classifier import selectors, tasks
+from classifier import services
 
 
 class Command(BaseCommand):
     help = "Queue every stored sample image that is still waiting to be classified."
 
     def handle(self, *args, **options):
-        ids = selectors.pending_ids()
-        tasks.pending_enqueue(ids)
-        self.stdout.write(f"{len(ids)} waiting image(s) queued.")
+        count = services.pending_send_again()
+        self.stdout.write(f"{count} waiting image(s) queued.")

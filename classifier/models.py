@@ -74,13 +74,23 @@ class Lab(models.Model):
         return self.name
 
 
+def cascade_unless_verified(collector, field, sub_objs, using):
+    """``on_delete`` for an owner: their records go with the account, except any in a verified sample, which the
+    laboratory must keep (deactivate the account instead). The admin lists those as protected; code gets
+    ``ProtectedError`` and nothing is deleted."""
+    kept = sub_objs.filter(field.model.IN_A_VERIFIED_SAMPLE)
+    if kept.exists():
+        raise models.ProtectedError("Records of a verified sample stay.", set(kept))  # Django words the error
+    models.CASCADE(collector, field, sub_objs, using)
+
+
 class Sample(models.Model):
     """One blood smear: its cell images make up the differential count. Holds no personal data.
 
     Without a lab (samples from before labs existed, or made by someone in none) only its owner and staff see it.
     """
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="samples")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=cascade_unless_verified, related_name="samples")
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="samples")
     identifier = models.CharField(max_length=64, help_text="Laboratory sample number; never a patient name.")
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH,  # max_length shapes forms; the validator
@@ -100,6 +110,8 @@ class Sample(models.Model):
 
     def __str__(self) -> str:
         return self.identifier
+
+    IN_A_VERIFIED_SAMPLE = models.Q(verified_at__isnull=False)
 
     @property
     def is_verified(self) -> bool:
@@ -128,7 +140,8 @@ class PendingImage(models.Model):
 
 
 class Prediction(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=cascade_unless_verified,
+                              related_name="predictions")
     sample = models.ForeignKey(Sample, on_delete=models.CASCADE, null=True, blank=True, related_name="predictions")
     image = models.ImageField(upload_to=upload_to, width_field="image_width", height_field="image_height")
     preview = models.ImageField(upload_to=upload_to, help_text="JPEG copy for browsers, at most 640 px.")
@@ -160,6 +173,8 @@ class Prediction(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
         permissions = [("review_prediction", "Can confirm or correct predictions and verify samples")]
+
+    IN_A_VERIFIED_SAMPLE = models.Q(sample__verified_at__isnull=False)
 
     def __str__(self) -> str:
         return f"{self.original_filename}: {self.predicted_label} ({self.confidence:.0%})"

@@ -38,7 +38,7 @@ train: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py train_model
 
-# gunicorn.conf.py sets 1 worker x 4 threads and the timeout, for `make bench` too.
+# gunicorn.conf.py sets the processes (WEB_CONCURRENCY, default 1) x 4 threads and the timeout, for `make bench` too.
 run: model
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn hematovision.wsgi --bind $(HOST):$(PORT)

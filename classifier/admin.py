@@ -193,5 +193,5 @@ class PendingImageAdmin(ViewOnlyAdmin):
     """Images waiting for a worker, to be seen only: a worker turns each into a prediction, and a deleted row
     would be an image lost."""
 
-    list_display = ("sample", "owner", "original_filename", "created_at")
+    list_display = ("sample", "owner", "original_filename", "created_at", "queued_at")
     list_select_related = ("sample", "owner")

@@ -18,13 +18,13 @@ def waiting(user, other_user):
             for owner, identifier, name in [(user, "S-ALICE", "alice-wait.jpeg"), (other_user, "S-BOB", "bob.png")]]
 
 
-def test_changelist_shows_sample_owner_file_name_and_date_of_every_waiting_image(admin_client, waiting):
+def test_changelist_shows_sample_owner_file_name_and_dates_of_every_waiting_image(admin_client, waiting):
     response = admin_client.get(CHANGELIST)
     assert response.status_code == 200
     assert sorted(image.original_filename for image in response.context["cl"].result_list) == [
         "alice-wait.jpeg", "bob.png"]
     content = response.content.decode()
-    for column in ("sample", "owner", "original_filename", "created_at"):
+    for column in ("sample", "owner", "original_filename", "created_at", "queued_at"):
         assert f"column-{column}" in content
     for text in ("S-ALICE", "S-BOB", ">alice<", ">bob<",
                  formats.date_format(timezone.localtime(waiting[0].created_at), "DATETIME_FORMAT")):

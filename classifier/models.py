@@ -108,10 +108,10 @@ class Sample(models.Model):
                                                condition=models.Q(lab__isnull=False))]
         permissions = [("unverify_sample", "Can un-verify a verified sample, giving a reason")]
 
+    IN_A_VERIFIED_SAMPLE = models.Q(verified_at__isnull=False)
+
     def __str__(self) -> str:
         return self.identifier
-
-    IN_A_VERIFIED_SAMPLE = models.Q(verified_at__isnull=False)
 
     @property
     def is_verified(self) -> bool:

@@ -288,8 +288,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
     "unacked_mutex_expire": min(300, _VISIBILITY_TIMEOUT),
 }
-# An image still waiting this long after its batch was sent has lost its message (the broker was down, or a worker
-# died between taking it and recording it): a starting worker, and beat once per timeout, send it again.
+# An image still waiting this long after its batch was sent may have lost its message (the broker was down, or a
+# worker died between taking it and recording it): a starting worker, and beat once per timeout, send it again.
 HEMATOVISION_RESEND_AFTER = _VISIBILITY_TIMEOUT
 CELERY_BEAT_SCHEDULE = {
     "send-stale-pending-again": {"task": "classifier.tasks.send_stale_pending_again",

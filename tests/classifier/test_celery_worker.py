@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from classifier import services
-from classifier.load_benchmark import BenchmarkError, free_port, wait_until
+from classifier.load_benchmark import QUEUE, BenchmarkError, free_port, wait_until
 from classifier.models import PendingImage, Prediction
 from hematovision.celery import app as celery_app
 from tests.conftest import PROJECT_DIR
@@ -145,9 +145,9 @@ def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(bro
     import redis  # noqa: PLC0415 - installed with celery[redis]
 
     names = _upload_to_the_queue(user)
-    queue = redis.Redis.from_url(broker)
-    assert queue.llen("celery") == IMAGES // settings.HEMATOVISION_CLASSIFY_BATCH
-    queue.delete("celery")  # as a broker that was down at upload, or a worker killed holding them, leaves it
+    broker_client = redis.Redis.from_url(broker)
+    assert broker_client.llen(QUEUE) == IMAGES // settings.HEMATOVISION_CLASSIFY_BATCH
+    broker_client.delete(QUEUE)  # as a broker that was down at upload, or a worker killed holding them, leaves it
     time.sleep(VISIBILITY_TIMEOUT)
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, MODEL_CLASSES
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp"}
 _CELL_PATTERN = re.compile(r"^_(\d+)_\d+$")
@@ -36,7 +36,12 @@ class LabelledImage:
 
     @property
     def class_name(self) -> str:
-        return CLASS_NAMES[self.label]
+        return MODEL_CLASSES[self.label]
+
+    @property
+    def is_other(self) -> bool:
+        """None of the four classes (a basophil, immature granulocyte, erythroblast or platelet)."""
+        return self.label >= len(CLASS_NAMES)
 
 
 def resolve_dataset_root(directory: str | Path) -> Path:

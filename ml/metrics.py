@@ -17,11 +17,12 @@ def classification_metrics(samples: list[LabelledImage], probabilities: np.ndarr
     labels = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=labels,
                                                                      zero_division=0)
+    present = sorted(set(truth.tolist()))  # the macro mean is over the classes the set holds, not every output
     per_photo = per_photo_results(samples, predicted, class_names)
     wrong = sorted((row for row in per_photo if row["true"] != row["voted"]), key=lambda row: row["photo"])
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
-        "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(f1_score(truth, predicted, labels=present, average="macro", zero_division=0)),
         "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
                              "support": int(support[i])} for i, name in enumerate(class_names)},
         "confusion_matrix": confusion_matrix(truth, predicted, labels=labels).tolist(),

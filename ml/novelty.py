@@ -81,10 +81,11 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def fit_training_distribution(features: np.ndarray, labels: np.ndarray, groups: list[str], classes: int,
+def fit_training_distribution(features: np.ndarray, labels: np.ndarray, groups: list[str],
                               seed: int = 0) -> tuple[TrainingDistribution, dict]:
     """Fit on most training images' features, calibrate the threshold on the rest (whole groups left out).
 
+    One mean per class present in the fit: a source without other-kind cells trains no mean for them.
     Returns the distribution and a summary of the calibration (images used, threshold, share flagged).
     """
     features = np.asarray(features, np.float64)
@@ -95,11 +96,12 @@ def fit_training_distribution(features: np.ndarray, labels: np.ndarray, groups: 
                               replace=False))
     calibrate = np.array([group in left_out for group in groups])
     fit = ~calibrate
-    if len(set(labels[fit])) < classes or calibrate.sum() == 0:
+    present = np.unique(labels[fit])
+    if len(present) < 2 or set(labels[calibrate]) - set(present) or calibrate.sum() == 0:
         raise ValueError("Too few training images to fit the novelty check: every class needs images in the fit.")
     fit_features, fit_labels = features[fit], labels[fit]
-    class_means = np.stack([fit_features[fit_labels == label].mean(axis=0) for label in range(classes)])
-    precision = LedoitWolf().fit(fit_features - class_means[fit_labels]).precision_
+    class_means = np.stack([fit_features[fit_labels == label].mean(axis=0) for label in present])
+    precision = LedoitWolf().fit(fit_features - class_means[np.searchsorted(present, fit_labels)]).precision_
     # Saved as float32, so the threshold is calibrated on the rounded values that serving will use.
     distribution = TrainingDistribution.from_bytes(TrainingDistribution(class_means, precision, np.inf).to_bytes())
     threshold = float(np.percentile(distribution.distances(features[calibrate]), THRESHOLD_PERCENTILE))

@@ -38,6 +38,7 @@ class PreprocessingSpec:
     # width that cross-validation chose before the crop followed the cell (docs/experiments.md, "Crop that
     # follows the cell").
     crop_scale: float = 2.8
+    normalisation: str = "none"  # one of ``NORMALISATIONS``, applied to the crop
 
     def to_dict(self) -> dict:
         return {"method": "cell_crop", **asdict(self)}
@@ -46,7 +47,11 @@ class PreprocessingSpec:
     def from_dict(cls, data: dict) -> "PreprocessingSpec":
         if data.get("method") != "cell_crop":
             raise ValueError(f"Unknown preprocessing {data.get('method')!r}: retrain the model with this version.")
-        return cls(input_size=int(data["input_size"]), crop_scale=float(data["crop_scale"]))
+        normalisation = data.get("normalisation", "none")  # artifacts from before it existed had none
+        if normalisation not in NORMALISATIONS:
+            raise ValueError(f"Unknown input normalisation {normalisation!r}: retrain the model with this version.")
+        return cls(input_size=int(data["input_size"]), crop_scale=float(data["crop_scale"]),
+                   normalisation=normalisation)
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,18 @@ def preprocess(rgb: np.ndarray, spec: PreprocessingSpec, location: CellLocation 
     height, width = rgb.shape[:2]
     box = crop_box(width, height, location or locate_cell(rgb), spec.crop_scale)
     crop = crop_padded(rgb, box).resize((spec.input_size, spec.input_size), Image.BILINEAR)
-    return np.asarray(crop, dtype=np.uint8)
+    return NORMALISATIONS[spec.normalisation](np.asarray(crop, dtype=np.uint8))
+
+
+def white_balance(crop: np.ndarray) -> np.ndarray:
+    """Each channel scaled so that the crop's brightest tenth (plasma between the cells) is neutral: the lamp's
+    and camera's tint taken out (white-patch colour constancy), the stain's colours kept relative to it."""
+    bright = np.percentile(crop.reshape(-1, 3), 90, axis=0)
+    return np.clip(crop * (WHITE_LEVEL / np.maximum(bright, 1.0)), 0, 255).astype(np.uint8)
+
+
+WHITE_LEVEL = 235.0  # what the brightest tenth of every channel becomes under ``white_balance``
+NORMALISATIONS = {"none": lambda crop: crop, "white_balance": white_balance}
 
 
 def load_for_model(source: bytes | str | Path | BinaryIO, spec: PreprocessingSpec,

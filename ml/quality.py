@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ml import CLASS_NAMES
 from ml.preprocessing import CellLocation, locate_cell
 
 UNLIKE_TRAINING_IMAGES = "unlike_training_images"
@@ -35,6 +36,26 @@ def assess_image(rgb: np.ndarray, location: CellLocation | None = None) -> tuple
     if not (location or locate_cell(rgb)).nucleus_found:
         flags.append("no_nucleus")
     return tuple(flags)
+
+
+def review_summary(probabilities: np.ndarray, labels, unlike: np.ndarray, threshold: float) -> dict:
+    """What the review flags catch on images whose true classes are known.
+
+    An image is flagged when its top probability is below ``threshold`` or it is unlike the training images;
+    an answer of another kind (not one of the four) is never counted, so it is listed apart, like a flag.
+    """
+    probabilities, labels, unlike = np.asarray(probabilities), np.asarray(labels), np.asarray(unlike, bool)
+    predicted = probabilities.argmax(axis=1)
+    flagged = (probabilities.max(axis=1) < threshold) | unlike
+    wrong = predicted != labels
+    unflagged = ~flagged
+    return {
+        "flagged_share": float(flagged.mean()),
+        "unlike_training_share": float(unlike.mean()),
+        "answered_other_share": float((predicted >= len(CLASS_NAMES)).mean()),
+        "unflagged_accuracy": float((~wrong[unflagged]).mean()) if unflagged.any() else 0.0,
+        "wrong_unflagged_share": float((wrong & unflagged).mean()),
+    }
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, MODEL_CLASSES
 from ml.data import DatasetError, LabelledImage, is_image_file, list_split, resolve_dataset_root
 from ml.photos import group_by_source
 
+# Class folder names, any case: the model's class names and the names PBC's upstream layout gives the other kinds.
+FOLDER_LABELS = {**{name.lower(): label for label, name in enumerate(MODEL_CLASSES)},
+                 "ig": MODEL_CLASSES.index("IMMATURE_GRANULOCYTE"), "nrbc": MODEL_CLASSES.index("ERYTHROBLAST")}
 HELD_OUT_MODULUS = 5  # one file name in five (by hash) is held out of a class-folder source
 SUBSAMPLE_SEED = 0  # the draw behind ``NAME:N=PATH``, fixed so that every machine trains on the same cells
 PHOTO_MERGE = 2  # photos per training group: coarse groups keep every copy of a photo on one side of a split
@@ -95,19 +98,19 @@ def is_held_out(path: Path) -> bool:
 
 
 def read_class_folders(source: Source) -> list[LabelledImage]:
-    """Every image under ``<root>/<class>/``; folders that are not one of the four classes are skipped."""
-    by_name = {name.lower(): label for label, name in enumerate(CLASS_NAMES)}
+    """Every image under ``<root>/<class>/``: the four classes and the other kinds (``FOLDER_LABELS``); other
+    folders are skipped with a warning."""
     images = []
     for folder in sorted(path for path in source.root.iterdir() if path.is_dir()):
-        label = by_name.get(folder.name.lower())
+        label = FOLDER_LABELS.get(folder.name.lower())
         if label is None:
             warnings.warn(f"Source {source.name}: skipping folder {folder.name!r}, which is not one of the classes "
-                          f"{', '.join(CLASS_NAMES)}.", stacklevel=2)
+                          f"{', '.join(sorted(FOLDER_LABELS))}.", stacklevel=2)
             continue
-        images += [LabelledImage(path=path, label=label, group=f"{source.name}:{CLASS_NAMES[label]}/{path.stem}",
+        images += [LabelledImage(path=path, label=label, group=f"{source.name}:{MODEL_CLASSES[label]}/{path.stem}",
                                  source=source.name)
                    for path in sorted(folder.iterdir()) if is_image_file(path)]
-    if not images:
+    if not any(image.label < len(CLASS_NAMES) for image in images):
         raise DatasetError(f"Source {source.name}: {source.root} holds no images in class folders "
                            f"({', '.join(name.lower() for name in CLASS_NAMES)}, any case).")
     return images
@@ -125,7 +128,7 @@ def cap_per_class(images: list[LabelledImage], per_class: int | None, seed: int 
     if not per_class:
         return images
     chosen = []
-    for label in range(len(CLASS_NAMES)):
+    for label in range(len(MODEL_CLASSES)):
         of_class = [image for image in images if image.label == label]
         random.Random(seed).shuffle(of_class)
         chosen += sorted(of_class[:per_class], key=lambda image: image.path)
@@ -143,9 +146,19 @@ def training_images(source: Source) -> list[LabelledImage]:
 
 
 def evaluation_images(source: Source) -> tuple[str, list[LabelledImage]] | None:
-    """(name, images) of the source's evaluation set: its TEST split, or its held-out fifth; None without one."""
+    """(name, images) of the source's evaluation set of the four classes: its TEST split, or its held-out fifth;
+    None without one."""
     if source.layout == "split":
         if not (resolve_dataset_root(source.root) / "TEST").is_dir():
             return None
         return f"{source.name} TEST", _read_split(source, "TEST", merge=1)  # one group per photo
-    return f"{source.name} held-out", [image for image in read_class_folders(source) if is_held_out(image.path)]
+    return f"{source.name} held-out", [image for image in read_class_folders(source)
+                                       if is_held_out(image.path) and not image.is_other]
+
+
+def other_evaluation_images(source: Source) -> tuple[str, list[LabelledImage]] | None:
+    """(name, images) of the held-out fifth of the source's other-kind folders (same rule); None without them."""
+    if source.layout == "split":
+        return None
+    images = [image for image in read_class_folders(source) if is_held_out(image.path) and image.is_other]
+    return (f"{source.name} other held-out", images) if images else None

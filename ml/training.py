@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ml import CLASS_NAMES
+from ml import MODEL_CLASSES
 from ml.artifact import ArtifactError, ArtifactMetadata, save_artifact
 from ml.data import LabelledImage, fingerprint, grouped_split
 from ml.inference import ViewAveragedForward, export_artifact
@@ -57,9 +57,11 @@ class TrainingConfig:
     label_smoothing: float = 0.1
     patience: int = 2
     max_per_class: int | None = None  # per source, for quick runs
-    # Random per-channel gains, saturation and a small hue shift, so that one lab's stain and camera are not
-    # learnt as part of a class (docs/experiments.md, "Stain jitter").
-    stain_jitter: bool = False
+    # Colour augmentation (``COLOUR_AUGMENTATIONS``): "none"; "jitter", small gains, saturation and hue
+    # (docs/experiments.md, "Stain jitter"); "stain", another lab's stain and camera simulated (``stain_augment``).
+    colour_augmentation: str = "none"
+    # Applied to every crop at training and serving (``ml.preprocessing.NORMALISATIONS``).
+    input_normalisation: str = "none"
     # Two views scored as four flips/rotations at half the inference cost (docs/experiments.md, "TTA views").
     tta: tuple[str, ...] = ("identity", "rotate_180")
     # Networks trained alike with seeds seed, seed + 1, ..., their probabilities averaged. One: a second network
@@ -69,17 +71,18 @@ class TrainingConfig:
 
     @property
     def spec(self) -> PreprocessingSpec:
-        return PreprocessingSpec(input_size=self.image_size, crop_scale=self.crop_scale)
+        return PreprocessingSpec(input_size=self.image_size, crop_scale=self.crop_scale,
+                                 normalisation=self.input_normalisation)
 
 
 def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_size: int, training: bool,
-                 seed: int = 0, cache: bool = True, stain_jitter: bool = False) -> tf.data.Dataset:
+                 seed: int = 0, cache: bool = True, colour_augmentation: str = "none") -> tf.data.Dataset:
     """(uint8 crop, one-hot label) batches; the crop is exactly ``load_for_model`` of the file.
 
     ``cache`` keeps the crops in memory for the next epoch; a single pass (evaluation) does not need it.
     """
     paths = [str(sample.path) for sample in samples]
-    labels = keras.utils.to_categorical([sample.label for sample in samples], len(CLASS_NAMES))
+    labels = keras.utils.to_categorical([sample.label for sample in samples], len(MODEL_CLASSES))
     dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
     dataset = dataset.map(lambda path, label: (_load_crop(path, spec), label), num_parallel_calls=AUTOTUNE)
     if cache:
@@ -89,7 +92,7 @@ def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_si
         # One stateless seed pair per image, fresh every epoch: augmentation reproducible despite parallel maps.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip((dataset, seeds))
-        dataset = dataset.map(lambda pair, pair_seed: (augment(pair[0], pair_seed, stain_jitter), pair[1]),
+        dataset = dataset.map(lambda pair, pair_seed: (augment(pair[0], pair_seed, colour_augmentation), pair[1]),
                               num_parallel_calls=AUTOTUNE)
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
@@ -101,23 +104,66 @@ def _load_crop(path: tf.Tensor, spec: PreprocessingSpec) -> tf.Tensor:
     return tf.ensure_shape(crop, (spec.input_size, spec.input_size, 3))
 
 
-def augment(image: tf.Tensor, seed: tf.Tensor, stain_jitter: bool = False) -> tf.Tensor:
-    """Rotations by 90 degrees, flips, brightness and contrast, and optionally a stain jitter.
+COLOUR_AUGMENTATIONS = ("none", "jitter", "stain")
 
-    The jitter stays small (hue ±0.02, gains ±8%): granule colour is the eosinophil's cue.
+
+def augment(image: tf.Tensor, seed: tf.Tensor, colour_augmentation: str = "none") -> tf.Tensor:
+    """Rotations by 90 degrees, flips, brightness and contrast, then the colour augmentation asked for.
+
+    "jitter" stays small (hue ±0.02, gains ±8%); "stain" is ``stain_augment``.
     """
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=7)
+    if colour_augmentation not in COLOUR_AUGMENTATIONS:
+        raise ValueError(f"Unknown colour augmentation {colour_augmentation!r}; "
+                         f"choose one of {', '.join(COLOUR_AUGMENTATIONS)}.")
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=8)
     image = tf.image.rot90(image, k=tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32))
     image = tf.image.stateless_random_flip_left_right(image, seeds[1])
     image = tf.cast(image, tf.float32)
     image = tf.image.stateless_random_brightness(image, 20.0, seeds[2])
     image = tf.image.stateless_random_contrast(image, 0.85, 1.15, seeds[3])
-    if stain_jitter:
+    if colour_augmentation == "jitter":
         image = image * tf.random.stateless_uniform([1, 1, 3], seeds[4], 0.92, 1.08)
         image = tf.clip_by_value(image, 0, 255) / 255.0
         image = tf.image.stateless_random_saturation(image, 0.75, 1.25, seeds[5])
         image = tf.image.stateless_random_hue(image, 0.02, seeds[6]) * 255.0
+    elif colour_augmentation == "stain":
+        image = stain_augment(image, seeds[7])
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def stain_augment(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Another laboratory's stain, lamp and camera, simulated on a float RGB image in 0-255.
+
+    Stains absorb light, so their amount and hue mix linearly in optical density: a random mixing matrix near
+    the identity and random strengths there move the stained parts' colour while the white background stays
+    white (Tellez et al. 2019 do this on H&E axes; Romanowsky stains have no standard axes). Then a wider
+    saturation and hue jitter, a grey-level view one time in six (shape, not colour), and a blur one time in
+    three (a softer lens or lower resolution).
+    """
+    seeds = tf.random.experimental.stateless_split(seed, num=8)
+    density = -tf.math.log((tf.clip_by_value(image, 0, 255) + 1.0) / 256.0)
+    mixing = tf.eye(3) + tf.random.stateless_normal([3, 3], seeds[0], stddev=0.08)
+    density = tf.tensordot(density, mixing, axes=1) * tf.random.stateless_uniform([1, 1, 3], seeds[1], 0.75, 1.25)
+    image = tf.clip_by_value(256.0 * tf.exp(-density) - 1.0, 0, 255) / 255.0
+    image = tf.image.stateless_random_saturation(image, 0.6, 1.4, seeds[2])
+    image = tf.image.stateless_random_hue(image, 0.05, seeds[3])
+    grey = tf.cast(tf.random.stateless_uniform([], seeds[4]) < 1 / 6, tf.float32)
+    image = image * (1 - grey) + tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(image)) * grey
+    blur = tf.cast(tf.random.stateless_uniform([], seeds[5]) < 1 / 3, tf.float32)
+    sigma = tf.random.stateless_uniform([], seeds[6], 0.4, 1.2)
+    image = image * (1 - blur) + gaussian_blur(image, sigma) * blur
+    return image * 255.0
+
+
+def gaussian_blur(image: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
+    """A 5-tap separable Gaussian of an (height, width, 3) image, edges repeated."""
+    taps = tf.exp(-(tf.range(-2.0, 3.0) ** 2) / (2 * sigma**2))
+    taps /= tf.reduce_sum(taps)
+    padded = tf.pad(image[None], [[0, 0], [2, 2], [2, 2], [0, 0]], mode="SYMMETRIC")
+    rows = tf.tile(tf.reshape(taps, [5, 1, 1, 1]), [1, 1, 3, 1])
+    columns = tf.tile(tf.reshape(taps, [1, 5, 1, 1]), [1, 1, 3, 1])
+    blurred = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(blurred, columns, [1, 1, 1, 1], "VALID")[0]
 
 
 def compile_for_phase(model: keras.Model, learning_rate: float, label_smoothing: float) -> None:
@@ -180,8 +226,8 @@ def train_member(train_samples: list[LabelledImage], val_data, base_weights: str
     """One network: build it, train the head, then fine-tune the top of the base."""
     keras.utils.set_random_seed(seed)
     train_data = make_dataset(train_samples, config.spec, config.batch_size, training=True, seed=seed,
-                              stain_jitter=config.stain_jitter)
-    model = build_model(num_classes=len(CLASS_NAMES), input_size=config.image_size, base_weights=base_weights,
+                              colour_augmentation=config.colour_augmentation)
+    model = build_model(num_classes=len(MODEL_CLASSES), input_size=config.image_size, base_weights=base_weights,
                         alpha=alpha, name=name)
 
     print(f"Phase 1: head only, base frozen ({config.head_epochs} epochs, lr {config.head_learning_rate})")
@@ -219,7 +265,7 @@ def fit_novelty(forward: ViewAveragedForward, train_samples: list[LabelledImage]
     _, features = predict_dataset(forward, make_dataset(chosen, config.spec, config.batch_size, training=False,
                                                         cache=False))
     distribution, summary = fit_training_distribution(features, np.array([s.label for s in chosen]),
-                                                      [s.group for s in chosen], len(CLASS_NAMES), config.seed)
+                                                      [s.group for s in chosen], config.seed)
     return distribution, {**summary, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -229,12 +275,12 @@ def validation_metrics(forward: ViewAveragedForward, distribution: TrainingDistr
     probabilities, features = predict_dataset(forward, val_data)
     unfamiliar = distribution.is_unfamiliar(features)
     keys = ("accuracy", "macro_f1", "per_class", "confusion_matrix", "photos_correct", "photos_total", "n_images")
-    metrics = classification_metrics(val_samples, probabilities, list(CLASS_NAMES))
+    metrics = classification_metrics(val_samples, probabilities, list(MODEL_CLASSES))
     per_source = {}
     for source in sorted({sample.source for sample in val_samples}):
         chosen = np.array([sample.source == source for sample in val_samples])
         of_source = classification_metrics([s for s, keep in zip(val_samples, chosen) if keep],
-                                           probabilities[chosen], list(CLASS_NAMES))
+                                           probabilities[chosen], list(MODEL_CLASSES))
         per_source[source] = {**{key: of_source[key] for key in keys},
                               "unlike_training_share": float(unfamiliar[chosen].mean())}
     return {**{key: metrics[key] for key in keys}, "per_source": per_source}
@@ -247,7 +293,7 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
     counts = {source: sum(s.source == source for s in train_samples) for source in sorted({s.source for s in train_samples})}
     return ArtifactMetadata(
         name=f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
-        class_names=CLASS_NAMES,
+        class_names=MODEL_CLASSES,
         preprocessing=config.spec,
         tta=config.tta,
         base_network=f"MobileNetV2 alpha={alpha}" + (f", {config.members} averaged" if config.members > 1 else ""),

@@ -126,7 +126,7 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
              for seed in range(count)]
     _, features = forward(np.stack([preprocess(rgb, spec) for rgb in looks]))
     distribution, summary = fit_training_distribution(features, np.arange(count) % len(CLASS_NAMES),
-                                                      [str(seed // 2) for seed in range(count)], len(CLASS_NAMES))
+                                                      [str(seed // 2) for seed in range(count)])
     return save_artifact(model, distribution, path, ArtifactMetadata(
         name=name, class_names=CLASS_NAMES, preprocessing=spec, tta=("identity",),
         base_network="MobileNetV2 alpha=0.35 (random weights)", trained_at="2026-01-01T00:00:00+00:00",

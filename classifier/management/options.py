@@ -1,6 +1,5 @@
 """Command-line options shared by the model commands, so each is spelled and checked in one place."""
 
-import argparse
 import json
 from pathlib import Path
 
@@ -11,7 +10,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ml.data import DatasetError
 from ml.sources import parse_sources
-from ml.training import TrainingConfig
+from ml.preprocessing import NORMALISATIONS
+from ml.training import COLOUR_AUGMENTATIONS, TrainingConfig
 
 TRAINING_DEFAULTS = TrainingConfig()
 
@@ -55,9 +55,13 @@ def add_training_arguments(parser) -> None:
     parser.add_argument("--image-size", type=int, default=TRAINING_DEFAULTS.image_size)
     parser.add_argument("--crop-scale", type=float, default=TRAINING_DEFAULTS.crop_scale,
                         help="side of the square crop around the cell, in nucleus sizes")
-    parser.add_argument("--stain-jitter", action=argparse.BooleanOptionalAction,
-                        default=TRAINING_DEFAULTS.stain_jitter,
-                        help="random stain gains, saturation and hue in training augmentation")
+    parser.add_argument("--colour-augmentation", choices=COLOUR_AUGMENTATIONS,
+                        default=TRAINING_DEFAULTS.colour_augmentation,
+                        help="colour augmentation in training: none, jitter (small gains, saturation, hue) or "
+                             "stain (another lab's stain and camera simulated)")
+    parser.add_argument("--input-normalisation", choices=sorted(NORMALISATIONS),
+                        default=TRAINING_DEFAULTS.input_normalisation,
+                        help="applied to every crop at training and serving")
     parser.add_argument("--batch-size", type=int, default=TRAINING_DEFAULTS.batch_size)
     parser.add_argument("--seed", type=int, default=TRAINING_DEFAULTS.seed)
     parser.add_argument("--members", type=int, default=TRAINING_DEFAULTS.members,
@@ -72,7 +76,8 @@ def training_config(options: dict, **overrides) -> TrainingConfig:
         image_size=options["image_size"], crop_scale=options["crop_scale"], head_epochs=options["epochs"],
         fine_tune_epochs=options["fine_tune_epochs"], fine_tune_layers=options["fine_tune_layers"],
         batch_size=options["batch_size"], seed=options["seed"], max_per_class=options["max_per_class"],
-        members=options["members"], stain_jitter=options["stain_jitter"], **overrides)
+        members=options["members"], colour_augmentation=options["colour_augmentation"],
+        input_normalisation=options["input_normalisation"], **overrides)
 
 
 def add_json_argument(parser, what: str) -> None:

@@ -152,7 +152,8 @@ class CellClassifier:
     def _result(self, row: np.ndarray, nucleus_found: bool, distance: float, image_flags: tuple[str, ...],
                 elapsed_ms: float) -> Classification:
         best = int(np.argmax(row))
-        unlike = (UNLIKE_TRAINING_IMAGES,) if distance > self.distribution.threshold else ()
+        far = distance > self.distribution.threshold and UNLIKE_TRAINING_IMAGES not in image_flags
+        unlike = (UNLIKE_TRAINING_IMAGES,) if far else ()
         return Classification(
             label=self.class_names[best],
             confidence=float(row[best]),

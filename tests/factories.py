@@ -32,7 +32,8 @@ SHA256 = "0123456789abcdef" * 4
 
 
 def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: int = 30, seed: int = 0) -> np.ndarray:
-    """Pink background with red-cell blobs and one purple nucleus, like a Wright-stained smear."""
+    """Pink background with red-cell blobs and one purple nucleus, like a Wright-stained smear, with a camera's
+    noise (no photo of a smear has large areas of one exact colour: ``ml.quality.FLAT_COLOUR_SHARE``)."""
     rng = np.random.default_rng(seed)
     rgb = np.empty((height, width, 3), np.uint8)
     rgb[:] = (225, 200, 200)
@@ -41,7 +42,7 @@ def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: i
         cx, cy = rng.integers(0, width), rng.integers(0, height)
         rgb[(xx - cx) ** 2 + (yy - cy) ** 2 < 20**2] = (215, 150, 150)
     rgb[(xx - nucleus[0]) ** 2 + (yy - nucleus[1]) ** 2 < radius**2] = (120, 60, 180)
-    return rgb
+    return np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
 
 
 def image_bytes(fmt: str = "JPEG", rgb: np.ndarray | None = None, mode: str | None = None) -> bytes:
@@ -113,7 +114,7 @@ def screenshot_rgb(width: int = 320, height: int = 240) -> np.ndarray:
     return np.asarray(image)
 
 
-def _jpeg_round_trip(rgb: np.ndarray) -> np.ndarray:
+def jpeg_round_trip(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(image_bytes("JPEG", rgb=rgb))).convert("RGB"))
 
 
@@ -122,7 +123,7 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
     spec = PreprocessingSpec(input_size=model.input_shape[1])
     forward = ViewAveragedForward(model, ("identity",), spec.input_size)
     count = 40  # smear look-alikes, each also as the JPEG that uploads send, so neither looks unfamiliar
-    looks = [smear_rgb(seed=seed // 2) if seed % 2 else _jpeg_round_trip(smear_rgb(seed=seed // 2))
+    looks = [smear_rgb(seed=seed // 2) if seed % 2 else jpeg_round_trip(smear_rgb(seed=seed // 2))
              for seed in range(count)]
     _, features = forward(np.stack([preprocess(rgb, spec) for rgb in looks]))
     distribution, summary = fit_training_distribution(features, np.arange(count) % len(CLASS_NAMES),

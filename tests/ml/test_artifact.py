@@ -46,7 +46,7 @@ def test_save_then_load_round_trips_with_both_checksums(saved):
 def test_metadata_round_trips_through_json_as_typed_values(saved):
     path, metadata = saved
     data = json.loads(metadata_path(path).read_text())
-    assert data["preprocessing"] == {"method": "cell_crop", "input_size": 32, "crop_scale": 2.8}
+    assert data["preprocessing"] == {"method": "cell_crop", "input_size": 32, "crop_scale": 2.8, "normalisation": "none"}
     assert ArtifactMetadata.from_dict(data).preprocessing == PreprocessingSpec(input_size=32)
 
 

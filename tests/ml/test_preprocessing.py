@@ -4,12 +4,13 @@ import io
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from ml.data import LabelledImage
-from ml.preprocessing import (ImageError, PreprocessingSpec, crop_padded, decode_image, load_for_model, locate_cell,
-                              preprocess)
-from ml.training import augment, make_dataset
+from ml.preprocessing import (WHITE_LEVEL, ImageError, PreprocessingSpec, crop_padded, decode_image, load_for_model,
+                              locate_cell, preprocess)
+from ml.training import augment, make_dataset, stain_augment
 from tests.factories import image_bytes, png_bomb, smear_rgb, truncated_jpeg
 
 SPEC = PreprocessingSpec(input_size=64)
@@ -75,11 +76,38 @@ def test_a_full_size_original_is_cropped_like_its_320x240_copy(dataset_dir):
     assert difference.mean() < 8
 
 
-def test_stain_jitter_changes_colours_reproducibly():
+@pytest.mark.parametrize("colour", ["jitter", "stain"])
+def test_colour_augmentation_changes_colours_reproducibly_keeping_shape_and_range(colour):
     image = preprocess(smear_rgb(), SPEC)
-    jittered, again = augment(image, [3, 4], stain_jitter=True), augment(image, [3, 4], stain_jitter=True)
-    assert np.array_equal(jittered.numpy(), again.numpy())
-    assert not np.array_equal(jittered.numpy(), augment(image, [3, 4]).numpy())
+    changed, again = augment(image, [3, 4], colour), augment(image, [3, 4], colour)
+    assert changed.dtype.name == "uint8" and changed.shape == image.shape
+    assert np.array_equal(changed.numpy(), again.numpy())
+    assert not np.array_equal(changed.numpy(), augment(image, [3, 4]).numpy())
+
+
+def test_stain_augmentation_moves_stained_colours_far_more_than_the_white_background():
+    white_and_purple = np.full((32, 32, 3), 255, np.uint8)
+    white_and_purple[:, 16:] = (120, 60, 180)
+    seeds = [tf.constant([seed, 7], tf.int64) for seed in range(30)]
+    views = np.stack([stain_augment(tf.constant(white_and_purple, tf.float32), seed).numpy() for seed in seeds])
+    spread = views.std(axis=0)  # across seeds, per pixel and channel
+    assert spread[:, 16:].mean() > 3 * spread[:, :16].mean()
+    assert views.min() >= 0 and views.max() <= 255
+
+
+def test_an_unknown_colour_augmentation_is_refused():
+    with pytest.raises(ValueError, match="Unknown colour augmentation 'rainbow'"):
+        augment(preprocess(smear_rgb(), SPEC), [1, 2], "rainbow")
+
+
+def test_white_balance_makes_a_tinted_background_neutral_at_training_and_serving():
+    tinted = smear_rgb().astype(np.float64) * (0.8, 1.0, 0.9)
+    spec = PreprocessingSpec(input_size=64, normalisation="white_balance")
+    crop = preprocess(tinted.astype(np.uint8), spec)
+    bright = np.percentile(crop.reshape(-1, 3), 90, axis=0)
+    assert np.abs(bright - WHITE_LEVEL).max() <= 2
+    assert PreprocessingSpec.from_dict(spec.to_dict()) == spec
+    assert PreprocessingSpec.from_dict({"method": "cell_crop", "input_size": 64, "crop_scale": 2.8}).normalisation == "none"
 
 
 def _kaggle_image_at_twice_the_size(dataset_dir):

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from ml.inference import CellClassifier
-from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image, choose_review_threshold, grey_contrast, review_outcomes
-from tests.factories import blank_rgb, noise_rgb, smear_rgb
+from ml.preprocessing import decode_image
+from ml.quality import (FLAT_COLOUR_SHARE, UNLIKE_TRAINING_IMAGES, assess_image, choose_review_threshold,
+                        flat_colour_share, grey_contrast, review_outcomes, review_summary)
+from tests.factories import blank_rgb, jpeg_round_trip, noise_rgb, screenshot_rgb, smear_rgb
 
 BLANKS = {
     "white image": blank_rgb(),
@@ -31,6 +33,31 @@ def test_a_smear_look_alike_passes_the_plain_checks():
 
 def test_image_without_a_purple_nucleus_is_flagged_no_nucleus():
     assert assess_image(smear_rgb(radius=0)) == ("no_nucleus",)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 480), (1280, 960)])
+def test_a_screenshot_is_unlike_the_training_images_by_a_margin_whatever_the_model(size):
+    for picture in (screenshot_rgb(*size), jpeg_round_trip(screenshot_rgb(*size))):
+        assert flat_colour_share(picture) > 1.4 * FLAT_COLOUR_SHARE
+        assert UNLIKE_TRAINING_IMAGES in assess_image(picture)
+
+
+def test_real_cells_of_both_laboratories_have_no_flat_fills(dataset_dir, pbc_dir):
+    """The commonest colour of the brightest-backgrounded real images stays far below the limit."""
+    files = [*sorted((pbc_dir / "erythroblast").glob("*.jpg"))[:40],
+             *sorted((pbc_dir / "eosinophil").glob("*.jpg"))[:40],
+             *sorted(dataset_dir.glob("images/TRAIN/NEUTROPHIL/*.jpeg"))[:40]]
+    shares = [flat_colour_share(decode_image(path)) for path in files]
+    assert len(shares) == 120 and max(shares) < FLAT_COLOUR_SHARE / 1.5
+
+
+def test_review_summary_counts_what_the_flags_miss():
+    probabilities = np.array([[0.9, 0.1, 0, 0, 0], [0.9, 0.1, 0, 0, 0], [0.5, 0.5, 0, 0, 0], [0.1, 0, 0, 0, 0.9]])
+    summary = review_summary(probabilities, [0, 1, 1, 2], unlike=[False, False, False, True], threshold=0.7)
+    assert summary["flagged_share"] == 0.5  # the 0.5 answer and the unlike one
+    assert summary["wrong_unflagged_share"] == 0.25  # the confident wrong answer for image 2
+    assert summary["unflagged_accuracy"] == 0.5
+    assert summary["answered_other_share"] == 0.25  # index 4: not one of the four
 
 
 def test_classifier_adds_the_learned_flag_to_the_plain_ones(tiny_model_path):

@@ -8,8 +8,8 @@ from PIL import Image
 
 from ml import CLASS_NAMES
 from ml.data import DatasetError
-from ml.sources import (Source, cap_per_class, evaluation_images, is_held_out, parse_source, parse_sources,
-                        read_class_folders, training_images)
+from ml.sources import (Source, cap_per_class, evaluation_images, is_held_out, other_evaluation_images, parse_source,
+                        parse_sources, read_class_folders, training_images)
 from tests.factories import smear_rgb
 from tests.ml.conftest import write_tiny_split
 
@@ -34,10 +34,31 @@ def test_class_folders_are_read_in_any_case(tmp_path):
 
 
 def test_an_unknown_class_folder_is_skipped_with_a_warning_that_names_it(tmp_path):
-    root = write_class_folders(tmp_path, per_class=2, folder_names=["eosinophil", "basophil"])
-    with pytest.warns(UserWarning, match="skipping folder 'basophil'"):
+    root = write_class_folders(tmp_path, per_class=2, folder_names=["eosinophil", "smudge"])
+    with pytest.warns(UserWarning, match="skipping folder 'smudge'"):
         images = read_class_folders(Source("lab", root))
     assert [image.label for image in images] == [0, 0]
+
+
+def test_the_other_kinds_are_read_from_their_pbc_folder_names_and_held_out_by_the_same_rule(tmp_path):
+    root = write_class_folders(tmp_path, per_class=12, folder_names=[
+        "eosinophil", "lymphocyte", "monocyte", "neutrophil", "basophil", "ig", "erythroblast", "platelet"])
+    images = read_class_folders(Source("pbc", root))
+    kinds = Counter(image.class_name for image in images if image.is_other)
+    assert kinds == {"BASOPHIL": 12, "IMMATURE_GRANULOCYTE": 12, "ERYTHROBLAST": 12, "PLATELET": 12}
+    _, four = evaluation_images(Source("pbc", root))
+    name, others = other_evaluation_images(Source("pbc", root))
+    assert name == "pbc other held-out" and others and not any(image.is_other for image in four)
+    assert all(image.is_other and is_held_out(image.path) for image in others)
+    trained = training_images(Source("pbc", root))
+    assert {image.path for image in trained}.isdisjoint(image.path for image in others)
+    assert {image.class_name for image in trained if image.is_other} == set(kinds)
+
+
+def test_a_source_of_other_kinds_only_is_a_clear_error(tmp_path):
+    root = write_class_folders(tmp_path, per_class=2, folder_names=["basophil", "platelet"])
+    with pytest.raises(DatasetError, match="holds no images in class folders"):
+        read_class_folders(Source("lab", root))
 
 
 def test_a_source_without_images_is_a_clear_error(tmp_path):

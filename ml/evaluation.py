@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 from ml.data import LabelledImage  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
 from ml.metrics import bootstrap_accuracy_ci, class_table_lines, classification_metrics  # noqa: E402
-from ml.sources import Source, evaluation_images  # noqa: E402
+from ml.quality import review_summary  # noqa: E402
+from ml.sources import Source, evaluation_images, other_evaluation_images  # noqa: E402
 from ml.training import make_dataset, predict_dataset  # noqa: E402
 
 
@@ -33,19 +34,24 @@ def predict_split(classifier: CellClassifier, samples: list[LabelledImage], batc
     return probabilities, distances, len(samples) / (time.perf_counter() - started)
 
 
-def evaluate_set(classifier: CellClassifier, name: str, samples: list[LabelledImage], batch_size: int = 64) -> dict:
-    """All metrics of the classifier on one evaluation set, as a JSON-ready dict.
+def evaluate_set(classifier: CellClassifier, name: str, samples: list[LabelledImage], review_threshold: float,
+                 batch_size: int = 64) -> dict:
+    """All metrics of the classifier on one evaluation set, as a JSON-ready dict, with what the review flags
+    (``review_threshold`` and the novelty check) catch. On a set of other-kind cells "accuracy" is the kind's.
 
     Groups for the majority vote and the bootstrap are Kaggle's recovered source photos, or single cells.
     """
     probabilities, distances, images_per_second = predict_split(classifier, samples, batch_size)
+    labels = np.array([sample.label for sample in samples])
     metrics = classification_metrics(samples, probabilities, classifier.class_names)
-    correct = probabilities.argmax(axis=1) == np.array([sample.label for sample in samples])
+    correct = probabilities.argmax(axis=1) == labels
+    unlike = distances > classifier.distribution.threshold
     return {
         **metrics,
+        **review_summary(probabilities, labels, unlike, review_threshold),
+        "review_threshold": review_threshold,
         "accuracy_ci95": bootstrap_accuracy_ci(samples, correct),
         "images_per_second": round(images_per_second, 1),
-        "unlike_training_share": float((distances > classifier.distribution.threshold).mean()),
         "split": name,
         "model_name": classifier.metadata.name,
         "model_sha256": classifier.sha256,
@@ -53,15 +59,17 @@ def evaluate_set(classifier: CellClassifier, name: str, samples: list[LabelledIm
     }
 
 
-def evaluate(model_path: str | Path, sources: list[Source], batch_size: int = 64) -> dict[str, dict]:
-    """``evaluate_set`` for every source that has an evaluation set, keyed by the set's name."""
+def evaluate(model_path: str | Path, sources: list[Source], review_threshold: float,
+             batch_size: int = 64) -> dict[str, dict]:
+    """``evaluate_set`` for every evaluation set of every source (the four classes, then the held-out other-kind
+    cells when the source has them), keyed by the set's name."""
     classifier = CellClassifier.from_path(model_path)
     results = {}
     for source in sources:
-        evaluation_set = evaluation_images(source)
-        if evaluation_set:
-            name, samples = evaluation_set
-            results[name] = evaluate_set(classifier, name, samples, batch_size)
+        for evaluation_set in (evaluation_images(source), other_evaluation_images(source)):
+            if evaluation_set:
+                name, samples = evaluation_set
+                results[name] = evaluate_set(classifier, name, samples, review_threshold, batch_size)
     return results
 
 
@@ -104,6 +112,10 @@ def format_report(metrics: dict) -> str:
         f"macro F1 {metrics['macro_f1']:.3f}",
         f"photos right by majority: {metrics['photos_correct']}/{metrics['photos_total']}",
         f"flagged unlike the training images: {metrics['unlike_training_share']:.1%}",
+        f"flagged for review (top probability under {metrics['review_threshold']} or unlike): "
+        f"{metrics['flagged_share']:.1%}; unflagged right {metrics['unflagged_accuracy']:.2%}; "
+        f"wrong and unflagged {metrics['wrong_unflagged_share']:.1%}",
+        f"answered 'none of the four' (another kind): {metrics['answered_other_share']:.1%}",
         f"speed: {metrics['images_per_second']:.0f} images/s end to end",
         "",
         *class_table_lines(metrics),

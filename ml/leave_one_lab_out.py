@@ -87,3 +87,14 @@ def format_lab(name: str, result: dict) -> str:
         f"unflagged right {result[reading]['unflagged_accuracy']:.2%}, "
         f"wrong and unflagged {result[reading]['wrong_unflagged_share']:.1%}"
         for reading in ("selection", "evaluation") if reading in result)
+
+
+def unseen_lab_readings(result: dict, reading: str = "selection") -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """{left-out lab: (probabilities, class indices, unlike flags)} of a ``leave_one_lab_out`` result's reading."""
+    readings = {}
+    for lab, figures in result["left_out"].items():
+        records = figures[reading]["records"]
+        readings[lab] = (np.array([record["probabilities"] for record in records]),
+                         np.array([MODEL_CLASSES.index(record["label"]) for record in records]),
+                         np.array([record["novelty_ratio"] > 1 for record in records]))
+    return readings

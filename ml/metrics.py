@@ -67,10 +67,10 @@ def bootstrap_accuracy_ci(samples: list[LabelledImage], correct: np.ndarray, rou
 
 def class_table_lines(metrics: dict) -> list[str]:
     """Precision, recall and F1 per class, then the confusion matrix, as terminal lines."""
-    lines = [f"{'class':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'n':>6}"]
-    lines += [f"{name:<12}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>6}"
+    lines = [f"{'class':<22}{'precision':>10}{'recall':>8}{'F1':>7}{'n':>6}"]
+    lines += [f"{name:<22}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>6}"
               for name, row in metrics["per_class"].items()]
     lines += ["", "confusion matrix (rows true, columns predicted):"]
-    lines += [f"{name:<12}" + "".join(f"{value:>6}" for value in row)
+    lines += [f"{name:<22}" + "".join(f"{value:>6}" for value in row)
               for name, row in zip(metrics["class_names"], metrics["confusion_matrix"])]
     return lines

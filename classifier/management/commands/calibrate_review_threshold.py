@@ -20,7 +20,8 @@ from ml.cross_validation import out_of_fold_predictions, recipe_differences
 from ml.data import DatasetError, LabelledImage
 from ml.evaluation import predict_split
 from ml.inference import CellClassifier
-from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes
+from ml.leave_one_lab_out import unseen_lab_readings
+from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes, threshold_for_unseen_labs
 from ml.sources import cap_per_class, parse_sources
 from ml.training import TrainingConfig, load_training_images
 
@@ -78,6 +79,29 @@ def trade_off_lines(outcomes: list[ReviewOutcome]) -> list[str]:
               f"{cell(outcome.accuracy_below)}" for outcome in outcomes)]
 
 
+def unseen_lab_report(results_path: str, max_wrong_unflagged: float) -> str:
+    """The threshold for a laboratory the model has never seen, and the trade-off on each left-out lab."""
+    try:
+        readings = unseen_lab_readings(json.loads(Path(results_path).read_text()))
+    except (OSError, ValueError, KeyError) as error:
+        raise CommandError(f"Cannot read the leave-one-lab-out results {results_path} ({error}).") from error
+    threshold, table = threshold_for_unseen_labs(readings, max_wrong_unflagged)
+    labs = list(readings)
+    lines = ["Each left-out lab's training images, read by a model trained on the other labs only:",
+             f"{'threshold':>10}" + "".join(f"{lab + ' flagged':>18}{'unflagged right':>17}{'wrong, no flag':>16}"
+                                            for lab in labs)]
+    lines += [f"{row['threshold']:>10.2f}" + "".join(
+        f"{row[lab]['flagged_share']:>18.1%}{row[lab]['unflagged_accuracy']:>17.2%}"
+        f"{row[lab]['wrong_unflagged_share']:>16.1%}" for lab in labs)
+        for row in table if round(row["threshold"] * 100) % 5 == 0 or row["threshold"] == threshold]
+    if threshold is None:
+        lines.append(f"No threshold leaves at most {max_wrong_unflagged:.0%} wrong and unflagged on every lab.")
+    else:
+        lines.append(f"Lowest threshold with at most {max_wrong_unflagged:.0%} wrong and unflagged on every "
+                     f"left-out lab: {threshold:.2f} (HEMATOVISION_CONFIDENCE_THRESHOLD={threshold:.2f})")
+    return "\n".join(lines) + "\n"
+
+
 class Command(BaseCommand):
     help = ("Choose the confidence threshold below which predictions need review, on held-out TRAIN data: the "
             "model's grouped validation split, or cross-validation's out-of-fold predictions (never TEST).")
@@ -87,6 +111,12 @@ class Command(BaseCommand):
         parser.add_argument("--cross-validation", dest="cross_validation",
                             help="calibrate on the out-of-fold predictions in this `cross_validate --json` file "
                                  "(the model's recipe; works for a model refit on every TRAIN photo)")
+        parser.add_argument("--leave-one-lab-out", dest="leave_one_lab_out",
+                            help="choose the threshold that leaves at most --max-wrong-unflagged of each left-out "
+                                 "lab's training images wrong and unflagged, from this `leave_one_lab_out --json` "
+                                 "file (each lab plays the laboratory the model has never seen)")
+        parser.add_argument("--max-wrong-unflagged", type=float, default=0.05,
+                            help="with --leave-one-lab-out: the share of wrong answers allowed to carry no flag")
         parser.add_argument("--source", help="with --cross-validation: only this training source's images (e.g. "
                                                   "kaggle or pbc), for a laboratory with that instrument")
         parser.add_argument("--target-accuracy", type=float, default=0.99,
@@ -95,6 +125,9 @@ class Command(BaseCommand):
                             help="use at most this many validation images per class (quick runs)")
 
     def handle(self, *args, **options):
+        if options["leave_one_lab_out"]:
+            self.stdout.write(unseen_lab_report(options["leave_one_lab_out"], options["max_wrong_unflagged"]))
+            return
         if not 0 < options["target_accuracy"] <= 1:
             raise CommandError("--target-accuracy must be above 0 and at most 1, e.g. 0.99.")
         try:

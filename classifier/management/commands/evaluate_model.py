@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier import services
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         sources = sources_option(options)
         require_migrated_database()
         try:
-            results = evaluate(options["model"], sources)
+            results = evaluate(options["model"], sources, settings.HEMATOVISION_CONFIDENCE_THRESHOLD)
         except (ArtifactError, DatasetError) as error:
             raise CommandError(str(error)) from error
         if not results:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import CLASS_NAMES
 from ml.data import DatasetError, resolve_dataset_root
 from ml.inference import CellClassifier, Classification
 from ml.preprocessing import decode_image
@@ -78,7 +77,7 @@ def _pair_row(pair: OriginalPair, small: Classification, original: Classificatio
         "small_label": small.label,
         "original_label": original.label,
         "largest_probability_shift": round(max(abs(small.probabilities[name] - original.probabilities[name])
-                                               for name in CLASS_NAMES), 4),
+                                               for name in small.probabilities), 4),
     }
 
 

@@ -194,8 +194,25 @@ def white_balance(crop: np.ndarray) -> np.ndarray:
     return np.clip(crop * (WHITE_LEVEL / np.maximum(bright, 1.0)), 0, 255).astype(np.uint8)
 
 
+def standardise(crop: np.ndarray) -> np.ndarray:
+    """Each channel's mean and spread set to fixed values (Reinhard's colour transfer, per crop and in RGB): what
+    is left of the stain is each pixel's colour relative to the rest of the crop."""
+    pixels = crop.reshape(-1, 3).astype(np.float32)
+    spread = np.maximum(pixels.std(axis=0), 1.0)
+    scaled = (pixels - pixels.mean(axis=0)) / spread * STANDARD_SPREAD + STANDARD_MEAN
+    return np.clip(scaled, 0, 255).astype(np.uint8).reshape(crop.shape)
+
+
+def grey(crop: np.ndarray) -> np.ndarray:
+    """The crop's luminance in all three channels: shape and texture only, no colour to lean on."""
+    luminance = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.repeat(np.clip(luminance, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
 WHITE_LEVEL = 235.0  # what the brightest tenth of every channel becomes under ``white_balance``
-NORMALISATIONS = {"none": lambda crop: crop, "white_balance": white_balance}
+STANDARD_MEAN, STANDARD_SPREAD = 180.0, 40.0  # between the two labs' crops (Kaggle 179-193 and 30-39, PBC 174-209 and 22-59)
+NORMALISATIONS = {"none": lambda crop: crop, "white_balance": white_balance, "standardise": standardise,
+                  "grey": grey}
 
 
 def load_for_model(source: bytes | str | Path | BinaryIO, spec: PreprocessingSpec,

@@ -1,7 +1,8 @@
 """The adapter from the web app to ``ml/``: it owns the loaded classifier and the ``ModelVersion`` it stamps.
 
-Web code (views, services, selectors, the API) reaches ``ml/`` only through this module; the model
-management commands call ``ml/``'s training and evaluation functions directly.
+Web code (views, services, the API) reaches ``ml/`` only through this module; the model management commands in
+``registry/`` are the second, documented bridge: they call ``ml/``'s training and evaluation functions directly.
+It registers a newly loaded artifact's version through ``registry.services`` and imports no service of this app.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ import threading
 from django.conf import settings
 from PIL import Image
 
-from classifier.models import ModelVersion
-from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
+from ml.artifact import ArtifactError
 from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
 from ml.preprocessing import ALLOWED_FORMATS, ImageError, crop_box, crop_padded, decode_image, locate_cell, preprocess
 from ml.runtime import RUNTIMES
+from registry.models import ModelVersion
+from registry.services import model_version_register
 
-__all__ = ["ALLOWED_FORMATS", "RUNTIMES", "ArtifactMetadata", "ImageError", "ModelUnavailable", "active", "cache",
+__all__ = ["ALLOWED_FORMATS", "RUNTIMES", "ImageError", "ModelUnavailable", "active", "active_version", "cache",
            "cell_crop_jpeg", "classify", "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png",
-           "read_metadata"]
+           "runtime_name"]
 
 # Uploads larger than this on their longer side are shrunk as they decode: the model looks at a crop around the
-# nucleus resized to its input size (224 px), so nothing it uses is lost, and a 6300 x 6300 upload costs
+# nucleus resized to its input size (128 px for the shipped model), so nothing it uses is lost, and a 6300 x 6300 upload costs
 # 12 MB of pixels instead of 120 MB.
 DECODE_MAX_SIDE = 2048
 
@@ -71,16 +73,31 @@ def active() -> tuple[CellClassifier, ModelVersion]:
     As the Label Studio ML backend's ``setup()`` does, the version is resolved once and every
     prediction is stamped with it, rather than looked up again per upload.
     """
-    from classifier import services  # noqa: PLC0415 - services imports this module
-
     global _active
     classifier = get_classifier()
     with _lock:
         if _active is None or _active[0] is not classifier:
-            version = services.model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH,
-                                                      metadata=classifier.metadata)
+            version = model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH,
+                                             metadata=classifier.metadata)
             _active = (classifier, version)
         return _active
+
+
+def active_version() -> ModelVersion | None:
+    """The loaded model's version, read afresh (``evaluate_model`` adds metrics from another process), or None."""
+    try:
+        _, version = active()
+    except ModelUnavailable:
+        return None
+    return ModelVersion.objects.get(pk=version.pk)
+
+
+def runtime_name() -> str:
+    """Which runtime computes this process's predictions (e.g. ``openvino 2026.4.1 (f32, CPU)``), or empty."""
+    try:
+        return get_classifier().runtime
+    except ModelUnavailable:
+        return ""
 
 
 def forget_version() -> None:
@@ -131,12 +148,12 @@ def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256:
     return buffer.getvalue()
 
 
-def cell_crop_jpeg(image_bytes: bytes) -> bytes:
-    """JPEG of a square around the located cell at native resolution (no model needed), for review and the report.
+def cell_crop_jpeg(rgb) -> bytes:
+    """JPEG of a square around the located cell of decoded pixels, at native resolution (no model needed), for
+    review and the report.
 
     Where the square reaches past the frame, the frame's median colour fills it, as for the model's crop.
     """
-    rgb = decode(image_bytes)
     height, width = rgb.shape[:2]
     location = locate_cell(rgb)
     scale = max(CELL_CROP_SCALE, CELL_CROP_MIN_SIDE / location.nucleus_size) if location.nucleus_found else 0.0

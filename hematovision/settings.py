@@ -26,7 +26,7 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-CSRF_FAILURE_VIEW = "classifier.api.exceptions.csrf_failure"  # the styled 403 page
+CSRF_FAILURE_VIEW = "hematovision.errors.csrf_failure"  # the styled 403 page
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 # A built-in key suits only a site nobody else can reach: DEBUG, or served to this machine alone.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -52,7 +52,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "hematovision",
+    "accounts",
+    "registry",
     "classifier",
+    "labs",  # after classifier: its post_migrate gives the Reviewers group classifier's review permission
 ]
 
 MIDDLEWARE = [
@@ -65,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "classifier.middleware.PrivateCacheMiddleware",
+    "hematovision.middleware.PrivateCacheMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers for locked-out logins
 ]
 
@@ -99,7 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "classifier.context_processors.hematovision",
+                "hematovision.context_processors.hematovision",
             ],
         },
     },
@@ -120,7 +124,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_USER_MODEL = "classifier.User"
+AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -136,7 +140,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("HEMATOVISION_LOGIN_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "classifier.views.accounts.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "classifier:upload"
@@ -206,14 +210,14 @@ HEMATOVISION_PASSWORD_RESET = bool(EMAIL_HOST)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: an unauthenticated call gets 401 with WWW-Authenticate
-        "classifier.api.authentication.ExpiringTokenAuthentication",
+        "accounts.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": PAGINATE_BY,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "classifier.api.exceptions.json_exception_handler",
+    "EXCEPTION_HANDLER": "hematovision.errors.json_exception_handler",
     # The token endpoint is throttled per client address (on top of django-axes' lock-out per username).
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("HEMATOVISION_TOKEN_RATE", "10/minute")},
 }
@@ -250,7 +254,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 
-# Lab workflow; classifier/checks.py checks both values at start-up. A prediction below this top probability
+# Lab workflow; hematovision/checks.py checks both values at start-up. A prediction below this top probability
 # is flagged for review: how the default was chosen and what it trades is the experiment "Review threshold"
 # in docs/experiments.md (`make calibrate` prints the trade-off for your model). Reference intervals are adult
 # WBC differential percentages: the defaults are the widely printed textbook ranges that the product issue
@@ -292,7 +296,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # worker died between taking it and recording it): a starting worker, and beat once per timeout, send it again.
 HEMATOVISION_RESEND_AFTER = _VISIBILITY_TIMEOUT
 CELERY_BEAT_SCHEDULE = {
-    "send-stale-pending-again": {"task": "classifier.tasks.send_stale_pending_again",
+    "send-waiting-again": {"task": "classifier.tasks.send_waiting_again",
                                  "schedule": HEMATOVISION_RESEND_AFTER,
                                  "options": {"expires": HEMATOVISION_RESEND_AFTER}},  # the next one supersedes it
 }

@@ -6,16 +6,12 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from classifier import services
+from classifier.services.predictions import prediction_create_many
 from classifier.archives import ArchiveRejected, zip_expand
 from classifier.models import Prediction
-from tests.factories import image_bytes, media_files, zip_of
+from tests.factories import image_bytes, media_files, zip_upload
 
 MEMBER_LIMIT = 5 * 1024 * 1024
-
-
-def zip_upload(members: dict[str, bytes], name: str = "cells.zip", compression=zipfile.ZIP_DEFLATED):
-    return SimpleUploadedFile(name, zip_of(members, compression), content_type="application/zip")
 
 
 def lying_zip(claimed_size: int = 1000) -> SimpleUploadedFile:
@@ -71,7 +67,7 @@ def test_not_a_zip_is_rejected_with_its_name():
 def test_non_image_members_are_reported_one_by_one_and_images_are_classified(user, model_path, isolated_media):
     upload = zip_upload({"smear/a.jpeg": image_bytes("JPEG"), "smear/readme.txt": b"notes",
                          "smear/fake.jpeg": b"not a picture", "../escape.jpeg": image_bytes("JPEG")})
-    predictions, failures = services.prediction_create_many(owner=user, uploads=[upload])
+    predictions, failures = prediction_create_many(owner=user, uploads=[upload])
     assert [prediction.original_filename for prediction in predictions] == ["a.jpeg"]
     reasons = " ".join(failure.reason for failure in failures)
     assert {failure.filename for failure in failures} == {"readme.txt", "fake.jpeg", "../escape.jpeg"}
@@ -85,7 +81,7 @@ def test_non_image_members_are_reported_one_by_one_and_images_are_classified(use
                          ids=["lying header", "bomb"])
 def test_a_rejected_zip_is_one_failure_and_other_uploads_still_count(user, model_path, make_upload):
     good = SimpleUploadedFile("good.jpeg", image_bytes("JPEG"), content_type="image/jpeg")
-    predictions, failures = services.prediction_create_many(owner=user, uploads=[make_upload(), good])
+    predictions, failures = prediction_create_many(owner=user, uploads=[make_upload(), good])
     assert [prediction.original_filename for prediction in predictions] == ["good.jpeg"]
     assert len(failures) == 1 and failures[0].filename.endswith(".zip")
     assert Prediction.objects.count() == 1

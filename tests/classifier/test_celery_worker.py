@@ -11,11 +11,11 @@ import time
 import pytest
 from django.db import connection
 
-from classifier import services
+from classifier.services.waiting import sample_images_add
 from classifier.load_benchmark import QUEUE, BenchmarkError, free_port, wait_until
-from classifier.models import PendingImage, Prediction
+from classifier.models import Prediction, WaitingImage
 from hematovision.celery import app as celery_app
-from tests.conftest import PROJECT_DIR
+from tests.environment import PROJECT_DIR, skip_or_fail
 from tests.factories import image_bytes, sample_make, smear_rgb, upload_file
 
 IMAGES = 24
@@ -28,9 +28,7 @@ def redis_url(tmp_path):
     binary = shutil.which("redis-server")
     if binary is None:
         reason = "redis-server is not installed (apt-get install redis-server) to run the Celery worker test."
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"In CI, {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason)
     port = free_port()
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
                                "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
@@ -101,7 +99,7 @@ def _upload_to_the_queue(user) -> list[str]:
     """IMAGES images of a new sample, stored and queued; their names."""
     sample = sample_make(user, "S-KILL")
     uploads = [upload_file(f"cell-{index:02}.jpeg", image_bytes(rgb=smear_rgb(seed=index))) for index in range(IMAGES)]
-    _, queued, failures = services.sample_images_add(owner=user, sample=sample, uploads=uploads)
+    _, queued, failures = sample_images_add(owner=user, sample=sample, uploads=uploads)
     assert (queued, failures) == (IMAGES, [])
     return [upload.name for upload in uploads]
 
@@ -124,13 +122,13 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
             first.wait(10)
         classified_by_first = Prediction.objects.count()
         assert 0 < classified_by_first < IMAGES, "the kill must land while images still wait"
-        assert PendingImage.objects.count() == IMAGES - classified_by_first  # nothing lost with the worker
+        assert WaitingImage.objects.count() == IMAGES - classified_by_first  # nothing lost with the worker
         # A kill between taking a batch from Redis and recording it as unacknowledged loses the message itself;
         # once it is older than the timeout, the starting worker sends its images again.
         time.sleep(VISIBILITY_TIMEOUT)
         second = _start_worker(broker, settings, log)
         try:
-            _wait_for_workers(lambda: not PendingImage.objects.exists(), 180, "the second worker to classify the rest",
+            _wait_for_workers(lambda: not WaitingImage.objects.exists(), 180, "the second worker to classify the rest",
                               log_path)
             time.sleep(VISIBILITY_TIMEOUT + 1)  # any batch delivered once more has had its chance to run again
         finally:
@@ -153,7 +151,7 @@ def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(bro
     with open(log_path, "w") as log:
         worker = _start_worker(broker, settings, log)
         try:
-            _wait_for_workers(lambda: not PendingImage.objects.exists(), 120, "the worker to classify them", log_path)
+            _wait_for_workers(lambda: not WaitingImage.objects.exists(), 120, "the worker to classify them", log_path)
         finally:
             worker.terminate()
             worker.wait(30)

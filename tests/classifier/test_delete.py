@@ -58,13 +58,13 @@ def test_anonymous_post_is_redirected_and_nothing_is_deleted(client, alice_predi
 def test_files_stay_when_the_deletion_is_rolled_back(alice_prediction, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    from classifier import services
+    from classifier.services.predictions import prediction_delete
 
     names, pk = stored_names(alice_prediction), alice_prediction.pk
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                services.prediction_delete(prediction=alice_prediction)
+                prediction_delete(prediction=alice_prediction)
                 raise RuntimeError("roll back")
         except RuntimeError:
             pass
@@ -100,8 +100,6 @@ def test_a_passing_storage_fault_is_retried_and_the_files_go(alice_prediction, i
                                                               django_capture_on_commit_callbacks):
     from django.core.files.storage import FileSystemStorage
 
-    from classifier import services
-
     delete, failures = FileSystemStorage.delete, []
 
     def flaky(self, name):
@@ -112,5 +110,5 @@ def test_a_passing_storage_fault_is_retried_and_the_files_go(alice_prediction, i
 
     monkeypatch.setattr(FileSystemStorage, "delete", flaky)
     with django_capture_on_commit_callbacks(execute=True):
-        cleanup = services.prediction_delete(prediction=alice_prediction)
+        cleanup = prediction_delete(prediction=alice_prediction)
     assert cleanup.left == [] and media_files(isolated_media) == []

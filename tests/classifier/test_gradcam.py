@@ -7,7 +7,7 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import model_gateway
-from tests.conftest import TINY_INPUT
+from tests.factories import TINY_INPUT
 from tests.factories import media_files
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.urls import reverse
 
-from classifier import services
+from classifier.services.predictions import prediction_create_many
 from classifier.models import Prediction
 from tests.factories import upload_file
 
@@ -16,7 +16,7 @@ DAY = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 
 def make_predictions(owner, names):
     """Real predictions (one batched model call), dated one day apart in the order given: the last is newest."""
-    predictions, failures = services.prediction_create_many(owner=owner, uploads=[upload_file(n) for n in names])
+    predictions, failures = prediction_create_many(owner=owner, uploads=[upload_file(n) for n in names])
     assert not failures
     for offset, prediction in enumerate(predictions):
         Prediction.objects.filter(pk=prediction.pk).update(created_at=DAY + timedelta(days=offset))

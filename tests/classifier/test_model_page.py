@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from classifier import model_gateway
-from classifier.models import ModelVersion
+from registry import services as registry_services
+from registry.models import ModelVersion
 from ml import artifact
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,7 @@ def test_page_reads_the_loaded_model_not_its_metadata_file(alice_client, evaluat
         raise AssertionError("the Model page read the metadata file")
 
     monkeypatch.setattr(artifact, "read_metadata", unreadable)
-    monkeypatch.setattr(model_gateway, "read_metadata", unreadable)
+    monkeypatch.setattr(registry_services, "read_metadata", unreadable)
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert 'class="number accuracy">87.5%' in page
 

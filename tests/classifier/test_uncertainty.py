@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from classifier.models import REVIEW_REASON_TEXT, Prediction
+from classifier.models import Prediction, REVIEW_REASON_TEXT
 from tests.factories import (
     blank_rgb,
     cat_like_rgb,

@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from classifier import services
-from classifier.models import ModelVersion, Prediction
+from classifier import model_gateway
+from classifier.models import Prediction
+from registry.models import ModelVersion
 from ml.artifact import read_metadata
 from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file, zip_of
 
@@ -68,8 +69,8 @@ def test_second_request_reuses_the_loaded_model(alice_client, model_path, fresh_
 
 def test_model_version_is_registered_once_and_stamps_every_upload(alice_client, model_path, monkeypatch):
     registrations = []
-    register = services.model_version_register
-    monkeypatch.setattr(services, "model_version_register",
+    register = model_gateway.model_version_register
+    monkeypatch.setattr(model_gateway, "model_version_register",
                         lambda **kwargs: registrations.append(kwargs) or register(**kwargs))
     post(alice_client, upload_file("first.jpeg"))
     post(alice_client, upload_file("second.jpeg"))

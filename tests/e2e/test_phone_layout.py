@@ -3,7 +3,7 @@ column fits, nothing needs sideways scrolling."""
 
 import pytest
 
-from classifier.models import Sample
+from labs.models import Sample
 from tests.factories import prediction_make, predictions_make, reviewed_lab_sample_make, reviewer_grant, reviewer_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

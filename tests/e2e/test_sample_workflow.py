@@ -14,7 +14,8 @@ from selenium.webdriver.common.alert import Alert
 from selenium.webdriver.common.keys import Keys
 
 from classifier.apps import REVIEWERS_GROUP
-from classifier.models import Prediction, Sample
+from classifier.models import Prediction
+from labs.models import Sample
 from ml import CLASS_NAMES
 from ml.data import resolve_dataset_root
 from tests.factories import lab_make, pdf_text

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import PROJECT_DIR
+from tests.environment import PROJECT_DIR
 
 PRODUCTION = {  # the README's Deployment section
     "DJANGO_SECRET_KEY": "k7Vb2Qx9-RtL4mZp8sYw1NcE6hJd3GuA0fKoXiT5vBnMqWeRy_Hs3dPa9LzC4",  # as token_urlsafe(50)

@@ -10,9 +10,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.load_benchmark import (HEADER, BenchmarkError, Scenario, Stack, cpu_scaling_ratio, format_row,
+from benchmarks.load import (HEADER, BenchmarkError, Scenario, Stack, cpu_scaling_ratio, format_row,
                                        latency_floor_ms, run, scaling_ratio)
-from classifier.management.options import add_dataset_argument, add_model_argument, require_dataset
+from registry.management.options import add_dataset_argument, add_model_argument, require_dataset
 from ml.data import DatasetError, list_split
 
 

@@ -8,8 +8,10 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from classifier import services
-from classifier.models import ModelVersion, Prediction, Sample
+from labs.services.samples import sample_create
+from classifier.models import Prediction
+from labs.models import Sample
+from registry.models import ModelVersion
 from tests.factories import image_bytes, smear_rgb, upload, upload_file
 
 CLIENTS = 8
@@ -47,7 +49,7 @@ def _read_then_write(owner, writer: int) -> int:
         for index in range(10):
             with transaction.atomic():
                 Sample.objects.filter(owner=owner).count()
-                services.sample_create(owner=owner, identifier=f"W{writer}-{index}")
+                sample_create(owner=owner, identifier=f"W{writer}-{index}")
         return 10
     finally:
         connections.close_all()

@@ -3,16 +3,17 @@
 import pytest
 from django.urls import reverse
 
-from classifier import model_gateway, services
-from classifier.models import ModelVersion
+from classifier import model_gateway
+from registry.models import ModelVersion
 from ml import CLASS_NAMES
+from registry.services import model_version_record_evaluation
 
 pytestmark = pytest.mark.django_db
 URL = reverse("api:model")
 
 
 def test_active_model_is_described_with_its_metrics(alice_api, model_path):
-    services.model_version_record_evaluation(model_path=model_path,
+    model_version_record_evaluation(model_path=model_path,
                                              metrics={"split": "TEST", "accuracy": 0.91, "macro_f1": 0.9})
     response = alice_api.get(URL)
     assert response.status_code == 200

@@ -167,7 +167,7 @@ def reviewer_grant(user):
 
 def unverifier_grant(user):
     """Give an existing user the permission to un-verify samples (staff grant it in the admin)."""
-    user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="classifier"))
+    user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="labs"))
     return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions per instance
 
 

@@ -32,9 +32,9 @@ class PredictionReviewApi(generics.GenericAPIView):
                    responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND})
     def post(self, request, pk: int):
         prediction = self.get_object()
-        review = self.get_serializer(data=request.data)
-        review.is_valid(raise_exception=True)
-        review.prediction_review(prediction=prediction, reviewer=request.user, label=review.validated_data["label"])
+        fields = self.get_serializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        review.prediction_review(prediction=prediction, reviewer=request.user, label=fields.validated_data["label"])
         return Response(PredictionSerializer(prediction, context={"request": request}).data)
 
 

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from classifier.load_benchmark import (Scenario, Summary, _requests_of, cpu_scaling_ratio, latency_floor_ms,
+from benchmarks.load import (Scenario, Summary, _requests_of, cpu_scaling_ratio, latency_floor_ms,
                                       scaling_ratio, summarize)
 
 

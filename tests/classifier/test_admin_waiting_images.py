@@ -8,7 +8,7 @@ from classifier.models import WaitingImage
 from tests.factories import sample_make
 
 pytestmark = pytest.mark.django_db
-CHANGELIST = reverse("admin:classifier_pendingimage_changelist")
+CHANGELIST = reverse("admin:classifier_waitingimage_changelist")
 
 
 @pytest.fixture
@@ -33,12 +33,12 @@ def test_changelist_shows_sample_owner_file_name_and_dates_of_every_waiting_imag
 
 def test_waiting_images_are_read_only(admin_client, waiting):
     image = waiting[0]
-    assert admin_client.get(reverse("admin:classifier_pendingimage_add")).status_code == 403
-    detail = admin_client.get(reverse("admin:classifier_pendingimage_change", args=[image.pk]))
+    assert admin_client.get(reverse("admin:classifier_waitingimage_add")).status_code == 403
+    detail = admin_client.get(reverse("admin:classifier_waitingimage_change", args=[image.pk]))
     assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
-    admin_client.post(reverse("admin:classifier_pendingimage_change", args=[image.pk]),
+    admin_client.post(reverse("admin:classifier_waitingimage_change", args=[image.pk]),
                       {"original_filename": "renamed.jpeg"})
-    assert admin_client.post(reverse("admin:classifier_pendingimage_delete", args=[image.pk]),
+    assert admin_client.post(reverse("admin:classifier_waitingimage_delete", args=[image.pk]),
                              {"post": "yes"}).status_code == 403
     assert WaitingImage.objects.get(pk=image.pk).original_filename == "alice-wait.jpeg"
 

@@ -83,7 +83,7 @@ def test_prediction_keeps_the_stored_upload_and_gets_a_preview(background, model
     prediction = Prediction.objects.get()
     assert prediction.image.read() == image_bytes()
     assert (prediction.image_width, prediction.image_height) == (320, 240)
-    assert len(media_files(isolated_media)) == 2  # the upload and its preview: no copy left behind
+    assert len(media_files(isolated_media)) == 3  # the upload, its preview and crop: no copy left behind
 
 
 def test_a_batch_delivered_twice_classifies_each_image_once(background, model_path, user, sample,
@@ -135,7 +135,7 @@ def test_the_stale_sweep_sends_again_only_images_waiting_longer_than_the_visibil
 
 
 def test_beat_runs_the_stale_sweep_once_per_visibility_timeout(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["send-stale-pending-again"]
+    entry = settings.CELERY_BEAT_SCHEDULE["send-waiting-again"]
     assert entry["task"] in celery_app.tasks and entry["task"] == tasks.send_waiting_again.name
     assert entry["schedule"] == settings.HEMATOVISION_RESEND_AFTER == settings.CELERY_BROKER_TRANSPORT_OPTIONS[
         "visibility_timeout"]

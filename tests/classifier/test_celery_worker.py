@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from classifier.services.waiting import sample_images_add
-from classifier.load_benchmark import QUEUE, BenchmarkError, free_port, wait_until
+from benchmarks.load import QUEUE, BenchmarkError, free_port, wait_until
 from classifier.models import Prediction, WaitingImage
 from hematovision.celery import app as celery_app
 from tests.environment import PROJECT_DIR, skip_or_fail

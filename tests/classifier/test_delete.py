@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
+from classifier.services.predictions import prediction_delete
 from tests.factories import media_files
 
 pytestmark = pytest.mark.django_db
@@ -14,13 +15,13 @@ def url(prediction):
 
 
 def stored_names(prediction):
-    return [field.name for field in (prediction.image, prediction.preview) if field.name]
+    return [field.name for field in (prediction.image, prediction.preview, prediction.cell_crop) if field.name]
 
 
 def test_owner_deletes_and_the_files_are_removed(alice_client, alice_prediction, isolated_media,
                                                  django_capture_on_commit_callbacks):
     names = stored_names(alice_prediction)
-    assert len(names) == 2 and all(alice_prediction.image.storage.exists(name) for name in names)
+    assert len(names) == 3 and all(alice_prediction.image.storage.exists(name) for name in names)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(url(alice_prediction), follow=True)
     assert response.redirect_chain[-1][0] == reverse("classifier:history")
@@ -38,7 +39,7 @@ def test_other_user_gets_404_and_nothing_is_deleted(client, other_user, alice_pr
         response = client.post(url(alice_prediction))
     assert response.status_code == 404
     assert Prediction.objects.filter(pk=alice_prediction.pk).exists()
-    assert media_files(isolated_media) == files_before and len(files_before) == 2
+    assert media_files(isolated_media) == files_before and len(files_before) == 3
 
 
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
@@ -46,7 +47,7 @@ def test_only_post_is_allowed(alice_client, alice_prediction, isolated_media, me
     response = getattr(alice_client, method)(url(alice_prediction))
     assert response.status_code == 405
     assert Prediction.objects.filter(pk=alice_prediction.pk).exists()
-    assert len(media_files(isolated_media)) == 2
+    assert len(media_files(isolated_media)) == 3  # the image, its preview and its cell crop
 
 
 def test_anonymous_post_is_redirected_and_nothing_is_deleted(client, alice_prediction):
@@ -57,8 +58,6 @@ def test_anonymous_post_is_redirected_and_nothing_is_deleted(client, alice_predi
 
 def test_files_stay_when_the_deletion_is_rolled_back(alice_prediction, django_capture_on_commit_callbacks):
     from django.db import transaction
-
-    from classifier.services.predictions import prediction_delete
 
     names, pk = stored_names(alice_prediction), alice_prediction.pk
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from classifier.models import Prediction, REVIEW_REASON_TEXT
+from classifier.models import Prediction, ReviewReason
 from tests.factories import (
     blank_rgb,
     cat_like_rgb,
@@ -41,7 +41,7 @@ def test_non_cell_image_needs_review_even_when_the_model_is_sure(alice_client, m
     prediction = Prediction.objects.get(original_filename=name)
     assert prediction.needs_review and reason in prediction.review_reasons
     assert "Needs review" in response.content.decode()
-    assert REVIEW_REASON_TEXT[reason] in response.content.decode()
+    assert ReviewReason(reason).label in response.content.decode()
 
 
 def test_smear_image_with_a_confident_model_needs_no_review(alice_client, model_path, settings):
@@ -58,7 +58,7 @@ def test_low_confidence_needs_review_with_the_reason_in_words(alice_client, mode
     prediction = Prediction.objects.get()
     assert prediction.review_reasons == ["low_confidence"]
     page = alice_client.get(reverse("classifier:detail", args=[prediction.pk])).content.decode()
-    assert "Needs review" in page and REVIEW_REASON_TEXT["low_confidence"] in page
+    assert "Needs review" in page and ReviewReason.LOW_CONFIDENCE.label in page
 
 
 def headline(page: str, tag: str) -> str:

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.alert import Alert
 from selenium.webdriver.common.keys import Keys
 
-from classifier.apps import REVIEWERS_GROUP
+from labs.apps import REVIEWERS_GROUP
 from classifier.models import Prediction
 from labs.models import Sample
 from ml import CLASS_NAMES

@@ -105,7 +105,7 @@ def test_non_staff_user_cannot_open_the_admin(alice_client, alice_prediction):
 
 def test_deleting_from_the_admin_removes_the_files(admin_client, alice_prediction, bob_prediction, isolated_media,
                                                    django_capture_on_commit_callbacks):
-    alice_files = {alice_prediction.image.name, alice_prediction.preview.name}
+    alice_files = {alice_prediction.image.name, alice_prediction.preview.name, alice_prediction.cell_crop.name}
     delete_url = reverse("admin:classifier_prediction_delete", args=[alice_prediction.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(delete_url, {"post": "yes"})
@@ -113,7 +113,7 @@ def test_deleting_from_the_admin_removes_the_files(admin_client, alice_predictio
     assert list(Prediction.objects.values_list("original_filename", flat=True)) == ["bob-smear.png"]
     remaining = {path.relative_to(isolated_media).as_posix() for path in media_files(isolated_media)}
     assert not remaining & alice_files
-    assert remaining == {bob_prediction.image.name, bob_prediction.preview.name}
+    assert remaining == {bob_prediction.image.name, bob_prediction.preview.name, bob_prediction.cell_crop.name}
 
 
 def test_bulk_delete_action_removes_the_files(admin_client, alice_prediction, bob_prediction, isolated_media,
@@ -127,7 +127,7 @@ def test_bulk_delete_action_removes_the_files(admin_client, alice_prediction, bo
 
 
 def test_staff_manage_users_of_the_custom_user_model(admin_client, user):
-    response = admin_client.get(reverse("admin:classifier_user_changelist"))
+    response = admin_client.get(reverse("admin:accounts_user_changelist"))
     assert response.status_code == 200 and "alice" in response.content.decode()
 
 
@@ -137,12 +137,12 @@ def verified(user, django_user_model):
 
 
 def test_samples_list_their_lab_owner_cells_and_verification(admin_client, verified):
-    content = admin_client.get(reverse("admin:classifier_sample_changelist")).content.decode()
+    content = admin_client.get(reverse("admin:labs_sample_changelist")).content.decode()
     assert "S-DONE" in content and "Haematology North" in content and "Verified by rita on" in content
 
 
 def test_a_sample_shows_its_cells_and_audit_trail_read_only(admin_client, verified):
-    response = admin_client.get(reverse("admin:classifier_sample_change", args=[verified.pk]))
+    response = admin_client.get(reverse("admin:labs_sample_change", args=[verified.pk]))
     content = response.content.decode()
     assert response.status_code == 200
     assert "done-0.jpeg" in content and "done-1.jpeg" in content and "Verified" in content
@@ -152,14 +152,14 @@ def test_a_sample_shows_its_cells_and_audit_trail_read_only(admin_client, verifi
 def test_a_verified_sample_and_its_cells_cannot_be_changed_or_deleted_in_the_admin(admin_client, verified):
     cell = verified.predictions.first()
     before = (Prediction.objects.values().get(pk=cell.pk), Sample.objects.values().get(pk=verified.pk))
-    admin_client.post(reverse("admin:classifier_sample_change", args=[verified.pk]),
+    admin_client.post(reverse("admin:labs_sample_change", args=[verified.pk]),
                       {"identifier": "CHANGED", "notes": "", "lab": ""})
     admin_client.post(change_url(cell), {"owner": cell.owner_id, "original_filename": "renamed.jpeg"})
-    for url in (reverse("admin:classifier_sample_delete", args=[verified.pk]),
+    for url in (reverse("admin:labs_sample_delete", args=[verified.pk]),
                 reverse("admin:classifier_prediction_delete", args=[cell.pk])):
         assert admin_client.post(url, {"post": "yes"}).status_code == 403
     admin_client.post(CHANGELIST, {"action": "delete_selected", "post": "yes", "_selected_action": [cell.pk]})
-    admin_client.post(reverse("admin:classifier_sample_changelist"),
+    admin_client.post(reverse("admin:labs_sample_changelist"),
                       {"action": "delete_selected", "post": "yes", "_selected_action": [verified.pk]})
     assert (Prediction.objects.values().get(pk=cell.pk), Sample.objects.values().get(pk=verified.pk)) == before
 
@@ -168,7 +168,7 @@ def test_an_open_sample_with_an_audit_trail_can_be_deleted_in_the_admin(admin_cl
     sample = sample_make(user, "S-OPEN")
     prediction_review(prediction=prediction_make(sample), reviewer=reviewer_make(django_user_model),
                                label="MONOCYTE")
-    response = admin_client.post(reverse("admin:classifier_sample_delete", args=[sample.pk]), {"post": "yes"})
+    response = admin_client.post(reverse("admin:labs_sample_delete", args=[sample.pk]), {"post": "yes"})
     assert response.status_code == 302 and not Sample.objects.exists() and not SampleEvent.objects.exists()
 
 
@@ -178,34 +178,34 @@ def test_an_account_holding_a_verified_sample_cannot_be_deleted_in_the_admin(adm
     member = django_user_model.objects.create_user("mia", password="s3cret-pass-mia")
     Prediction.objects.filter(pk=verified.predictions.first().pk).update(owner=member)  # a colleague's upload
     for account in (user, member):
-        url = reverse("admin:classifier_user_delete", args=[account.pk])
+        url = reverse("admin:accounts_user_delete", args=[account.pk])
         assert "Cannot delete user" in admin_client.get(url).content.decode()
         admin_client.post(url, {"post": "yes"})
-    admin_client.post(reverse("admin:classifier_user_changelist"),
+    admin_client.post(reverse("admin:accounts_user_changelist"),
                       {"action": "delete_selected", "post": "yes", "_selected_action": [user.pk, member.pk]})
     assert django_user_model.objects.filter(pk__in=[user.pk, member.pk]).count() == 2
     assert Sample.objects.filter(pk=verified.pk).exists() and verified.predictions.count() == 2
 
 
 def test_an_account_without_verified_samples_can_still_be_deleted(admin_client, other_user):
-    response = admin_client.post(reverse("admin:classifier_user_delete", args=[other_user.pk]), {"post": "yes"})
+    response = admin_client.post(reverse("admin:accounts_user_delete", args=[other_user.pk]), {"post": "yes"})
     assert response.status_code == 302 and not type(other_user).objects.filter(pk=other_user.pk).exists()
 
 
 def test_labs_are_managed_with_their_members(admin_client, user, other_user):
-    response = admin_client.post(reverse("admin:classifier_lab_add"), {
+    response = admin_client.post(reverse("admin:labs_lab_add"), {
         "name": "Haematology South", "slug": "haematology-south", "members": [user.pk, other_user.pk]})
     assert response.status_code == 302
     assert set(Lab.objects.get().members.all()) == {user, other_user}
-    assert ">2<" in admin_client.get(reverse("admin:classifier_lab_changelist")).content.decode()
+    assert ">2<" in admin_client.get(reverse("admin:labs_lab_changelist")).content.decode()
 
 
 def test_the_audit_trail_is_read_only_in_the_admin(admin_client, verified):
     event = SampleEvent.objects.get()
-    assert admin_client.get(reverse("admin:classifier_sampleevent_changelist")).status_code == 200
-    page = admin_client.get(reverse("admin:classifier_sampleevent_change", args=[event.pk])).content.decode()
+    assert admin_client.get(reverse("admin:labs_sampleevent_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:labs_sampleevent_change", args=[event.pk])).content.decode()
     assert 'name="reason"' not in page
-    assert admin_client.post(reverse("admin:classifier_sampleevent_delete", args=[event.pk]),
+    assert admin_client.post(reverse("admin:labs_sampleevent_delete", args=[event.pk]),
                              {"post": "yes"}).status_code == 403
-    assert admin_client.get(reverse("admin:classifier_sampleevent_add")).status_code == 403
+    assert admin_client.get(reverse("admin:labs_sampleevent_add")).status_code == 403
     assert SampleEvent.objects.get() == event

@@ -103,10 +103,10 @@ def test_the_partly_classified_flag_the_report_can_use(user):
     prediction_make(sample, filename="done.jpeg")
     pending = waiting_image(sample, "later.jpeg")
     progress = sample_classification(sample=sample_get_with_counts(user=user, pk=sample.pk))
-    assert (progress.is_partial, str(progress)) == (True, "1 of 2 classified")
+    assert (progress.waiting, str(progress)) == (1, "1 of 2 classified")
     pending.delete()
     progress = sample_classification(sample=sample_get_with_counts(user=user, pk=sample.pk))
-    assert (progress.is_partial, str(progress)) == (False, "1 of 1 classified")
+    assert (progress.waiting, str(progress)) == (0, "1 of 1 classified")
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(alice_client, user):

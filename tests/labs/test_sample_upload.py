@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import Prediction
-from classifier.services import FROZEN
+from labs.selectors import VERIFIED_REFUSAL
 from tests.factories import image_bytes, media_files, sample_make, upload_file, zip_upload
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_verified_sample_takes_no_more_images(alice_client, model_path, sample, 
     sample.verified_at, sample.verified_by = timezone.now(), user
     sample.save()
     page = post(alice_client, sample, [upload_file()])
-    assert FROZEN in page
+    assert VERIFIED_REFUSAL in page
     assert not Prediction.objects.exists() and not media_files(isolated_media)
     assert 'id="sample-upload"' not in page
 

@@ -29,6 +29,6 @@ def test_a_missing_model_is_a_command_error(tmp_path):
 
 
 def test_without_openvino_installed_it_says_how_to_install_it(tiny_model_path, monkeypatch):
-    monkeypatch.setattr("classifier.management.commands.export_runtime.openvino_installed", lambda: False)
+    monkeypatch.setattr("registry.management.commands.export_runtime.openvino_installed", lambda: False)
     with pytest.raises(CommandError, match="openvino is not installed"):
         call_command("export_runtime", "--model", str(tiny_model_path))

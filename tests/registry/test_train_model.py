@@ -81,7 +81,7 @@ def test_the_default_refit_trains_on_every_image_for_the_fixed_epochs(dataset_di
 def test_unmigrated_database_stops_before_training(monkeypatch, dataset_dir, tmp_path):
     monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor.migration_plan",
                         lambda self, targets: [("classifier.0001_initial", False)])
-    monkeypatch.setattr("classifier.management.commands.train_model.run_training",
+    monkeypatch.setattr("registry.management.commands.train_model.run_training",
                         lambda *args: pytest.fail("trained although the model could not be registered"))
     with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
         call_command("train_model", "--source", f"kaggle={dataset_dir}", "--output", str(tmp_path / "m.keras"))

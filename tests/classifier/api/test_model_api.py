@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from ml.artifact import read_metadata
 from classifier import model_gateway
 from registry.models import ModelVersion
 from ml import CLASS_NAMES
@@ -18,7 +19,7 @@ def test_active_model_is_described_with_its_metrics(alice_api, model_path):
     response = alice_api.get(URL)
     assert response.status_code == 200
     body = response.json()
-    assert body["sha256"] == model_gateway.read_metadata(model_path).sha256
+    assert body["sha256"] == read_metadata(model_path).sha256
     assert (body["name"], body["input_size"]) == ("tiny-test-model", 32)
     assert body["base_network"].startswith("MobileNetV2")
     assert body["class_names"] == list(CLASS_NAMES)

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import signals  # noqa: F401, PLC0415 - registers the signal receivers
+        from accounts import signals  # noqa: F401 - registers the signal receivers

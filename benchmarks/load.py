@@ -366,7 +366,7 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
         wait_until(lambda: server.waiting_total() == 0, queue_timeout, "the workers to classify the queue",
                    interval=DRAIN_POLL_SECONDS if scenario.drain else POLL_SECONDS)
     after = _counters(server)
-    worker_cpu_s = tuple(done - started for started, done in zip(before[1], after[1]))
+    worker_cpu_s = tuple(done - started for started, done in zip(before[1], after[1], strict=True))
     timings = [timing for client in results for timing in client]
     expected = 202 if samples and server.workers else 201
     if samples:

@@ -126,7 +126,7 @@ def confusion_png(metrics: dict) -> bytes:
     (``ml.training``, ``ml.data``) out of the web process. It does not keep matplotlib out of start-up:
     Keras imports ``matplotlib.pyplot`` itself (``keras.src.visualization``) as soon as it is loaded.
     """
-    from ml.evaluation import confusion_png_bytes  # noqa: PLC0415 - the training pipeline only when asked
+    from ml.evaluation import confusion_png_bytes  # imported here: the training pipeline only when asked
 
     return confusion_png_bytes(metrics)
 

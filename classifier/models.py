@@ -93,13 +93,16 @@ class Prediction(models.Model):
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    IN_A_VERIFIED_SAMPLE = models.Q(sample__verified_at__isnull=False)
+
     class Meta:
         db_table = "classifier_prediction"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "-created_at"])]
         permissions = [("review_prediction", "Can confirm or correct predictions and verify samples")]
 
-    IN_A_VERIFIED_SAMPLE = models.Q(sample__verified_at__isnull=False)
+    def __str__(self) -> str:
+        return f"{self.original_filename}: {self.predicted_label} ({self.confidence:.0%})"
 
     @staticmethod
     def handled(through: str = "") -> models.Q:
@@ -107,9 +110,6 @@ class Prediction(models.Model):
         definition, as a filter (``through`` "predictions__" filters samples by their cells); ``review_state``
         says it of one cell."""
         return models.Q(**{f"{through}excluded": True}) | ~models.Q(**{f"{through}reviewed_label": ""})
-
-    def __str__(self) -> str:
-        return f"{self.original_filename}: {self.predicted_label} ({self.confidence:.0%})"
 
     @property
     def review_state(self) -> str:

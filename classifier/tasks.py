@@ -14,7 +14,7 @@ from django.conf import settings
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def classify_waiting(ids: list[int]) -> int:
     """Idempotent, so a batch that comes back after its worker died is safe to run again."""
-    from classifier.services.waiting import waiting_classify  # noqa: PLC0415 - the services send this task
+    from classifier.services.waiting import waiting_classify  # imported here: the services send this task
 
     return waiting_classify(ids=ids)
 
@@ -22,7 +22,7 @@ def classify_waiting(ids: list[int]) -> int:
 @shared_task
 def send_waiting_again() -> int:
     """Celery beat runs it (``CELERY_BEAT_SCHEDULE``): images left waiting by a lost message are sent again."""
-    from classifier.services.waiting import waiting_send_again  # noqa: PLC0415 - the services send tasks
+    from classifier.services.waiting import waiting_send_again  # imported here: the services send tasks
 
     return waiting_send_again(waited_longer_than=timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER))
 

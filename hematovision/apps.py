@@ -2,10 +2,10 @@ from django.apps import AppConfig
 
 
 class HematovisionConfig(AppConfig):
-    """The site itself: its system checks and its template filters (``{% load hematovision %}``)."""
+    """The site itself: its system checks (settings and URLs are not an app's)."""
 
     name = "hematovision"
     verbose_name = "HematoVision"
 
     def ready(self):
-        from hematovision import checks  # noqa: F401, PLC0415 - registers the system checks
+        from hematovision import checks  # noqa: F401 - registers the system checks

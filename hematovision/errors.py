@@ -19,7 +19,6 @@ from rest_framework.views import exception_handler
 
 from classifier.model_gateway import ModelUnavailable
 
-
 logger = logging.getLogger("hematovision.errors")
 SERVER_ERROR = "Something went wrong on the server; it has been logged. Try again, or tell an administrator."
 

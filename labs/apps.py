@@ -8,9 +8,9 @@ def ensure_reviewers_group(sender, **kwargs):
     """A 'Reviewers' group holding the review permission: staff add technologists to it in the admin.
 
     ``classifier`` comes before ``labs`` in INSTALLED_APPS, so its permissions exist by the time this runs."""
-    from django.contrib.auth.models import Group, Permission  # noqa: PLC0415 - apps are ready only here
+    from django.contrib.auth.models import Group, Permission  # imported here: apps are ready only here
 
-    from classifier.models import REVIEW_PERMISSION  # noqa: PLC0415 - apps are ready only here
+    from classifier.models import REVIEW_PERMISSION  # imported here: apps are ready only here
 
     app_label, codename = REVIEW_PERMISSION.split(".")
     group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)

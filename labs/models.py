@@ -48,6 +48,8 @@ class Sample(models.Model):
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+")
 
+    IN_A_VERIFIED_SAMPLE = models.Q(verified_at__isnull=False)
+
     class Meta:
         db_table = "classifier_sample"
         ordering = ["-created_at", "-id"]
@@ -55,8 +57,6 @@ class Sample(models.Model):
                        models.UniqueConstraint(fields=["lab", "identifier"], name="unique_sample_per_lab",
                                                condition=models.Q(lab__isnull=False))]
         permissions = [("unverify_sample", "Can un-verify a verified sample, giving a reason")]
-
-    IN_A_VERIFIED_SAMPLE = models.Q(verified_at__isnull=False)
 
     def __str__(self) -> str:
         return self.identifier

@@ -19,7 +19,7 @@ from reportlab.platypus import Image as RLImage
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from classifier.exports import SHA256_PREFIX
-from hematovision.templatetags.hematovision import lab_time, person
+from classifier.templatetags.hematovision import lab_time, person
 from labs.models import NOTES_MAX_LENGTH
 
 DISCLAIMER = ("Machine pre-classification for laboratory support only. Results must be reviewed and "
@@ -66,7 +66,7 @@ def _differential_chart_png(differential) -> bytes:
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.16, 0.2, 0.8, 0.76))
     positions = range(len(differential))[::-1]  # the table's order, top to bottom
-    for position, row in zip(positions, differential):
+    for position, row in zip(positions, differential, strict=True):
         axes.barh(position, row.reference_high - row.reference_low, left=row.reference_low, height=0.8,
                   color="#d1fadf", zorder=1)
         axes.barh(position, row.percent, height=0.45, color="#b42318" if row.flag else "#6941c6", zorder=2)

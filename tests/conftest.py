@@ -13,15 +13,14 @@ import pytest
 from django.core.cache import cache
 
 from classifier import model_gateway
+from classifier.services.predictions import prediction_create_many
+from labs.services.samples import sample_create
 from ml import CLASS_NAMES
 from ml.artifact import metadata_path, novelty_path, read_metadata, write_metadata
 from ml.inference import export_artifact
 from ml.model import build_model
-from classifier.services.predictions import prediction_create_many
-from labs.services.samples import sample_create
 from tests.environment import PROJECT_DIR, skip_or_fail
 from tests.factories import TINY_INPUT, reviewer_grant, save_tiny_artifact, token_client, upload_file
-
 
 
 def _configured_path(variable: str, what: str) -> Path:
@@ -36,7 +35,7 @@ def _configured_path(variable: str, what: str) -> Path:
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite tests get a database file, as a deployment has: Django would share one in-memory connection
     between the test and the live server's threads, so concurrent writers would never really contend."""
-    from django.conf import settings  # noqa: PLC0415 - read once pytest-django has configured Django
+    from django.conf import settings  # imported here: read once pytest-django has configured Django
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":

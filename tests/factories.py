@@ -20,17 +20,16 @@ from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labs.services.samples import sample_create
-
-from labs.services.sign_off import sample_verify
-from labs.apps import REVIEWERS_GROUP
 from classifier.models import CLASS_NAMES, Prediction
+from labs.apps import REVIEWERS_GROUP
 from labs.models import Lab, Sample
-from registry.models import ModelVersion
+from labs.services.samples import sample_create
+from labs.services.sign_off import sample_verify
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, preprocess
+from registry.models import ModelVersion
 
 SHA256 = "0123456789abcdef" * 4
 TINY_INPUT = 32  # the tiny test model's input side, in pixels

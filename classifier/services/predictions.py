@@ -21,7 +21,14 @@ from accounts.services import owner_or_staff_check
 from classifier import model_gateway
 from classifier.models import Prediction, ReviewReason, upload_to
 from classifier.services.files import FileCleanup, files_delete, files_delete_on_commit, stored_files
-from classifier.uploads import CheckedUpload, PixelBudget, UploadFailure, uploads_check, uploads_count_check, uploads_expand
+from classifier.uploads import (
+    CheckedUpload,
+    PixelBudget,
+    UploadFailure,
+    uploads_check,
+    uploads_count_check,
+    uploads_expand,
+)
 from labs.selectors import sample_is_member, sample_refuse_if_verified
 from registry.models import ModelVersion
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier import exports, model_gateway, selectors
-from classifier.services.predictions import prediction_create_many, prediction_delete, prediction_explain
 from classifier.forms import UploadForm
+from classifier.services.predictions import prediction_create_many, prediction_delete, prediction_explain
 from classifier.views.common import error_text
 
 

@@ -22,6 +22,7 @@ from labs.api.serializers import (
 )
 from labs.services import review, samples, sign_off
 
+
 class PredictionReviewApi(generics.GenericAPIView):
     serializer_class = ReviewSerializer
 

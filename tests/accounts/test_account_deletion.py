@@ -4,7 +4,6 @@ import pytest
 from django.db.models import ProtectedError
 
 from classifier.models import Prediction
-
 from labs.models import Sample
 from tests.factories import prediction_make, reviewer_make, sample_make, sample_verified_make
 

@@ -8,8 +8,15 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from benchmarks.load import (Scenario, Summary, _requests_of, cpu_scaling_ratio, latency_floor_ms,
-                                      scaling_ratio, summarize)
+from benchmarks.load import (
+    Scenario,
+    Summary,
+    _requests_of,
+    cpu_scaling_ratio,
+    latency_floor_ms,
+    scaling_ratio,
+    summarize,
+)
 
 
 def test_percentiles_and_maximum_are_of_every_request_in_milliseconds():

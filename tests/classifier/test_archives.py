@@ -6,9 +6,9 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from classifier.services.predictions import prediction_create_many
 from classifier.archives import ArchiveRejected, zip_expand
 from classifier.models import Prediction
+from classifier.services.predictions import prediction_create_many
 from tests.factories import image_bytes, media_files, zip_upload
 
 MEMBER_LIMIT = 5 * 1024 * 1024

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from classifier import tasks
 from classifier.models import Prediction, WaitingImage
-from hematovision.celery import app as celery_app
 from classifier.selectors import waiting_ids
 from classifier.services.waiting import sample_images_add, waiting_classify
+from hematovision.celery import app as celery_app
 from labs.services.samples import sample_delete
 from labs.services.sign_off import sample_verify
 from tests.factories import (

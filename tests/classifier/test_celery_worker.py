@@ -11,9 +11,9 @@ import time
 import pytest
 from django.db import connection
 
-from classifier.services.waiting import sample_images_add
 from benchmarks.load import QUEUE, BenchmarkError, free_port, wait_until
 from classifier.models import Prediction, WaitingImage
+from classifier.services.waiting import sample_images_add
 from hematovision.celery import app as celery_app
 from tests.environment import PROJECT_DIR, skip_or_fail
 from tests.factories import image_bytes, sample_make, smear_rgb, upload_file
@@ -32,7 +32,7 @@ def redis_url(tmp_path):
     port = free_port()
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
                                "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    import redis  # noqa: PLC0415 - installed with celery[redis]
+    import redis  # imported here: installed with celery[redis]
 
     wait_until(lambda: _pings(redis.Redis(port=port)), 10, "redis-server to answer")
     yield f"redis://127.0.0.1:{port}/0"
@@ -140,7 +140,7 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
 @pytest.mark.django_db(transaction=True)
 def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(broker, settings, model_path, user,
                                                                               tmp_path):
-    import redis  # noqa: PLC0415 - installed with celery[redis]
+    import redis  # imported here: installed with celery[redis]
 
     names = _upload_to_the_queue(user)
     broker_client = redis.Redis.from_url(broker)

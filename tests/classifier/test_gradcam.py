@@ -7,8 +7,7 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import model_gateway
-from tests.factories import TINY_INPUT
-from tests.factories import media_files
+from tests.factories import TINY_INPUT, media_files
 
 pytestmark = pytest.mark.django_db
 

@@ -1,17 +1,17 @@
 """History: the user's own records only, newest first, paginated, filtered by class and date range."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 
-from classifier.services.predictions import prediction_create_many
 from classifier.models import Prediction
+from classifier.services.predictions import prediction_create_many
 from tests.factories import upload_file
 
 pytestmark = pytest.mark.django_db
 URL = reverse("classifier:history")
-DAY = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+DAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def make_predictions(owner, names):

@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from classifier import model_gateway
+from ml import artifact
 from registry import services as registry_services
 from registry.models import ModelVersion
-from ml import artifact
 
 pytestmark = pytest.mark.django_db
 EVALUATION = {

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from classifier import model_gateway
 from classifier.models import Prediction
-from registry.models import ModelVersion
 from ml.artifact import read_metadata
+from registry.models import ModelVersion
 from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from PIL import Image
 
 from classifier import model_gateway
 from classifier.models import Prediction
-from classifier.uploads import uploads_count_check
 from classifier.services.predictions import CLASSIFY_CHUNK_FILES, prediction_create_many
+from classifier.uploads import uploads_count_check
 from tests.factories import image_bytes, smear_rgb, upload_file, zip_of, zip_upload
 
 pytestmark = pytest.mark.django_db

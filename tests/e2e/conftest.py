@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import skip_or_fail
+
 CHROMIUM = os.environ.get("HEMATOVISION_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("HEMATOVISION_CHROMEDRIVER", "/usr/bin/chromedriver")
 WAIT_SECONDS = 30  # generous: the first classification loads the model in the live server

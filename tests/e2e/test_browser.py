@@ -77,7 +77,7 @@ def test_user_classifies_real_images_finds_them_in_history_and_deletes_one(
     pages.wait_for_title("Results")
     cards = pages.find_all("article.prediction")
     assert len(cards) == len(files)
-    for card, path in zip(cards, files):
+    for card, path in zip(cards, files, strict=True):
         assert_prediction_card(card, path.name)
     pages.screenshot("results")
     assert Prediction.objects.filter(owner=user).count() == len(files)

@@ -44,9 +44,9 @@ def test_sample_page_history_and_error_pages_fit_a_phone(pages, user, django_use
             too_wide[path] = sizes
     assert not too_wide
     pages.open(f"/samples/{sample.pk}/")
-    for image in pages.find_all("#gallery img"):  # every cell's crop arrives (cut on first request, then stored)
+    for image in pages.find_all("#gallery img"):  # every cell's crop arrives (stored when it was classified)
         pages.driver.execute_script("arguments[0].scrollIntoView()", image)
-        pages.wait.until(lambda driver: driver.execute_script(
+        pages.wait.until(lambda driver, image=image: driver.execute_script(
             "return arguments[0].complete && arguments[0].naturalWidth > 0", image))
     pages.screenshot("phone_sample_gallery")
     flags = pages.find_all("#differential tbody .flag")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.alert import Alert
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from labs.apps import REVIEWERS_GROUP
 from classifier.models import Prediction
+from labs.apps import REVIEWERS_GROUP
 from labs.models import Sample
 from ml import CLASS_NAMES
 from ml.data import resolve_dataset_root
@@ -128,7 +128,7 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
 
     corrected_cell, excluded_cell = grid[0], grid[1]
     corrected_pk = int(corrected_cell.get_attribute("id").removeprefix("cell-"))
-    for index, cell in enumerate(grid):
+    for cell in grid:
         pages.wait.until(lambda driver, cell=cell: driver.switch_to.active_element == cell)
         predicted = cell.get_attribute("data-predicted")
         if cell == corrected_cell:

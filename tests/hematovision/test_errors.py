@@ -8,10 +8,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-
+from classifier.models import Prediction
 from hematovision.errors import SERVER_ERROR
 from labs import selectors
-from classifier.models import Prediction
 from tests.factories import media_files, sample_make, token_client, upload, upload_file
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,10 @@ import pytest
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from classifier.services.predictions import prediction_create_many
-
-from labs.services.review import prediction_review
 from classifier.models import Prediction
+from classifier.services.predictions import prediction_create_many
 from labs.models import Lab, Sample, SampleEvent
+from labs.services.review import prediction_review
 from tests.factories import (
     image_bytes,
     lab_make,

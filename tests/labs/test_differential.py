@@ -3,7 +3,7 @@
 import pytest
 
 from labs.differential import sample_differential
-from tests.factories import predictions_make, prediction_make, sample_make
+from tests.factories import prediction_make, predictions_make, sample_make
 
 pytestmark = pytest.mark.django_db
 

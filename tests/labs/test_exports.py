@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from labs.selectors import sample_classification, sample_get_with_counts
 from classifier.models import WaitingImage
 from labs.models import NOTES_MAX_LENGTH, Sample
+from labs.selectors import sample_classification, sample_get_with_counts
 from ml.data import list_split
 from tests.factories import (
     SHA256,

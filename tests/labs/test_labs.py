@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from labs.models import Sample
-from tests.labs.sample_pages import POST_DATA, SAMPLE_PAGES
 from tests.factories import lab_make, prediction_make, reviewer_grant, sample_make, upload_file
+from tests.labs.sample_pages import POST_DATA, SAMPLE_PAGES
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("labs:samples")

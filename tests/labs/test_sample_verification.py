@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
-
 from labs.models import SampleEvent
 from tests.factories import lab_make, media_files, reviewer_make, sample_verified_make, unverifier_grant, upload_file
 

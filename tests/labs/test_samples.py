@@ -7,12 +7,12 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from labs.differential import sample_report_number
-from labs.services.samples import sample_create
 from labs.apps import REVIEWERS_GROUP
+from labs.differential import sample_report_number
 from labs.models import NOTES_MAX_LENGTH, Sample
-from tests.labs.sample_pages import POST_DATA, SAMPLE_PAGES
+from labs.services.samples import sample_create
 from tests.factories import prediction_make, predictions_make, reviewed_lab_sample_make, reviewer_make, sample_make
+from tests.labs.sample_pages import POST_DATA, SAMPLE_PAGES
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("labs:samples")

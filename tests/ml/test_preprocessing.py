@@ -7,8 +7,15 @@ import pytest
 from PIL import Image
 
 from ml.data import LabelledImage
-from ml.preprocessing import (ImageError, PreprocessingSpec, crop_padded, decode_image, load_for_model, locate_cell,
-                              preprocess)
+from ml.preprocessing import (
+    ImageError,
+    PreprocessingSpec,
+    crop_padded,
+    decode_image,
+    load_for_model,
+    locate_cell,
+    preprocess,
+)
 from ml.training import augment, make_dataset
 from tests.factories import image_bytes, png_bomb, smear_rgb, truncated_jpeg
 

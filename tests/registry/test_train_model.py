@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from registry.models import ModelVersion
 from ml.artifact import ArtifactMetadata, openvino_paths, read_metadata, sha256_of
+from registry.models import ModelVersion
 from tests.factories import prediction_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db

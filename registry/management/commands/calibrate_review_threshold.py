@@ -13,7 +13,6 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.management.options import add_model_argument
 from ml import CLASS_NAMES
 from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
 from ml.cross_validation import out_of_fold_predictions, recipe_differences
@@ -23,6 +22,7 @@ from ml.inference import CellClassifier
 from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes
 from ml.sources import cap_per_class, parse_sources
 from ml.training import TrainingConfig, load_training_images
+from registry.management.options import add_model_argument
 
 TRADE_OFF_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 

@@ -2,11 +2,16 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.management.options import (add_json_argument, add_model_argument, add_sources_argument,
-                                           sources_option, write_json_option)
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.runtime_comparison import compare_runtimes, format_comparison
+from registry.management.options import (
+    add_json_argument,
+    add_model_argument,
+    add_sources_argument,
+    sources_option,
+    write_json_option,
+)
 
 
 class Command(BaseCommand):

@@ -2,11 +2,17 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.management.options import (add_json_argument, add_sources_argument, add_training_arguments,
-                                           sources_option, training_config, write_json_option)
 from ml.cross_validation import cross_validate, format_cross_validation
 from ml.data import DatasetError
 from ml.model import BaseWeightsError
+from registry.management.options import (
+    add_json_argument,
+    add_sources_argument,
+    add_training_arguments,
+    sources_option,
+    training_config,
+    write_json_option,
+)
 
 
 class Command(BaseCommand):

@@ -3,13 +3,19 @@ the ModelVersion for the Model page."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry import services
-from registry.management.options import (add_dataset_argument, add_json_argument, add_model_argument,
-                                           require_dataset, require_migrated_database, write_json_option)
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.full_size import compare_full_size, format_full_size_report, list_original_pairs
 from ml.inference import CellClassifier
+from registry import services
+from registry.management.options import (
+    add_dataset_argument,
+    add_json_argument,
+    add_model_argument,
+    require_dataset,
+    require_migrated_database,
+    write_json_option,
+)
 
 
 class Command(BaseCommand):

@@ -4,12 +4,18 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry import services
-from registry.management.options import (add_json_argument, add_model_argument, add_sources_argument,
-                                           require_migrated_database, sources_option, write_json_option)
 from ml.artifact import ArtifactError
 from ml.data import DatasetError
 from ml.evaluation import evaluate, format_report, save_confusion_png
+from registry import services
+from registry.management.options import (
+    add_json_argument,
+    add_model_argument,
+    add_sources_argument,
+    require_migrated_database,
+    sources_option,
+    write_json_option,
+)
 
 
 class Command(BaseCommand):

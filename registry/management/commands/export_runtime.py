@@ -2,10 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.management.options import add_model_argument
 from ml.artifact import ArtifactError
 from ml.inference import export_artifact
 from ml.runtime import openvino_installed
+from registry.management.options import add_model_argument
 
 
 class Command(BaseCommand):

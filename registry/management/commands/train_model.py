@@ -3,13 +3,19 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from registry import services
-from registry.management.options import (TRAINING_DEFAULTS, add_sources_argument, add_training_arguments,
-                                           require_migrated_database, sources_option, training_config)
 from ml.artifact import ArtifactMetadata
 from ml.data import DatasetError
 from ml.model import BaseWeightsError
 from ml.training import run_training
+from registry import services
+from registry.management.options import (
+    TRAINING_DEFAULTS,
+    add_sources_argument,
+    add_training_arguments,
+    require_migrated_database,
+    sources_option,
+    training_config,
+)
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from labs.services.samples import sample_create
 from classifier.models import Prediction
 from labs.models import Sample
+from labs.services.samples import sample_create
 from registry.models import ModelVersion
 from tests.factories import image_bytes, smear_rgb, upload, upload_file
 

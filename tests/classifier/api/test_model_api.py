@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from ml.artifact import read_metadata
 from classifier import model_gateway
-from registry.models import ModelVersion
 from ml import CLASS_NAMES
+from ml.artifact import read_metadata
+from registry.models import ModelVersion
 from registry.services import model_version_record_evaluation
 
 pytestmark = pytest.mark.django_db

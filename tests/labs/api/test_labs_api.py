@@ -5,7 +5,6 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
-
 from labs.models import Sample
 from tests.factories import lab_make, prediction_make, reviewer_grant, sample_make, token_client, upload, upload_file
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from labs.services.sign_off import sample_verify
 from classifier.models import Prediction
+from labs.services.sign_off import sample_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
-
 from labs.models import NOTES_MAX_LENGTH, Sample
 from tests.factories import (
     image_bytes,

@@ -5,7 +5,6 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
-
 from labs.models import SampleEvent
 from tests.factories import (
     media_files,

@@ -10,10 +10,19 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from benchmarks.load import (HEADER, BenchmarkError, Scenario, Stack, cpu_scaling_ratio, format_row,
-                                       latency_floor_ms, run, scaling_ratio)
-from registry.management.options import add_dataset_argument, add_model_argument, require_dataset
+from benchmarks.load import (
+    HEADER,
+    BenchmarkError,
+    Scenario,
+    Stack,
+    cpu_scaling_ratio,
+    format_row,
+    latency_floor_ms,
+    run,
+    scaling_ratio,
+)
 from ml.data import DatasetError, list_split
+from registry.management.options import add_dataset_argument, add_model_argument, require_dataset
 
 
 def _worker_counts(value: str) -> list[int]:

@@ -17,5 +17,4 @@ def post_worker_init(worker):
     try:
         model_gateway.get_classifier()
     except model_gateway.ModelUnavailable as error:
-        worker.log.warning("No model loaded at start-up (uploads will answer 503 until one exists): %s",
-                           error.detail)
+        worker.log.warning("No model loaded at start-up (uploads will answer 503 until one exists): %s", error.detail)

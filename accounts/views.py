@@ -26,10 +26,12 @@ def signup(request):
 
 def _with_email(view):
     """Django's password-reset view, or 404 where no mail server is configured (it would claim to have sent)."""
+
     def gated(request, *args, **kwargs):
         if not settings.HEMATOVISION_PASSWORD_RESET:
             raise Http404("Password reset by e-mail is not set up here; ask an administrator for a new password.")
         return view(request, *args, **kwargs)
+
     return gated
 
 
@@ -41,8 +43,10 @@ def locked_out(request, original_response=None, credentials=None):
     """django-axes' answer once a username is locked out (``AXES_LOCKOUT_CALLABLE``): JSON for the API, the
     styled page for the web log-in and the admin."""
     minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
-    message = (f"Too many failed log-ins for this account: try again in {minutes} minutes, or ask an "
-               "administrator to lift the lock-out.")
+    message = (
+        f"Too many failed log-ins for this account: try again in {minutes} minutes, or ask an "
+        "administrator to lift the lock-out."
+    )
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked_out.html", {"message": message}, status=429)

@@ -78,17 +78,36 @@ class Summary:
         return max(self.stored - self.sent, 0)
 
 
-def summarize(latencies: list[float], *, errors: int, sent: int, stored: int, seconds: float,
-              worker_cpu_s: tuple[float, ...] = (), web_cpu_s: float = 0.0, client_cpu_s: float = 0.0) -> Summary:
+def summarize(
+    latencies: list[float],
+    *,
+    errors: int,
+    sent: int,
+    stored: int,
+    seconds: float,
+    worker_cpu_s: tuple[float, ...] = (),
+    web_cpu_s: float = 0.0,
+    client_cpu_s: float = 0.0,
+) -> Summary:
     """Latency percentiles of every request (failed ones included: the client waited for them too) and the
     throughput of the images stored in ``seconds``."""
     if not latencies or seconds <= 0:
         raise ValueError("A summary needs at least one request and a positive duration.")
     p50, p95 = np.percentile(np.asarray(latencies) * 1000, [50, 95])
-    return Summary(requests=len(latencies), p50_ms=float(p50), p95_ms=float(p95), max_ms=max(latencies) * 1000,
-                   images_per_s=min(stored, sent) / seconds, errors=errors, sent=sent, stored=stored,
-                   worker_cpu_s=worker_cpu_s, web_cpu_s=web_cpu_s, client_cpu_s=client_cpu_s,
-                   mean_ms=float(np.mean(latencies)) * 1000)
+    return Summary(
+        requests=len(latencies),
+        p50_ms=float(p50),
+        p95_ms=float(p95),
+        max_ms=max(latencies) * 1000,
+        images_per_s=min(stored, sent) / seconds,
+        errors=errors,
+        sent=sent,
+        stored=stored,
+        worker_cpu_s=worker_cpu_s,
+        web_cpu_s=web_cpu_s,
+        client_cpu_s=client_cpu_s,
+        mean_ms=float(np.mean(latencies)) * 1000,
+    )
 
 
 def latency_floor_ms(summary: Summary, clients: int, cores: int) -> float:
@@ -98,14 +117,18 @@ def latency_floor_ms(summary: Summary, clients: int, cores: int) -> float:
     return 1000 * clients * (summary.web_cpu_s + summary.client_cpu_s) / summary.requests / cores
 
 
-HEADER = (f"{'run':<12} {'scenario':<28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-          f"{'images/s':>8} {'errors':>6} {'sent':>5} {'stored':>6} {'lost':>5} {'extra':>5}")
+HEADER = (
+    f"{'run':<12} {'scenario':<28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+    f"{'images/s':>8} {'errors':>6} {'sent':>5} {'stored':>6} {'lost':>5} {'extra':>5}"
+)
 
 
 def format_row(run: str, scenario: Scenario, summary: Summary) -> str:
-    return (f"{run:<12} {scenario.name:<28} {summary.requests:>8} {summary.p50_ms:>8.0f} {summary.p95_ms:>8.0f} "
-            f"{summary.max_ms:>8.0f} {summary.images_per_s:>8.1f} {summary.errors:>6} {summary.sent:>5} "
-            f"{summary.stored:>6} {summary.lost:>5} {summary.extra:>5}")
+    return (
+        f"{run:<12} {scenario.name:<28} {summary.requests:>8} {summary.p50_ms:>8.0f} {summary.p95_ms:>8.0f} "
+        f"{summary.max_ms:>8.0f} {summary.images_per_s:>8.1f} {summary.errors:>6} {summary.sent:>5} "
+        f"{summary.stored:>6} {summary.lost:>5} {summary.extra:>5}"
+    )
 
 
 def free_port() -> int:
@@ -176,8 +199,9 @@ class Server:
             command = app.control.add_consumer if consuming else app.control.cancel_consumer
             replies = command(QUEUE, reply=True, limit=self.workers, timeout=10)  # back once every worker answers
         if len(replies) != self.workers:
-            raise BenchmarkError(f"{len(replies)} of {self.workers} workers answered "
-                                 f"{'add' if consuming else 'cancel'}_consumer.")
+            raise BenchmarkError(
+                f"{len(replies)} of {self.workers} workers answered {'add' if consuming else 'cancel'}_consumer."
+            )
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -193,8 +217,9 @@ class Server:
 
     def sample_create(self, identifier: str) -> int:
         with self.session() as session:
-            response = session.post(f"{self.base_url}/api/samples/", data={"identifier": identifier},
-                                    timeout=REQUEST_TIMEOUT)
+            response = session.post(
+                f"{self.base_url}/api/samples/", data={"identifier": identifier}, timeout=REQUEST_TIMEOUT
+            )
         if response.status_code != 201:
             raise BenchmarkError(f"Creating sample {identifier} answered {response.status_code}: {response.text}")
         return response.json()["id"]
@@ -233,10 +258,14 @@ class Stack:
     web_workers: int | None = None  # gunicorn processes; None: gunicorn.conf.py's (WEB_CONCURRENCY, else 1)
 
     def environment(self, broker_url: str = "") -> dict:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
-               "HEMATOVISION_MEDIA_ROOT": str(self.workdir / "media"),
-               "HEMATOVISION_MODEL_PATH": str(self.model_path), "DJANGO_LOG_LEVEL": "WARNING",
-               "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
+            "HEMATOVISION_MEDIA_ROOT": str(self.workdir / "media"),
+            "HEMATOVISION_MODEL_PATH": str(self.model_path),
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+        }
         env.pop("CELERY_BROKER_URL", None)
         if self.web_workers:
             env["WEB_CONCURRENCY"] = str(self.web_workers)
@@ -245,8 +274,9 @@ class Stack:
         return env
 
     def _manage(self, *arguments: str, env: dict) -> None:
-        done = subprocess.run([sys.executable, "manage.py", *arguments], cwd=self.project_dir, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *arguments], cwd=self.project_dir, env=env, capture_output=True, text=True
+        )
         if done.returncode:
             raise BenchmarkError(f"manage.py {' '.join(arguments)} failed: {done.stderr[-2000:]}")
 
@@ -255,16 +285,44 @@ class Stack:
         if binary is None:
             raise BenchmarkError("Worker runs need redis-server (apt-get install redis-server).")
         port = free_port()
-        stack.enter_context(_process([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.workdir)],
-                                     env=dict(os.environ), cwd=self.workdir, log=self.workdir / "redis.log"))
+        stack.enter_context(
+            _process(
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                env=dict(os.environ),
+                cwd=self.workdir,
+                log=self.workdir / "redis.log",
+            )
+        )
         wait_until(lambda: _pings(port), 30, "redis-server to answer")
         return f"redis://127.0.0.1:{port}/0"
 
     def _worker_command(self, index: int) -> list[str]:
-        command = [sys.executable, "-m", "celery", "-A", "hematovision", "worker", "--pool=solo",
-                   f"--hostname=bench{index}@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
-                   "--without-heartbeat"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hematovision",
+            "worker",
+            "--pool=solo",
+            f"--hostname=bench{index}@%h",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
         if self.pin_workers:  # each worker on a core of its own
             return ["taskset", "--cpu-list", str(index % os.cpu_count()), *command]
         return command
@@ -279,25 +337,53 @@ class Stack:
             self._manage("migrate", "--noinput", "--verbosity", "0", env=env)
             # The user is created while the servers load TensorFlow: each Django start costs seconds.
             user = stack.enter_context(ThreadPoolExecutor(1)).submit(
-                self._manage, "createsuperuser", "--noinput", "--username", USERNAME, "--email",
-                "bench@example.org", env=env)
-            workers = [stack.enter_context(_process(self._worker_command(index), env=env, cwd=self.project_dir,
-                                                    log=self.workdir / f"worker{index}.log"))
-                       for index in range(self.workers)]
+                self._manage,
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                USERNAME,
+                "--email",
+                "bench@example.org",
+                env=env,
+            )
+            workers = [
+                stack.enter_context(
+                    _process(
+                        self._worker_command(index),
+                        env=env,
+                        cwd=self.project_dir,
+                        log=self.workdir / f"worker{index}.log",
+                    )
+                )
+                for index in range(self.workers)
+            ]
             port = free_port()
             # The options of `make run`, which gunicorn.conf.py completes (the model is loaded before requests).
-            web = stack.enter_context(_process([sys.executable, "-m", "gunicorn", "hematovision.wsgi", "--bind",
-                                          f"127.0.0.1:{port}"], env=env, cwd=self.project_dir,
-                                         log=self.workdir / "gunicorn.log"))
+            web = stack.enter_context(
+                _process(
+                    [sys.executable, "-m", "gunicorn", "hematovision.wsgi", "--bind", f"127.0.0.1:{port}"],
+                    env=env,
+                    cwd=self.project_dir,
+                    log=self.workdir / "gunicorn.log",
+                )
+            )
             base_url = f"http://127.0.0.1:{port}"
             wait_until(lambda: _answers(f"{base_url}/api/schema/"), START_TIMEOUT, "gunicorn to answer")
             user.result()
-            answer = requests.post(f"{base_url}/api/auth/token/", data={"username": USERNAME, "password": PASSWORD},
-                                   timeout=REQUEST_TIMEOUT)
+            answer = requests.post(
+                f"{base_url}/api/auth/token/",
+                data={"username": USERNAME, "password": PASSWORD},
+                timeout=REQUEST_TIMEOUT,
+            )
             if answer.status_code != 200:
                 raise BenchmarkError(f"The token endpoint answered {answer.status_code}: {answer.text}")
-            yield Server(base_url=base_url, token=answer.json()["token"],
-                         worker_pids=[worker.pid for worker in workers], web_pid=web.pid, broker_url=broker_url)
+            yield Server(
+                base_url=base_url,
+                token=answer.json()["token"],
+                worker_pids=[worker.pid for worker in workers],
+                web_pid=web.pid,
+                broker_url=broker_url,
+            )
 
 
 def _pings(port: int) -> bool:
@@ -338,33 +424,50 @@ def _requests_of(scenario: Scenario, images: list[tuple[str, bytes]], client: in
 
 def _counters(server: Server) -> tuple:
     """The clock and every CPU counter a scenario is measured by."""
-    return (time.perf_counter(), server.worker_cpu_seconds(), server.web_cpu_seconds(),
-            _cpu_seconds(psutil.Process()))
+    return (time.perf_counter(), server.worker_cpu_seconds(), server.web_cpu_seconds(), _cpu_seconds(psutil.Process()))
 
 
-def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, bytes]], *,
-                 queue_timeout: float) -> Summary:
+def run_scenario(
+    server: Server, scenario: Scenario, images: list[tuple[str, bytes]], *, queue_timeout: float
+) -> Summary:
     """Every client at once; with workers, a batch run lasts until the API says every image is classified."""
-    samples = ([server.sample_create(f"{scenario.name}-{client}") for client in range(scenario.clients)]
-               if scenario.to_sample else [])
-    urls = ([f"{server.base_url}/api/samples/{pk}/images/" for pk in samples] if samples
-            else [f"{server.base_url}/api/predictions/"] * scenario.clients)
+    samples = (
+        [server.sample_create(f"{scenario.name}-{client}") for client in range(scenario.clients)]
+        if scenario.to_sample
+        else []
+    )
+    urls = (
+        [f"{server.base_url}/api/samples/{pk}/images/" for pk in samples]
+        if samples
+        else [f"{server.base_url}/api/predictions/"] * scenario.clients
+    )
     predictions_before = server.prediction_count()
     if scenario.drain:
         server.workers_consume(False)
     before = _counters(server)
     with ThreadPoolExecutor(scenario.clients) as pool:
-        results = list(pool.map(lambda client, url: _client(server, url, _requests_of(scenario, images, client)),
-                                range(scenario.clients), urls))
+        results = list(
+            pool.map(
+                lambda client, url: _client(server, url, _requests_of(scenario, images, client)),
+                range(scenario.clients),
+                urls,
+            )
+        )
     if scenario.drain:
         if (waiting := server.waiting_total()) != scenario.images:
-            raise BenchmarkError(f"{scenario.images - waiting} of {scenario.images} images were classified while "
-                                 "the workers were paused.")
+            raise BenchmarkError(
+                f"{scenario.images - waiting} of {scenario.images} images were classified while "
+                "the workers were paused."
+            )
         before = _counters(server)
         server.workers_consume(True)
     if samples and server.workers:
-        wait_until(lambda: server.waiting_total() == 0, queue_timeout, "the workers to classify the queue",
-                   interval=DRAIN_POLL_SECONDS if scenario.drain else POLL_SECONDS)
+        wait_until(
+            lambda: server.waiting_total() == 0,
+            queue_timeout,
+            "the workers to classify the queue",
+            interval=DRAIN_POLL_SECONDS if scenario.drain else POLL_SECONDS,
+        )
     after = _counters(server)
     worker_cpu_s = tuple(done - started for started, done in zip(before[1], after[1], strict=True))
     timings = [timing for client in results for timing in client]
@@ -373,9 +476,16 @@ def run_scenario(server: Server, scenario: Scenario, images: list[tuple[str, byt
         stored = sum(server.samples_counts(samples))
     else:
         stored = server.prediction_count() - predictions_before
-    return summarize([latency for latency, _ in timings], errors=sum(status != expected for _, status in timings),
-                     sent=scenario.images, stored=stored, seconds=after[0] - before[0], worker_cpu_s=worker_cpu_s,
-                     web_cpu_s=after[2] - before[2], client_cpu_s=after[3] - before[3])
+    return summarize(
+        [latency for latency, _ in timings],
+        errors=sum(status != expected for _, status in timings),
+        sent=scenario.images,
+        stored=stored,
+        seconds=after[0] - before[0],
+        worker_cpu_s=worker_cpu_s,
+        web_cpu_s=after[2] - before[2],
+        client_cpu_s=after[3] - before[3],
+    )
 
 
 def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]], *, queue_timeout: float):
@@ -383,12 +493,18 @@ def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]]
     scenario in turn."""
     with stack.running() as server:
         batch = max(scenarios, key=lambda scenario: scenario.images_per_request)
-        run_scenario(server, Scenario("warm-up-single", 1, 1, 1, to_sample=False), images,
-                     queue_timeout=queue_timeout)
-        run_scenario(server, Scenario("warm-up-batch", max(2 * stack.workers, 1), 1, batch.images_per_request,
-                                      to_sample=True), images, queue_timeout=queue_timeout)
-        return [(scenario, run_scenario(server, scenario, images, queue_timeout=queue_timeout))
-                for scenario in scenarios if server.workers or not scenario.drain]
+        run_scenario(server, Scenario("warm-up-single", 1, 1, 1, to_sample=False), images, queue_timeout=queue_timeout)
+        run_scenario(
+            server,
+            Scenario("warm-up-batch", max(2 * stack.workers, 1), 1, batch.images_per_request, to_sample=True),
+            images,
+            queue_timeout=queue_timeout,
+        )
+        return [
+            (scenario, run_scenario(server, scenario, images, queue_timeout=queue_timeout))
+            for scenario in scenarios
+            if server.workers or not scenario.drain
+        ]
 
 
 def scaling_ratio(one: Summary, two: Summary) -> float:

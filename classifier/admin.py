@@ -25,8 +25,9 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 def thumbnail_html(prediction):
     if not prediction.pk:
         return "-"
-    return format_html('<img src="{}" alt="" class="admin-thumbnail">',
-                       reverse("classifier:preview", args=[prediction.pk]))
+    return format_html(
+        '<img src="{}" alt="" class="admin-thumbnail">', reverse("classifier:preview", args=[prediction.pk])
+    )
 
 
 def in_verified_sample(sample) -> bool:
@@ -35,15 +36,33 @@ def in_verified_sample(sample) -> bool:
 
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
-    list_display = ("thumbnail", "original_filename", "predicted_label", "confidence_percent", "owner",
-                    "model_version", "created_at")
+    list_display = (
+        "thumbnail",
+        "original_filename",
+        "predicted_label",
+        "confidence_percent",
+        "owner",
+        "model_version",
+        "created_at",
+    )
     list_filter = ("predicted_label", "model_version", "nucleus_found", "created_at")
     search_fields = ("owner__username", "owner__email", "original_filename")
     date_hierarchy = "created_at"
     list_select_related = ("owner", "model_version")
-    readonly_fields = ("thumbnail", "image", "preview", "image_width", "image_height", "predicted_label",
-                       "confidence", "probabilities", "nucleus_found", "model_version", "inference_ms",
-                       "created_at")
+    readonly_fields = (
+        "thumbnail",
+        "image",
+        "preview",
+        "image_width",
+        "image_height",
+        "predicted_label",
+        "confidence",
+        "probabilities",
+        "nucleus_found",
+        "model_version",
+        "inference_ms",
+        "created_at",
+    )
     fields = ("thumbnail", "owner", "original_filename", *readonly_fields[1:])
 
     class Media:

@@ -12,9 +12,23 @@ from django.http import FileResponse, HttpResponse
 from classifier import model_gateway
 from classifier.models import CLASS_NAMES
 
-CSV_HEADER = ["file_name", "sample", "predicted_label", "reviewed_label", "final_label",
-              *[f"probability_{name}" for name in CLASS_NAMES], "needs_review", "review_reasons",
-              "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status", "exclusion_reason"]
+CSV_HEADER = [
+    "file_name",
+    "sample",
+    "predicted_label",
+    "reviewed_label",
+    "final_label",
+    *[f"probability_{name}" for name in CLASS_NAMES],
+    "needs_review",
+    "review_reasons",
+    "model_version",
+    "model_sha256",
+    "created_at",
+    "reviewed_at",
+    "reviewer",
+    "status",
+    "exclusion_reason",
+]
 SHA256_PREFIX = 12
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,8 +66,12 @@ def _csv_row(prediction) -> list:
 
 def _waiting_row(pending) -> list:
     """An image stored but not classified yet: listed, so a partly classified sample never passes for complete."""
-    known = {"file_name": _cell(pending.original_filename), "sample": _cell(pending.sample.identifier),
-             "created_at": _iso(pending.created_at), "status": "waiting"}
+    known = {
+        "file_name": _cell(pending.original_filename),
+        "sample": _cell(pending.sample.identifier),
+        "created_at": _iso(pending.created_at),
+        "status": "waiting",
+    }
     return [known.get(column, "") for column in CSV_HEADER]
 
 
@@ -77,8 +95,9 @@ def predictions_csv_response(predictions, filename: str, waiting=()) -> HttpResp
 
 def private_file_response(field, *, content_type: str | None = None, filename: str | None = None) -> FileResponse:
     """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
-    response = FileResponse(field.open("rb"), as_attachment=filename is not None, filename=filename,
-                            content_type=content_type)
+    response = FileResponse(
+        field.open("rb"), as_attachment=filename is not None, filename=filename, content_type=content_type
+    )
     response["Cache-Control"] = "private, no-store"  # shared lab computers: no copy stays in the browser
     return response
 

@@ -22,9 +22,23 @@ from ml.runtime import RUNTIMES
 from registry.models import ModelVersion
 from registry.services import model_version_register
 
-__all__ = ["ALLOWED_FORMATS", "RUNTIMES", "ImageError", "ModelUnavailable", "active", "active_version", "cache",
-           "cell_crop_jpeg", "classify", "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png",
-           "runtime_name"]
+__all__ = [
+    "ALLOWED_FORMATS",
+    "RUNTIMES",
+    "ImageError",
+    "ModelUnavailable",
+    "active",
+    "active_version",
+    "cache",
+    "cell_crop_jpeg",
+    "classify",
+    "confusion_png",
+    "decode",
+    "forget_version",
+    "get_classifier",
+    "gradcam_png",
+    "runtime_name",
+]
 
 # Uploads larger than this on their longer side are shrunk as they decode: the model looks at a crop around the
 # nucleus resized to its input size (128 px for the shipped model), so nothing it uses is lost, and a 6300 x 6300 upload costs
@@ -39,8 +53,10 @@ CELL_CROP_MIN_SIDE = 160
 CELL_CROP_MAX_SIDE = 480
 CELL_CROP_QUALITY = 90
 
-NO_MODEL = ("no trained model is installed. An administrator must train or install one (`python manage.py "
-            "train_model`); the server log says what is missing.")
+NO_MODEL = (
+    "no trained model is installed. An administrator must train or install one (`python manage.py "
+    "train_model`); the server log says what is missing."
+)
 
 logger = logging.getLogger(__name__)
 cache = ClassifierCache()
@@ -77,8 +93,7 @@ def active() -> tuple[CellClassifier, ModelVersion]:
     classifier = get_classifier()
     with _lock:
         if _active is None or _active[0] is not classifier:
-            version = model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH,
-                                             metadata=classifier.metadata)
+            version = model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH, metadata=classifier.metadata)
             _active = (classifier, version)
         return _active
 
@@ -139,8 +154,9 @@ def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256:
     """
     classifier = get_classifier()
     if classifier.sha256 != model_sha256:
-        raise ModelUnavailable("The model that made this prediction is no longer the active model, so its "
-                               "decision cannot be explained.")
+        raise ModelUnavailable(
+            "The model that made this prediction is no longer the active model, so its decision cannot be explained."
+        )
     model_input = preprocess(decode(prediction_image_bytes), classifier.spec)
     overlay = gradcam_overlay(classifier.model, model_input, classifier.class_names.index(class_name))
     buffer = io.BytesIO()

@@ -22,10 +22,14 @@ class ReviewReason(models.TextChoices):
 
     LOW_CONFIDENCE = "low_confidence", "The model is not confident: its top probability is below the review threshold."
     NO_NUCLEUS = "no_nucleus", "No purple-stained white-cell nucleus was found in the image."
-    UNLIKE_TRAINING_IMAGES = UNLIKE_TRAINING_IMAGES, (
-        "The image is unlike every image the model was trained on: a cell from an instrument, stain or "
-        "magnification it has not seen, or not a white-cell image at all. Its class means nothing until a person "
-        "has looked.")
+    UNLIKE_TRAINING_IMAGES = (
+        UNLIKE_TRAINING_IMAGES,
+        (
+            "The image is unlike every image the model was trained on: a cell from an instrument, stain or "
+            "magnification it has not seen, or not a white-cell image at all. Its class means nothing until a person "
+            "has looked."
+        ),
+    )
     BLANK = "blank", "The image is blank or almost uniform."
 
 
@@ -51,8 +55,9 @@ class WaitingImage(models.Model):
     image = models.FileField(upload_to=upload_to)
     original_filename = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(default=timezone.now, db_index=True,
-                                     help_text="When its batch was last sent to the workers.")
+    queued_at = models.DateTimeField(
+        default=timezone.now, db_index=True, help_text="When its batch was last sent to the workers."
+    )
 
     class Meta:
         db_table = "classifier_pendingimage"  # its name before "waiting" became the one word for the state
@@ -63,10 +68,10 @@ class WaitingImage(models.Model):
 
 
 class Prediction(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=cascade_unless_verified,
-                              related_name="predictions")
-    sample = models.ForeignKey("labs.Sample", on_delete=models.CASCADE, null=True, blank=True,
-                               related_name="predictions")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=cascade_unless_verified, related_name="predictions")
+    sample = models.ForeignKey(
+        "labs.Sample", on_delete=models.CASCADE, null=True, blank=True, related_name="predictions"
+    )
     image = models.ImageField(upload_to=upload_to, width_field="image_width", height_field="image_height")
     preview = models.ImageField(upload_to=upload_to, help_text="JPEG copy for browsers, at most 640 px.")
     image_width = models.PositiveIntegerField(default=0)
@@ -77,18 +82,26 @@ class Prediction(models.Model):
     probabilities = models.JSONField(help_text="Probability of every class, by class name.")
     nucleus_found = models.BooleanField(default=True)
     needs_review = models.BooleanField(default=False, db_index=True)
-    review_reasons = models.JSONField(default=list, blank=True,
-                                      help_text="Why the prediction needs review: low_confidence, no_nucleus, …")
+    review_reasons = models.JSONField(
+        default=list, blank=True, help_text="Why the prediction needs review: low_confidence, no_nucleus, …"
+    )
     reviewed_label = models.CharField(max_length=20, choices=CLASS_CHOICES, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    excluded = models.BooleanField(default=False, help_text="A reviewer took the cell out of the differential "
-                                                            "(none of the four classes: a blast, a smudge cell, …).")
+    excluded = models.BooleanField(
+        default=False,
+        help_text="A reviewer took the cell out of the differential "
+        "(none of the four classes: a blast, a smudge cell, …).",
+    )
     exclusion_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     gradcam = models.ImageField(upload_to=upload_to, blank=True, help_text="Cached Grad-CAM overlay.")
-    cell_crop = models.ImageField(upload_to=upload_to, blank=True,
-                                  help_text="JPEG crop around the located cell, made when the cell is classified.")
+    cell_crop = models.ImageField(
+        upload_to=upload_to,
+        blank=True,
+        help_text="JPEG crop around the located cell, made when the cell is classified.",
+    )
     model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="predictions")
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -37,4 +37,4 @@ def waiting_enqueue(ids: list[int]) -> None:
     """One task per ``HEMATOVISION_CLASSIFY_BATCH`` images: batched model calls, and batches spread over workers."""
     size = settings.HEMATOVISION_CLASSIFY_BATCH
     for start in range(0, len(ids), size):
-        classify_waiting.delay(ids[start:start + size])
+        classify_waiting.delay(ids[start : start + size])

@@ -13,9 +13,14 @@ urlpatterns = [
     path("auth/token/", accounts.TokenApi.as_view(), name="token"),
     path("predictions/", classifier.PredictionListApi.as_view(), name="predictions"),
     path("predictions/<int:pk>/", classifier.PredictionDetailApi.as_view(), name="prediction"),
-    path("predictions/<int:pk>/image/", classifier.PredictionFileApi.as_view(variant="original"), name="prediction-image"),
-    path("predictions/<int:pk>/preview/", classifier.PredictionFileApi.as_view(variant="preview"),
-         name="prediction-preview"),
+    path(
+        "predictions/<int:pk>/image/", classifier.PredictionFileApi.as_view(variant="original"), name="prediction-image"
+    ),
+    path(
+        "predictions/<int:pk>/preview/",
+        classifier.PredictionFileApi.as_view(variant="preview"),
+        name="prediction-preview",
+    ),
     path("predictions/<int:pk>/review/", labs.PredictionReviewApi.as_view(), name="prediction-review"),
     path("predictions/<int:pk>/exclude/", labs.PredictionExcludeApi.as_view(), name="prediction-exclude"),
     path("samples/", labs.SampleListApi.as_view(), name="samples"),

@@ -78,12 +78,21 @@ def bad_request(request, exception):
     """Django's 400 handler, which also meets a body over Django's size limit (413) and too many files."""
     if isinstance(exception, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
-        return _error_answer(request, 413, f"The request body is over the limit of {limit:.1f} MB (files apart); "
-                                           "send less at once.", "400.html")
+        return _error_answer(
+            request,
+            413,
+            f"The request body is over the limit of {limit:.1f} MB (files apart); send less at once.",
+            "400.html",
+        )
     if isinstance(exception, TooManyFilesSent):
         limit = settings.HEMATOVISION_MAX_FILES_PER_UPLOAD
-        return _error_answer(request, 400, f"This upload holds more than {limit} files; at most {limit} files per "
-                                           "upload. Send them in several uploads.", "400.html")
+        return _error_answer(
+            request,
+            400,
+            f"This upload holds more than {limit} files; at most {limit} files per "
+            "upload. Send them in several uploads.",
+            "400.html",
+        )
     return _error_answer(request, 400, "The request was not understood.", "400.html")
 
 
@@ -95,16 +104,19 @@ def permission_denied(request, exception):
 
 def csrf_failure(request, reason=""):
     """``CSRF_FAILURE_VIEW``: the styled 403 page, with the site's layout, instead of Django's bare one."""
-    message = ("This form could not be accepted: it was open too long, the page was opened before you logged in or "
-               "out, or cookies are blocked. Go back, reload the page and try again.")
+    message = (
+        "This form could not be accepted: it was open too long, the page was opened before you logged in or "
+        "out, or cookies are blocked. Go back, reload the page and try again."
+    )
     return _error_answer(request, 403, message, "403.html")
 
 
 def page_not_found(request, exception):
     """Django's 404 handler: unknown /api/ addresses answer in JSON like every other API error."""
     if _is_api(request):
-        return JsonResponse({"detail": f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/."},
-                            status=404)
+        return JsonResponse(
+            {"detail": f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/."}, status=404
+        )
     return defaults.page_not_found(request, exception)
 
 

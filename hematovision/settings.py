@@ -34,7 +34,8 @@ if not SECRET_KEY:
     if not DEBUG and not set(ALLOWED_HOSTS) <= LOCAL_HOSTS:
         raise ImproperlyConfigured(
             f"DJANGO_SECRET_KEY is not set, but DJANGO_ALLOWED_HOSTS ({', '.join(ALLOWED_HOSTS)}) is not only "
-            "this machine: set DJANGO_SECRET_KEY to a long random string (README, Deployment).")
+            "this machine: set DJANGO_SECRET_KEY to a long random string (README, Deployment)."
+        )
     SECRET_KEY = "insecure-local-key-set-DJANGO_SECRET_KEY-for-any-deployment"
 
 INSTALLED_APPS = [
@@ -111,14 +112,17 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60,
+        env="DATABASE_URL",
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers (gunicorn threads, Celery workers) queue for the write lock instead of answering
     # "database is locked": writes take it at BEGIN, wait up to 20 s for it, and WAL lets reads go on meanwhile.
     DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE", "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         **DATABASES["default"].get("OPTIONS", {}),
     }
@@ -157,8 +161,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("HEMATOVISION_MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
-    "default": {"BACKEND": os.environ.get("HEMATOVISION_FILE_STORAGE",
-                                          "django.core.files.storage.FileSystemStorage")},
+    "default": {"BACKEND": os.environ.get("HEMATOVISION_FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-storages (docs/deployment.md)
@@ -166,7 +169,9 @@ if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-st
         "bucket_name": os.environ["HEMATOVISION_S3_BUCKET"],
         "endpoint_url": os.environ.get("HEMATOVISION_S3_ENDPOINT_URL") or None,  # any S3-compatible service
         "region_name": os.environ.get("HEMATOVISION_S3_REGION") or None,
-        "default_acl": None, "querystring_auth": True, "file_overwrite": False,  # private objects, no overwrite
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,  # private objects, no overwrite
     }
 
 # Uploads: the limit per file is ours; Django's own limits are raised so that ours is the one users meet.
@@ -186,12 +191,14 @@ SHARED_DATA_DIR = BASE_DIR.parent / "shared" / "data"  # the workplace layout: .
 HEMATOVISION_TRAINING_SOURCES = os.environ.get(
     "HEMATOVISION_TRAINING_SOURCES",
     f"kaggle={SHARED_DATA_DIR / 'blood-cells' / 'dataset2-master'},"
-    f"pbc={SHARED_DATA_DIR / 'pbc' / 'PBC_dataset_normal_DIB'}")
+    f"pbc={SHARED_DATA_DIR / 'pbc' / 'PBC_dataset_normal_DIB'}",
+)
 # The Kaggle dataset folder, for the full-size check (its dataset-master originals sit beside it).
 HEMATOVISION_DATASET_DIR = os.environ.get("HEMATOVISION_DATASET_DIR", "")
 HEMATOVISION_BASE_WEIGHTS = os.environ.get("HEMATOVISION_BASE_WEIGHTS", "imagenet")
-HEMATOVISION_MODEL_PATH = Path(os.environ.get("HEMATOVISION_MODEL_PATH",
-                                              BASE_DIR / "var" / "model" / "hematovision.keras"))
+HEMATOVISION_MODEL_PATH = Path(
+    os.environ.get("HEMATOVISION_MODEL_PATH", BASE_DIR / "var" / "model" / "hematovision.keras")
+)
 # Which runtime computes predictions: auto (the model's OpenVINO export when present and intact, else Keras),
 # openvino (that export, or the model is unavailable) or keras. See ml/runtime.py.
 HEMATOVISION_RUNTIME = os.environ.get("HEMATOVISION_RUNTIME", "auto")
@@ -266,10 +273,12 @@ HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENC
 # the count under which it warns that the percentages are imprecise (a manual differential counts 100 cells).
 HEMATOVISION_LAB_NAME = os.environ.get("HEMATOVISION_LAB_NAME", "Haematology laboratory")
 HEMATOVISION_REPORT_MIN_CELLS = int(os.environ.get("HEMATOVISION_REPORT_MIN_CELLS", "100"))
-HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
-    "HEMATOVISION_REFERENCE_INTERVALS",
-    '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
-))
+HEMATOVISION_REFERENCE_INTERVALS = json.loads(
+    os.environ.get(
+        "HEMATOVISION_REFERENCE_INTERVALS",
+        '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
+    )
+)
 
 # Background classification (docs/deployment.md). Without a broker, tasks run in the process that sends them and
 # sample uploads are classified inside the request, as ever; with one, sample uploads are stored, answered at once
@@ -296,9 +305,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # worker died between taking it and recording it): a starting worker, and beat once per timeout, send it again.
 HEMATOVISION_RESEND_AFTER = _VISIBILITY_TIMEOUT
 CELERY_BEAT_SCHEDULE = {
-    "send-waiting-again": {"task": "classifier.tasks.send_waiting_again",
-                                 "schedule": HEMATOVISION_RESEND_AFTER,
-                                 "options": {"expires": HEMATOVISION_RESEND_AFTER}},  # the next one supersedes it
+    "send-waiting-again": {
+        "task": "classifier.tasks.send_waiting_again",
+        "schedule": HEMATOVISION_RESEND_AFTER,
+        "options": {"expires": HEMATOVISION_RESEND_AFTER},
+    },  # the next one supersedes it
 }
 HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
 HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task

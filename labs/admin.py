@@ -25,8 +25,17 @@ class SamplePredictionInline(admin.TabularInline):
     """The sample's cells as the model and the reviewers left them: read-only here."""
 
     model = Prediction
-    fields = ("thumbnail", "original_filename", "predicted_label", "confidence", "reviewed_label", "excluded",
-              "exclusion_reason", "reviewed_by", "reviewed_at")
+    fields = (
+        "thumbnail",
+        "original_filename",
+        "predicted_label",
+        "confidence",
+        "reviewed_label",
+        "excluded",
+        "exclusion_reason",
+        "reviewed_by",
+        "reviewed_at",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

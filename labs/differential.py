@@ -53,19 +53,27 @@ def _percentages(counts: list[int]) -> list[float]:
 def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
     """Count and share of each class, by the reviewer's label where there is one, against reference intervals;
     excluded cells are not counted."""
-    labels = [prediction.final_label
-              for prediction in sample.predictions.filter(excluded=False).only("predicted_label", "reviewed_label")]
+    labels = [
+        prediction.final_label
+        for prediction in sample.predictions.filter(excluded=False).only("predicted_label", "reviewed_label")
+    ]
     counts = [labels.count(class_name) for class_name, _ in CLASS_CHOICES]
     intervals = settings.HEMATOVISION_REFERENCE_INTERVALS
     return [
-        DifferentialRow(class_name=class_name, label=label, count=count, percent=percent,
-                        reference_low=float(intervals[class_name][0]), reference_high=float(intervals[class_name][1]))
+        DifferentialRow(
+            class_name=class_name,
+            label=label,
+            count=count,
+            percent=percent,
+            reference_low=float(intervals[class_name][0]),
+            reference_high=float(intervals[class_name][1]),
+        )
         for (class_name, label), count, percent in zip(CLASS_CHOICES, counts, _percentages(counts), strict=True)
     ]
 
 
 def sample_report_number(sample: Sample) -> str:
-    """"HV-2026-000123": the year the sample was made (lab time) and its id; the same on every print of it."""
+    """ "HV-2026-000123": the year the sample was made (lab time) and its id; the same on every print of it."""
     return f"{REPORT_NUMBER_PREFIX}-{timezone.localtime(sample.created_at):%Y}-{sample.pk:06d}"
 
 
@@ -85,8 +93,10 @@ class GalleryGroup:
 def sample_gallery(*, sample: Sample) -> list[GalleryGroup]:
     """The sample's cells by final label in the class table's order, the excluded ones last; empty groups left out."""
     predictions = list(sample_predictions(sample=sample))
-    groups = [GalleryGroup(label, [item for item in predictions if not item.excluded and item.final_label == name])
-              for name, label in CLASS_CHOICES]
+    groups = [
+        GalleryGroup(label, [item for item in predictions if not item.excluded and item.final_label == name])
+        for name, label in CLASS_CHOICES
+    ]
     groups.append(GalleryGroup("Excluded (not counted)", [item for item in predictions if item.excluded]))
     return [group for group in groups if group.predictions]
 
@@ -116,17 +126,21 @@ class SampleReport:
             return ""
         if not self.counted:
             return "No cell has been counted: there is no differential to report."
-        return (f"Only {self.counted} cell{'s' if self.counted > 1 else ''} counted, fewer than the "
-                f"{self.min_cells} this laboratory requires: each cell is {100 / self.counted:.1f}% of the count, so "
-                "the percentages and their flags are imprecise.")
+        return (
+            f"Only {self.counted} cell{'s' if self.counted > 1 else ''} counted, fewer than the "
+            f"{self.min_cells} this laboratory requires: each cell is {100 / self.counted:.1f}% of the count, so "
+            "the percentages and their flags are imprecise."
+        )
 
     @property
     def incomplete_warning(self) -> str:
         """Said while images still wait for a worker: the differential is of part of the smear only."""
         if not self.waiting:
             return ""
-        return (f"Partly classified: {self.waiting} of this sample's images still waiting to be classified, "
-                "not in this differential.")
+        return (
+            f"Partly classified: {self.waiting} of this sample's images still waiting to be classified, "
+            "not in this differential."
+        )
 
 
 def sample_report(*, sample: Sample) -> SampleReport:

@@ -6,10 +6,11 @@ from labs.models import IDENTIFIER_HELP, NOTES_HELP, Sample
 
 
 class SampleForm(forms.Form):
-    identifier = forms.CharField(max_length=Sample._meta.get_field("identifier").max_length,
-                                 help_text=IDENTIFIER_HELP)
+    identifier = forms.CharField(max_length=Sample._meta.get_field("identifier").max_length, help_text=IDENTIFIER_HELP)
     lab = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="No lab: only me",
+        queryset=None,
+        required=False,
+        empty_label="No lab: only me",
         help_text="Its members see the sample and its reviewers review and verify it.",
     )
     notes = forms.CharField(

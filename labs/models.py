@@ -40,22 +40,29 @@ class Sample(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=cascade_unless_verified, related_name="samples")
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="samples")
     identifier = models.CharField(max_length=64, help_text=IDENTIFIER_HELP)
-    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH,  # max_length shapes forms; the validator
-                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)],  # enforces it on full_clean
-                             help_text=NOTES_HELP)
+    notes = models.TextField(
+        blank=True,
+        max_length=NOTES_MAX_LENGTH,  # max_length shapes forms; the validator
+        validators=[MaxLengthValidator(NOTES_MAX_LENGTH)],  # enforces it on full_clean
+        help_text=NOTES_HELP,
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     IN_A_VERIFIED_SAMPLE = models.Q(verified_at__isnull=False)
 
     class Meta:
         db_table = "classifier_sample"
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["owner", "identifier"], name="unique_sample_per_owner"),
-                       models.UniqueConstraint(fields=["lab", "identifier"], name="unique_sample_per_lab",
-                                               condition=models.Q(lab__isnull=False))]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "identifier"], name="unique_sample_per_owner"),
+            models.UniqueConstraint(
+                fields=["lab", "identifier"], name="unique_sample_per_lab", condition=models.Q(lab__isnull=False)
+            ),
+        ]
         permissions = [("unverify_sample", "Can un-verify a verified sample, giving a reason")]
 
     def __str__(self) -> str:
@@ -80,11 +87,13 @@ class SampleEvent(models.Model):
     sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    prediction = models.ForeignKey("classifier.Prediction", on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+    prediction = models.ForeignKey(
+        "classifier.Prediction", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     cell = models.CharField(max_length=255, blank=True, help_text="The cell's file name, kept if it is deleted.")
-    from_label = models.CharField(max_length=20, blank=True, help_text="The cell's label before: its class, "
-                                                                       "or 'excluded'.")
+    from_label = models.CharField(
+        max_length=20, blank=True, help_text="The cell's label before: its class, or 'excluded'."
+    )
     to_label = models.CharField(max_length=20, blank=True)
     reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)

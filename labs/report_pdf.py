@@ -22,8 +22,10 @@ from classifier.exports import SHA256_PREFIX
 from classifier.templatetags.hematovision import lab_time, person
 from labs.models import NOTES_MAX_LENGTH
 
-DISCLAIMER = ("Machine pre-classification for laboratory support only. Results must be reviewed and "
-              "verified by a qualified person before any clinical use.")
+DISCLAIMER = (
+    "Machine pre-classification for laboratory support only. Results must be reviewed and "
+    "verified by a qualified person before any clinical use."
+)
 FLAG_COLOUR = colors.HexColor("#b42318")
 WARNING_COLOUR = colors.HexColor("#b54708")
 CHART_WIDTH, CHART_HEIGHT, CHART_DPI = 150 * mm, 45 * mm, 200
@@ -47,15 +49,30 @@ def _notes_text(notes: str) -> str:
 
 def _differential_table(differential, counted: int) -> Table:
     rows = [["Cell type", "Count", "%", "Reference %", "Flag"]]
-    rows += [[row.label, str(row.count), f"{row.percent:.1f}", f"{row.reference_low:g}–{row.reference_high:g}",
-              {"low": "LOW", "high": "HIGH"}.get(row.flag, "")] for row in differential]
+    rows += [
+        [
+            row.label,
+            str(row.count),
+            f"{row.percent:.1f}",
+            f"{row.reference_low:g}–{row.reference_high:g}",
+            {"low": "LOW", "high": "HIGH"}.get(row.flag, ""),
+        ]
+        for row in differential
+    ]
     rows.append(["Total", str(counted), "100.0", "", ""])
     table = Table(rows, colWidths=[45 * mm, 22 * mm, 22 * mm, 32 * mm, 22 * mm], hAlign="LEFT")
-    style = [("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),
-             ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black), ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
-             ("ALIGN", (1, 0), (-1, -1), "RIGHT")]
-    style += [("TEXTCOLOR", (4, index), (4, index), FLAG_COLOUR) for index, row in enumerate(differential, start=1)
-              if row.flag]
+    style = [
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
+        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+    ]
+    style += [
+        ("TEXTCOLOR", (4, index), (4, index), FLAG_COLOUR)
+        for index, row in enumerate(differential, start=1)
+        if row.flag
+    ]
     table.setStyle(TableStyle(style))
     return table
 
@@ -67,8 +84,14 @@ def _differential_chart_png(differential) -> bytes:
     axes = figure.add_axes((0.16, 0.2, 0.8, 0.76))
     positions = range(len(differential))[::-1]  # the table's order, top to bottom
     for position, row in zip(positions, differential, strict=True):
-        axes.barh(position, row.reference_high - row.reference_low, left=row.reference_low, height=0.8,
-                  color="#d1fadf", zorder=1)
+        axes.barh(
+            position,
+            row.reference_high - row.reference_low,
+            left=row.reference_low,
+            height=0.8,
+            color="#d1fadf",
+            zorder=1,
+        )
         axes.barh(position, row.percent, height=0.45, color="#b42318" if row.flag else "#6941c6", zorder=2)
         axes.text(row.percent + 1, position, f"{row.percent:.1f}%", va="center", fontsize=7, color="#344054")
     axes.set_yticks(list(positions), [row.label for row in differential], fontsize=8)
@@ -84,17 +107,28 @@ def _differential_chart_png(differential) -> bytes:
 def _facts_table(rows: list[tuple[str, str]], body) -> Table:
     """Label and value pairs, two pairs a line."""
     cells = [[Paragraph(f"<b>{escape(label)}</b>", body), _paragraph(value, body)] for label, value in rows]
-    lines = [cells[index] + (cells[index + 1] if index + 1 < len(cells) else ["", ""])
-             for index in range(0, len(cells), 2)]
+    lines = [
+        cells[index] + (cells[index + 1] if index + 1 < len(cells) else ["", ""]) for index in range(0, len(cells), 2)
+    ]
     table = Table(lines, colWidths=[30 * mm, 57 * mm, 30 * mm, 57 * mm], hAlign="LEFT")
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("TOPPADDING", (0, 0), (-1, -1), 1)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
     return table
 
 
 def _review_text(counts: dict) -> str:
-    return (f"{counts['reviewed']} of {counts['total']} cells: {counts['confirmed']} confirmed, "
-            f"{counts['corrected']} corrected, {counts['excluded']} excluded")
+    return (
+        f"{counts['reviewed']} of {counts['total']} cells: {counts['confirmed']} confirmed, "
+        f"{counts['corrected']} corrected, {counts['excluded']} excluded"
+    )
 
 
 def _model_text(versions) -> str:
@@ -104,9 +138,17 @@ def _model_text(versions) -> str:
 def _thumbnail(jpeg: bytes | None, side: float):
     """A cell crop shrunk for print (light PDFs for hundreds of cells), or a blank square where it is missing."""
     if jpeg is None:
-        return Table([["no image"]], colWidths=[side], rowHeights=[side],
-                     style=[("BOX", (0, 0), (-1, -1), 0.3, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 5),
-                            ("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
+        return Table(
+            [["no image"]],
+            colWidths=[side],
+            rowHeights=[side],
+            style=[
+                ("BOX", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("FONTSIZE", (0, 0), (-1, -1), 5),
+                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ],
+        )
     image = PILImage.open(io.BytesIO(jpeg)).convert("RGB")
     image.thumbnail((GALLERY_THUMB_PIXELS, GALLERY_THUMB_PIXELS))
     buffer = io.BytesIO()
@@ -123,14 +165,25 @@ def _gallery(groups, crops: dict, styles) -> list:
         count = len(group.predictions)
         heading = _paragraph(f"{group.label}: {count} cell{'s' if count > 1 else ''}", styles["Heading4"])
         images = [_thumbnail(crops.get(prediction.pk), side) for prediction in group.predictions]
-        rows = [images[index:index + GALLERY_COLUMNS] for index in range(0, len(images), GALLERY_COLUMNS)]
+        rows = [images[index : index + GALLERY_COLUMNS] for index in range(0, len(images), GALLERY_COLUMNS)]
         rows[-1] += [""] * (GALLERY_COLUMNS - len(rows[-1]))
         table = Table(rows, colWidths=[side + 1 * mm] * GALLERY_COLUMNS, hAlign="LEFT")
-        table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 1 * mm),
-                                   ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 1 * mm)]))
+        table.setStyle(
+            TableStyle(
+                [
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 1 * mm),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1 * mm),
+                ]
+            )
+        )
         story.append(KeepTogether([heading, table]))  # a heading never ends a page alone
-        reasons = [f"{prediction.original_filename}: {prediction.exclusion_reason}"
-                   for prediction in group.predictions if prediction.excluded and prediction.exclusion_reason]
+        reasons = [
+            f"{prediction.original_filename}: {prediction.exclusion_reason}"
+            for prediction in group.predictions
+            if prediction.excluded and prediction.exclusion_reason
+        ]
         if reasons:
             story.append(_paragraph("Why excluded: " + "; ".join(reasons), styles["BodyText"]))
     return story
@@ -145,20 +198,47 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     """
     sample, styles = report.sample, getSampleStyleSheet()
     body = styles["BodyText"]
-    warning = ParagraphStyle("warning", parent=body, textColor=WARNING_COLOUR, backColor=colors.HexColor("#fffaeb"),
-                             borderPadding=2 * mm, spaceBefore=2 * mm, spaceAfter=3 * mm)
+    warning = ParagraphStyle(
+        "warning",
+        parent=body,
+        textColor=WARNING_COLOUR,
+        backColor=colors.HexColor("#fffaeb"),
+        borderPadding=2 * mm,
+        spaceBefore=2 * mm,
+        spaceAfter=3 * mm,
+    )
     story = [
-        Table([[_paragraph(report.lab_name, styles["Heading1"]),
-                Paragraph(f"Report <b>{escape(report.number)}</b>", ParagraphStyle("number", parent=body,
-                                                                                  alignment=TA_RIGHT))]],
-              colWidths=[120 * mm, 54 * mm], style=[("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                                                    ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
-                                                    ("LEFTPADDING", (0, 0), (-1, -1), 0)]),
+        Table(
+            [
+                [
+                    _paragraph(report.lab_name, styles["Heading1"]),
+                    Paragraph(
+                        f"Report <b>{escape(report.number)}</b>",
+                        ParagraphStyle("number", parent=body, alignment=TA_RIGHT),
+                    ),
+                ]
+            ],
+            colWidths=[120 * mm, 54 * mm],
+            style=[
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ],
+        ),
         _paragraph(f"White-cell differential: sample {sample.identifier}", styles["Title"]),
-        _facts_table([("Sample", sample.identifier), ("Report number", report.number),
-                      ("Created", lab_time(sample.created_at)), ("Printed", lab_time(generated_at)),
-                      ("Cells counted", str(report.counted)), ("Reviewed", _review_text(report.review_counts)),
-                      ("Model", _model_text(report.model_versions)), ("Lab", report.lab_name)], body),
+        _facts_table(
+            [
+                ("Sample", sample.identifier),
+                ("Report number", report.number),
+                ("Created", lab_time(sample.created_at)),
+                ("Printed", lab_time(generated_at)),
+                ("Cells counted", str(report.counted)),
+                ("Reviewed", _review_text(report.review_counts)),
+                ("Model", _model_text(report.model_versions)),
+                ("Lab", report.lab_name),
+            ],
+            body,
+        ),
         _paragraph(f"Notes: {_notes_text(sample.notes)}", body),  # a paragraph of its own: long notes span pages
         Spacer(1, 2 * mm),
     ]
@@ -169,21 +249,37 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
         story += [
             _differential_table(report.differential, report.counted),
             Spacer(1, 2 * mm),
-            RLImage(io.BytesIO(_differential_chart_png(report.differential)), width=CHART_WIDTH,
-                    height=CHART_HEIGHT, hAlign="LEFT"),
-            _paragraph("Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
-                       "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).", body),
+            RLImage(
+                io.BytesIO(_differential_chart_png(report.differential)),
+                width=CHART_WIDTH,
+                height=CHART_HEIGHT,
+                hAlign="LEFT",
+            ),
+            _paragraph(
+                "Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
+                "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).",
+                body,
+            ),
         ]
     if sample.is_verified:
         verified = f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}."
     else:
         verified = "NOT VERIFIED: this differential has not been signed off by a reviewer."
-    story += [_paragraph(verified, styles["Heading3"]),
-              Table([["Signature:", "", "Date:", ""]], colWidths=[20 * mm, 80 * mm, 12 * mm, 40 * mm],
-                    rowHeights=[12 * mm], hAlign="LEFT",
-                    style=[("LINEBELOW", (1, 0), (1, 0), 0.5, colors.black),
-                           ("LINEBELOW", (3, 0), (3, 0), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                           ("LEFTPADDING", (0, 0), (-1, -1), 0)])]
+    story += [
+        _paragraph(verified, styles["Heading3"]),
+        Table(
+            [["Signature:", "", "Date:", ""]],
+            colWidths=[20 * mm, 80 * mm, 12 * mm, 40 * mm],
+            rowHeights=[12 * mm],
+            hAlign="LEFT",
+            style=[
+                ("LINEBELOW", (1, 0), (1, 0), 0.5, colors.black),
+                ("LINEBELOW", (3, 0), (3, 0), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ],
+        ),
+    ]
     story += [_paragraph(f"Model: {version.name}, sha256 {version.sha256}", body) for version in report.model_versions]
     story += [_paragraph(DISCLAIMER, styles["Italic"])]
     if gallery:
@@ -192,14 +288,20 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     def footer(canvas, document):
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(18 * mm, 10 * mm,
-                          f"{report.lab_name} · report {report.number} · sample {sample.identifier}")
+        canvas.drawString(18 * mm, 10 * mm, f"{report.lab_name} · report {report.number} · sample {sample.identifier}")
         canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {document.page}")
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=A4, title=f"Report {report.number}: sample {sample.identifier}",
-                                 author=report.lab_name, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
-                                 bottomMargin=18 * mm)
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=f"Report {report.number}: sample {sample.identifier}",
+        author=report.lab_name,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+    )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()

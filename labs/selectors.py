@@ -27,8 +27,9 @@ def lab_list(*, user) -> QuerySet[Lab]:
 
 def sample_is_member(*, user, sample: Sample) -> bool:
     """Whether the user works on the sample: its owner or a member of its lab (staff only look after records)."""
-    return sample.owner_id == user.pk or (sample.lab_id is not None
-                                          and lab_list(user=user).filter(pk=sample.lab_id).exists())
+    return sample.owner_id == user.pk or (
+        sample.lab_id is not None and lab_list(user=user).filter(pk=sample.lab_id).exists()
+    )
 
 
 def sample_refuse_if_verified(sample: Sample | None) -> None:
@@ -60,16 +61,25 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
     """``sample_list`` with ``image_count`` (classified), ``reviewed_count`` (handled: confirmed, corrected or
     excluded), ``flagged_count`` (need review), ``unreviewed_count`` (of those, not handled yet) and
     ``waiting_count`` (stored, waiting for a worker) per sample."""
-    waiting = (WaitingImage.objects.filter(sample=OuterRef("pk")).order_by().values("sample")
-               .annotate(count=Count("pk")).values("count"))
+    waiting = (
+        WaitingImage.objects.filter(sample=OuterRef("pk"))
+        .order_by()
+        .values("sample")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     handled = Prediction.handled("predictions__")
-    return sample_list(user=user).annotate(
-        waiting_count=Coalesce(Subquery(waiting), 0),
-        image_count=Count("predictions"),
-        reviewed_count=Count("predictions", filter=handled),
-        flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
-        unreviewed_count=Count("predictions", filter=Q(predictions__needs_review=True) & ~handled),
-    ).order_by(*Sample._meta.ordering)  # GROUP BY queries drop Meta.ordering
+    return (
+        sample_list(user=user)
+        .annotate(
+            waiting_count=Coalesce(Subquery(waiting), 0),
+            image_count=Count("predictions"),
+            reviewed_count=Count("predictions", filter=handled),
+            flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
+            unreviewed_count=Count("predictions", filter=Q(predictions__needs_review=True) & ~handled),
+        )
+        .order_by(*Sample._meta.ordering)
+    )  # GROUP BY queries drop Meta.ordering
 
 
 def sample_get_with_counts(*, user, pk: int) -> Sample:

@@ -9,8 +9,17 @@ from registry.models import ModelVersion
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("name", "base_network", "input_size", "sha256_short", "trained_at", "registered_at")
     search_fields = ("name", "sha256")
-    readonly_fields = ("name", "file_path", "sha256", "base_network", "input_size", "class_names", "metrics",
-                       "trained_at", "registered_at")
+    readonly_fields = (
+        "name",
+        "file_path",
+        "sha256",
+        "base_network",
+        "input_size",
+        "class_names",
+        "metrics",
+        "trained_at",
+        "registered_at",
+    )
 
     @admin.display(description="sha256")
     def sha256_short(self, version):

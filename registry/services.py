@@ -30,9 +30,12 @@ def _training_record(metadata: ArtifactMetadata) -> dict:
     """What the Model page says about training: validation figures, the sources, the novelty check."""
     record = {"validation": metadata.validation} if metadata.validation else {}
     training = metadata.training
-    record["training"] = {"train_images": training["train_images"], "val_images": training["val_images"],
-                          "train_images_per_source": training["train_images_per_source"],
-                          "sources": training["sources"]}
+    record["training"] = {
+        "train_images": training["train_images"],
+        "val_images": training["val_images"],
+        "train_images_per_source": training["train_images_per_source"],
+        "sources": training["sources"],
+    }
     record["novelty"] = metadata.novelty
     return record
 
@@ -41,7 +44,8 @@ def model_version_record_evaluation(*, model_path, metrics: dict) -> ModelVersio
     """Store an evaluation (keyed by evaluation set) on the version whose sha256 the metrics name."""
     split = metrics["split"]
     return _model_version_add_metrics(
-        model_path, lambda version: {"evaluation": {**version.metrics.get("evaluation", {}), split: metrics}})
+        model_path, lambda version: {"evaluation": {**version.metrics.get("evaluation", {}), split: metrics}}
+    )
 
 
 def model_version_record_full_size_check(*, model_path, result: dict) -> ModelVersion:

@@ -63,12 +63,29 @@ def trained_model_path(tmp_path_factory, dataset_dir, pbc_dir, base_weights) -> 
     """A model really trained (briefly) on a small real subset of both sources, by the real `train_model`."""
     work = tmp_path_factory.mktemp("trained-model")
     model_path = work / "model.keras"
-    command = [sys.executable, "manage.py", "train_model", "--source", f"kaggle:150={dataset_dir}",
-               "--source", f"pbc:150={pbc_dir}", "--base-weights", str(base_weights), "--output", str(model_path),
-               "--image-size", "128", "--epochs", "3", "--fine-tune-epochs", "1", "--batch-size", "32"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "train_model",
+        "--source",
+        f"kaggle:150={dataset_dir}",
+        "--source",
+        f"pbc:150={pbc_dir}",
+        "--base-weights",
+        str(base_weights),
+        "--output",
+        str(model_path),
+        "--image-size",
+        "128",
+        "--epochs",
+        "3",
+        "--fine-tune-epochs",
+        "1",
+        "--batch-size",
+        "32",
+    ]
     environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'train.sqlite3'}"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment,
-                   check=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment, check=True)
     subprocess.run(command, cwd=PROJECT_DIR, env=environment, check=True)
     return model_path
 

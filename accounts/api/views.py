@@ -22,8 +22,10 @@ class TokenApi(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
-    @extend_schema(summary="Get your API token", responses={200: OpenApiTypes.OBJECT, 400: INVALID,
-                                                            429: OpenApiResponse(ErrorSerializer)})
+    @extend_schema(
+        summary="Get your API token",
+        responses={200: OpenApiTypes.OBJECT, 400: INVALID, 429: OpenApiResponse(ErrorSerializer)},
+    )
     def post(self, request, *args, **kwargs):
         credentials = self.get_serializer(data=request.data)
         if not credentials.is_valid() and getattr(request, "axes_locked_out", False):

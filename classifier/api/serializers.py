@@ -29,26 +29,53 @@ class UploadSerializer(serializers.Serializer):
 
 class PredictionSerializer(serializers.ModelSerializer):
     probabilities = serializers.DictField(child=serializers.FloatField(), help_text="Probability of every class.")
-    review_reasons = serializers.ListField(child=serializers.CharField(),
-                                           help_text=f"Why the prediction needs review: {', '.join(ReviewReason.values)}.")
+    review_reasons = serializers.ListField(
+        child=serializers.CharField(), help_text=f"Why the prediction needs review: {', '.join(ReviewReason.values)}."
+    )
     final_label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The reviewer's label, else the model's.")
-    recognised = serializers.BooleanField(read_only=True, help_text="False when an image check (blank, no_nucleus, "
-                                          "unlike_training_images) says this is probably not a white cell the "
-                                          "model knows: then predicted_label is no result, and the pages headline "
-                                          "\"Not recognised as a white-cell image\".")
+    recognised = serializers.BooleanField(
+        read_only=True,
+        help_text="False when an image check (blank, no_nucleus, "
+        "unlike_training_images) says this is probably not a white cell the "
+        "model knows: then predicted_label is no result, and the pages headline "
+        '"Not recognised as a white-cell image".',
+    )
     reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     model_version = serializers.SlugRelatedField(slug_field="sha256", read_only=True)
-    preview_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-preview",
-                                                       help_text="JPEG preview (owner and staff).")
-    image_url = serializers.HyperlinkedIdentityField(view_name="api:prediction-image",
-                                                     help_text="The uploaded file (owner and staff).")
+    preview_url = serializers.HyperlinkedIdentityField(
+        view_name="api:prediction-preview", help_text="JPEG preview (owner and staff)."
+    )
+    image_url = serializers.HyperlinkedIdentityField(
+        view_name="api:prediction-image", help_text="The uploaded file (owner and staff)."
+    )
 
     class Meta:
         model = Prediction
-        fields = ["id", "sample", "original_filename", "predicted_label", "confidence", "probabilities",
-                  "nucleus_found", "needs_review", "review_reasons", "recognised", "reviewed_label", "reviewed_by",
-                  "reviewed_at", "excluded", "exclusion_reason", "final_label", "model_version", "inference_ms",
-                  "image_width", "image_height", "created_at", "preview_url", "image_url"]
+        fields = [
+            "id",
+            "sample",
+            "original_filename",
+            "predicted_label",
+            "confidence",
+            "probabilities",
+            "nucleus_found",
+            "needs_review",
+            "review_reasons",
+            "recognised",
+            "reviewed_label",
+            "reviewed_by",
+            "reviewed_at",
+            "excluded",
+            "exclusion_reason",
+            "final_label",
+            "model_version",
+            "inference_ms",
+            "image_width",
+            "image_height",
+            "created_at",
+            "preview_url",
+            "image_url",
+        ]
         read_only_fields = fields
 
 
@@ -68,13 +95,24 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     class_names = serializers.ListField(child=serializers.CharField())
     metrics = serializers.DictField(help_text="Validation and evaluation results, as recorded by the commands.")
-    runtime = serializers.SerializerMethodField(help_text="Which runtime computes the predictions of the server "
-                                                          "process that answers, e.g. 'openvino 2026.4.1 (f32, CPU)'.")
+    runtime = serializers.SerializerMethodField(
+        help_text="Which runtime computes the predictions of the server "
+        "process that answers, e.g. 'openvino 2026.4.1 (f32, CPU)'."
+    )
 
     class Meta:
         model = ModelVersion
-        fields = ["name", "sha256", "base_network", "input_size", "class_names", "metrics", "trained_at",
-                  "registered_at", "runtime"]
+        fields = [
+            "name",
+            "sha256",
+            "base_network",
+            "input_size",
+            "class_names",
+            "metrics",
+            "trained_at",
+            "registered_at",
+            "runtime",
+        ]
         read_only_fields = fields
 
     def get_runtime(self, version) -> str:

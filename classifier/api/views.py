@@ -29,17 +29,23 @@ from classifier.services.waiting import sample_images_add
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or neither yours nor your lab's.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
-VERIFIED = OpenApiResponse(ErrorSerializer, description="Refused; e.g. the sample is verified, so nothing in it "
-                                                      "changes.")
+VERIFIED = OpenApiResponse(
+    ErrorSerializer, description="Refused; e.g. the sample is verified, so nothing in it changes."
+)
 INVALID = OpenApiResponse(ErrorSerializer, description="The request was refused; the message says why.")
 UPLOAD_RESPONSES = {
-    201: OpenApiResponse(UploadResultSerializer,
-                         description="At least one image was classified; files that were not are listed in errors."),
+    201: OpenApiResponse(
+        UploadResultSerializer,
+        description="At least one image was classified; files that were not are listed in errors.",
+    ),
     400: OpenApiResponse(UploadRefusedSerializer, description="No image could be classified; errors says why."),
     503: OpenApiResponse(ErrorSerializer, description="No trained model is available."),
 }
-WAITING = OpenApiResponse(UploadResultSerializer, description="Stored, waiting for the workers (waiting: how many); "
-                                                              "the sample's waiting_count falls to 0 once classified.")
+WAITING = OpenApiResponse(
+    UploadResultSerializer,
+    description="Stored, waiting for the workers (waiting: how many); "
+    "the sample's waiting_count falls to 0 once classified.",
+)
 
 
 def upload_response(request, *, sample=None) -> Response:
@@ -59,8 +65,9 @@ def upload_response(request, *, sample=None) -> Response:
     if waiting:
         return Response({"predictions": [], "waiting": waiting, "errors": errors}, status=status.HTTP_202_ACCEPTED)
     if not predictions:
-        return Response({"detail": "None of the files could be classified.", "errors": errors},
-                        status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"detail": "None of the files could be classified.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST
+        )
     created = PredictionSerializer(predictions, many=True, context={"request": request}).data
     return Response({"predictions": created, "errors": errors}, status=status.HTTP_201_CREATED)
 
@@ -76,8 +83,9 @@ class PredictionListApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.prediction_list_visible(user=self.request.user)
 
-    @extend_schema(summary="Classify one or many images (or ZIP archives)", request=UploadSerializer,
-                   responses=UPLOAD_RESPONSES)
+    @extend_schema(
+        summary="Classify one or many images (or ZIP archives)", request=UploadSerializer, responses=UPLOAD_RESPONSES
+    )
     def post(self, request):
         return upload_response(request)
 
@@ -87,8 +95,9 @@ class PredictionFileApi(APIView):
 
     variant = "original"
 
-    @extend_schema(summary="Download a prediction's image", responses={(200, "image/*"): OpenApiTypes.BINARY,
-                                                                       404: NOT_FOUND})
+    @extend_schema(
+        summary="Download a prediction's image", responses={(200, "image/*"): OpenApiTypes.BINARY, 404: NOT_FOUND}
+    )
     def get(self, request, pk: int):
         prediction = selectors.prediction_get_visible(user=request.user, pk=pk)
         return exports.prediction_file_response(prediction, self.variant)
@@ -96,8 +105,10 @@ class PredictionFileApi(APIView):
 
 @extend_schema_view(
     get=extend_schema(summary="One prediction", responses={200: PredictionSerializer, 404: NOT_FOUND}),
-    delete=extend_schema(summary="Delete a prediction and its images (its owner or staff; never a cell of a verified "
-                                 "sample)", responses={204: None, 400: VERIFIED, 403: FORBIDDEN, 404: NOT_FOUND}),
+    delete=extend_schema(
+        summary="Delete a prediction and its images (its owner or staff; never a cell of a verified sample)",
+        responses={204: None, 400: VERIFIED, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
 )
 class PredictionDetailApi(generics.RetrieveDestroyAPIView):
     serializer_class = PredictionSerializer
@@ -110,12 +121,15 @@ class PredictionDetailApi(generics.RetrieveDestroyAPIView):
 
 
 class ModelVersionApi(APIView):
-    @extend_schema(summary="The active model: architecture, classes and metrics",
-                   responses={200: ModelVersionSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        summary="The active model: architecture, classes and metrics",
+        responses={200: ModelVersionSerializer, 404: NOT_FOUND},
+    )
     def get(self, request):
         version = model_gateway.active_version()
         if version is None:
-            raise NotFound("No trained model is registered yet. Run `python manage.py train_model`, then "
-                           "`python manage.py evaluate_model`.")
+            raise NotFound(
+                "No trained model is registered yet. Run `python manage.py train_model`, then "
+                "`python manage.py evaluate_model`."
+            )
         return Response(ModelVersionSerializer(version, context={"runtime": model_gateway.runtime_name()}).data)
-

@@ -16,8 +16,11 @@ logger = logging.getLogger("hematovision.storage")
 
 def stored_files(prediction: Prediction) -> list:
     """(storage, name) of every file the prediction holds."""
-    return [(field.storage, field.name)
-            for field in (prediction.image, prediction.preview, prediction.gradcam, prediction.cell_crop) if field.name]
+    return [
+        (field.storage, field.name)
+        for field in (prediction.image, prediction.preview, prediction.gradcam, prediction.cell_crop)
+        if field.name
+    ]
 
 
 def storage_delete(storage, name: str) -> bool:
@@ -28,8 +31,13 @@ def storage_delete(storage, name: str) -> bool:
             return True
         except Exception as error:  # noqa: BLE001 - any backend's fault (OSError, an S3 client error)
             if attempt == FILE_DELETE_ATTEMPTS:
-                logger.error("Could not delete the stored file %s after %d attempts (%s); its row is gone: remove the "
-                             "file by hand.", name, attempt, error)
+                logger.error(
+                    "Could not delete the stored file %s after %d attempts (%s); its row is gone: remove the "
+                    "file by hand.",
+                    name,
+                    attempt,
+                    error,
+                )
                 return False
             time.sleep(0.05 * attempt)
     return False

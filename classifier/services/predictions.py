@@ -98,7 +98,7 @@ def checked_chunks(uploads: list[UploadedFile]) -> Iterator[tuple[list[CheckedUp
         yield [], failures
     budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
     for start in range(0, len(files), CLASSIFY_CHUNK_FILES):
-        yield uploads_check(files[start:start + CLASSIFY_CHUNK_FILES], budget)
+        yield uploads_check(files[start : start + CLASSIFY_CHUNK_FILES], budget)
 
 
 def sample_check_writable(*, user, sample) -> None:
@@ -108,8 +108,12 @@ def sample_check_writable(*, user, sample) -> None:
     sample_refuse_if_verified(sample)
 
 
-def prediction_create_many(*, owner, uploads: list[UploadedFile], sample=None,
-                           ) -> tuple[list[Prediction], list[UploadFailure]]:
+def prediction_create_many(
+    *,
+    owner,
+    uploads: list[UploadedFile],
+    sample=None,
+) -> tuple[list[Prediction], list[UploadFailure]]:
     """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
 
     Files are decoded, classified (one batched model call) and stored a chunk at a time (``checked_chunks``).
@@ -121,14 +125,15 @@ def prediction_create_many(*, owner, uploads: list[UploadedFile], sample=None,
         failures += chunk_failures
         if checked:
             results, version = model_gateway.classify([item.rgb for item in checked])
-            predictions += [_prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
-                            for item, result in zip(checked, results, strict=True)]
+            predictions += [
+                _prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
+                for item, result in zip(checked, results, strict=True)
+            ]
     return predictions, failures
 
 
 def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction:
-    prediction = prediction_new(owner=owner, sample=sample, filename=upload.filename, result=result,
-                                version=version)
+    prediction = prediction_new(owner=owner, sample=sample, filename=upload.filename, result=result, version=version)
     prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
     try:
         prediction_derived_files_save(prediction, upload.rgb)
@@ -161,8 +166,9 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
     if prediction.gradcam:
         return prediction
     with prediction.image.open("rb") as handle:
-        png = model_gateway.gradcam_png(handle.read(), prediction.predicted_label,
-                                        model_sha256=prediction.model_version.sha256)
+        png = model_gateway.gradcam_png(
+            handle.read(), prediction.predicted_label, model_sha256=prediction.model_version.sha256
+        )
     name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
     if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
         prediction.gradcam.storage.delete(name)

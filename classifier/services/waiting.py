@@ -28,8 +28,12 @@ from labs.selectors import sample_refuse_if_verified
 from registry.models import ModelVersion
 
 
-def sample_images_add(*, owner, sample, uploads: list[UploadedFile],
-                      ) -> tuple[list[Prediction], int, list[UploadFailure]]:
+def sample_images_add(
+    *,
+    owner,
+    sample,
+    uploads: list[UploadedFile],
+) -> tuple[list[Prediction], int, list[UploadFailure]]:
     """Images for a sample: classified now, or, with a broker, stored and left waiting for workers (how many).
 
     Waiting files are stored before the answer, so a worker that dies loses nothing; the request stays short.
@@ -93,13 +97,16 @@ def waiting_classify(*, ids: list[int]) -> int:
         with image.image.open("rb") as handle:
             rgbs.append(model_gateway.decode(handle.read()))
     results, version = model_gateway.classify(rgbs)
-    return sum(_waiting_to_prediction(image, rgb, result, version)
-               for image, rgb, result in zip(images, rgbs, results, strict=True))
+    return sum(
+        _waiting_to_prediction(image, rgb, result, version)
+        for image, rgb, result in zip(images, rgbs, results, strict=True)
+    )
 
 
 def _waiting_to_prediction(image: WaitingImage, rgb, result, version: ModelVersion) -> bool:
-    prediction = prediction_new(owner=image.owner, sample=image.sample, filename=image.original_filename,
-                                result=result, version=version)
+    prediction = prediction_new(
+        owner=image.owner, sample=image.sample, filename=image.original_filename, result=result, version=version
+    )
     prediction.image.name = image.image.name  # the stored upload becomes the prediction's, not a copy
     prediction.image_height, prediction.image_width = rgb.shape[:2]
     with transaction.atomic():

@@ -9,8 +9,11 @@ from classifier import model_gateway
 
 @login_required
 def model_info(request):
-    return render(request, "classifier/model.html", {"version": model_gateway.active_version(),
-                                                     "runtime": model_gateway.runtime_name()})
+    return render(
+        request,
+        "classifier/model.html",
+        {"version": model_gateway.active_version(), "runtime": model_gateway.runtime_name()},
+    )
 
 
 @login_required

@@ -22,8 +22,7 @@ def upload(request):
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if form.is_bound and form.is_valid():
         try:
-            predictions, failures = prediction_create_many(owner=request.user,
-                                                           uploads=form.cleaned_data["images"])
+            predictions, failures = prediction_create_many(owner=request.user, uploads=form.cleaned_data["images"])
         except model_gateway.ModelUnavailable as error:
             messages.error(request, f"The classifier is not available: {error}")
             return render(request, "classifier/upload.html", {"form": form}, status=503)
@@ -54,8 +53,7 @@ def results(request):
 
 @login_required
 def detail(request, pk: int):
-    return render(request, "classifier/detail.html",
-                  {"prediction": selectors.prediction_get(user=request.user, pk=pk)})
+    return render(request, "classifier/detail.html", {"prediction": selectors.prediction_get(user=request.user, pk=pk)})
 
 
 @login_required
@@ -69,8 +67,11 @@ def delete(request, pk: int):
         messages.error(request, error_text(error))
         return redirect("classifier:detail", pk=pk)
     if cleanup.left:
-        messages.warning(request, f"Deleted the prediction for {name}, but the storage would not remove its image "
-                                  "files; they are no longer shown anywhere, and an administrator has been told.")
+        messages.warning(
+            request,
+            f"Deleted the prediction for {name}, but the storage would not remove its image "
+            "files; they are no longer shown anywhere, and an administrator has been told.",
+        )
     else:
         messages.success(request, f"Deleted the prediction for {name}.")
     return redirect("classifier:history")

@@ -15,29 +15,46 @@ class ReviewSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=REASON_MAX_LENGTH,
-                                   help_text="Why: kept in the sample's audit trail.")
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why: kept in the sample's audit trail.")
 
 
 class SampleSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    lab = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="The lab's slug; null: the "
-                                       "owner's alone.")
-    reviewed_count = serializers.IntegerField(read_only=True, help_text="Cells confirmed, corrected or excluded: "
-                                              "verification needs all of them.")
+    lab = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="The lab's slug; null: the owner's alone."
+    )
+    reviewed_count = serializers.IntegerField(
+        read_only=True, help_text="Cells confirmed, corrected or excluded: verification needs all of them."
+    )
     verified_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     image_count = serializers.IntegerField(read_only=True)
     flagged_count = serializers.IntegerField(read_only=True, help_text="Images whose prediction needs review.")
     unreviewed_count = serializers.IntegerField(read_only=True, help_text="Flagged images not reviewed yet.")
-    waiting_count = serializers.IntegerField(read_only=True, help_text="Images stored and waiting for a worker: "
-                                             "until 0, the counts and the differential are partial.")
+    waiting_count = serializers.IntegerField(
+        read_only=True,
+        help_text="Images stored and waiting for a worker: until 0, the counts and the differential are partial.",
+    )
     classification = serializers.SerializerMethodField(help_text='"n of m classified".')
 
     class Meta:
         model = Sample
-        fields = ["id", "identifier", "notes", "owner", "lab", "created_at", "is_verified", "verified_at",
-                  "verified_by", "image_count", "reviewed_count", "flagged_count", "unreviewed_count", "waiting_count",
-                  "classification"]
+        fields = [
+            "id",
+            "identifier",
+            "notes",
+            "owner",
+            "lab",
+            "created_at",
+            "is_verified",
+            "verified_at",
+            "verified_by",
+            "image_count",
+            "reviewed_count",
+            "flagged_count",
+            "unreviewed_count",
+            "waiting_count",
+            "classification",
+        ]
         read_only_fields = fields
 
     def get_classification(self, sample) -> str:
@@ -45,14 +62,24 @@ class SampleSerializer(serializers.ModelSerializer):
 
 
 class SampleCreateSerializer(serializers.Serializer):
-    identifier = serializers.CharField(max_length=Sample._meta.get_field("identifier").max_length,
-                                       help_text=IDENTIFIER_HELP)
-    notes = serializers.CharField(required=False, default="", allow_blank=True,
-                                  max_length=Sample._meta.get_field("notes").max_length,
-                                  help_text=NOTES_HELP)
-    lab = serializers.SlugRelatedField(slug_field="slug", queryset=Lab.objects.none(), required=False,
-                                       allow_null=True, default=None,
-                                       help_text="The slug of one of your labs; left out: the sample is yours alone.")
+    identifier = serializers.CharField(
+        max_length=Sample._meta.get_field("identifier").max_length, help_text=IDENTIFIER_HELP
+    )
+    notes = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=Sample._meta.get_field("notes").max_length,
+        help_text=NOTES_HELP,
+    )
+    lab = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Lab.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The slug of one of your labs; left out: the sample is yours alone.",
+    )
 
     def __init__(self, *args, labs=None, **kwargs):
         """``labs``: the labs the user is a member of; any other slug is refused as unknown (the schema generator
@@ -84,6 +111,7 @@ class DifferentialRowSerializer(serializers.Serializer):
 class DifferentialSerializer(serializers.Serializer):
     sample = serializers.IntegerField(source="sample.pk")
     total = serializers.IntegerField(help_text="Cells counted in the differential (excluded ones are not).")
-    waiting_count = serializers.IntegerField(help_text="Images still waiting for a worker; the rows are partial "
-                                                       "until 0.")
+    waiting_count = serializers.IntegerField(
+        help_text="Images still waiting for a worker; the rows are partial until 0."
+    )
     rows = DifferentialRowSerializer(many=True)

@@ -25,8 +25,7 @@ def reason_checked(reason: str, what: str) -> str:
     if not reason:
         raise ValidationError({"reason": f"Give a reason {what}."})
     if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError({"reason": f"The reason is {len(reason)} characters long; at most "
-                                         f"{REASON_MAX_LENGTH}."})
+        raise ValidationError({"reason": f"The reason is {len(reason)} characters long; at most {REASON_MAX_LENGTH}."})
     return reason
 
 
@@ -44,9 +43,17 @@ def _review_save(prediction: Prediction, reviewer, *, kind: str, reason: str = "
     prediction.full_clean()
     prediction.save(update_fields=["reviewed_label", "reviewed_by", "reviewed_at", "excluded", "exclusion_reason"])
     if prediction.sample_id:
-        SampleEvent.objects.create(sample_id=prediction.sample_id, actor=reviewer, kind=kind, prediction=prediction,
-                                   cell=prediction.original_filename, from_label=_cell_state(before),
-                                   to_label=_cell_state(prediction), reason=reason, at=prediction.reviewed_at)
+        SampleEvent.objects.create(
+            sample_id=prediction.sample_id,
+            actor=reviewer,
+            kind=kind,
+            prediction=prediction,
+            cell=prediction.original_filename,
+            from_label=_cell_state(before),
+            to_label=_cell_state(prediction),
+            reason=reason,
+            at=prediction.reviewed_at,
+        )
     return prediction
 
 

@@ -17,11 +17,13 @@ def sample_create(*, owner, identifier: str, notes: str = "", lab=None) -> Sampl
         raise ValidationError({"lab": "You are not a member of that lab."})
     sample = Sample(owner=owner, lab=lab, identifier=identifier.strip(), notes=notes.strip())
     if Sample.objects.filter(owner=owner, identifier=sample.identifier).exists():
-        raise ValidationError({"identifier": f"You already have a sample called {sample.identifier!r}; "
-                                             "choose another identifier."})
+        raise ValidationError(
+            {"identifier": f"You already have a sample called {sample.identifier!r}; choose another identifier."}
+        )
     if lab is not None and Sample.objects.filter(lab=lab, identifier=sample.identifier).exists():
-        raise ValidationError({"identifier": f"{lab.name} already has a sample called {sample.identifier!r}; "
-                                             "choose another identifier."})
+        raise ValidationError(
+            {"identifier": f"{lab.name} already has a sample called {sample.identifier!r}; choose another identifier."}
+        )
     sample.full_clean()
     sample.save()
     return sample

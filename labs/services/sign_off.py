@@ -19,15 +19,18 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
     sample_refuse_if_verified(sample)
     waiting = sample.waiting_images.count()
     if waiting:
-        raise ValidationError(f"{waiting} image(s) are still waiting to be classified; verify the sample once "
-                              "every image is classified.")
+        raise ValidationError(
+            f"{waiting} image(s) are still waiting to be classified; verify the sample once every image is classified."
+        )
     counts = sample_review_counts(sample)
     if not counts["total"]:
         raise ValidationError("This sample has no classified cells yet; there is nothing to verify.")
     unhandled = counts["total"] - counts["reviewed"]
     if unhandled:
-        raise ValidationError(f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
-                              "exclude every cell before verifying the sample.")
+        raise ValidationError(
+            f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
+            "exclude every cell before verifying the sample."
+        )
     sample.verified_at = timezone.now()
     sample.verified_by = reviewer
     sample.save(update_fields=["verified_at", "verified_by"])

@@ -30,8 +30,10 @@ def _download_name(sample, suffix: str) -> str:
 def sample_csv(request, pk: int):
     sample = selectors.sample_get(user=request.user, pk=pk)
     return prediction_exports.predictions_csv_response(
-        selectors.sample_predictions(sample=sample), _download_name(sample, ".csv"),
-        waiting=selectors.sample_waiting_images(sample=sample))
+        selectors.sample_predictions(sample=sample),
+        _download_name(sample, ".csv"),
+        waiting=selectors.sample_waiting_images(sample=sample),
+    )
 
 
 def _cell_crop(prediction) -> bytes | None:
@@ -49,8 +51,9 @@ def sample_pdf(request, pk: int):
     sample = selectors.sample_get(user=request.user, pk=pk)
     gallery = differential.sample_gallery(sample=sample)
     crops = {prediction.pk: _cell_crop(prediction) for group in gallery for prediction in group.predictions}
-    pdf = report_pdf.sample_report_pdf(report=differential.sample_report(sample=sample), gallery=gallery,
-                                       crops=crops, generated_at=timezone.now())
+    pdf = report_pdf.sample_report_pdf(
+        report=differential.sample_report(sample=sample), gallery=gallery, crops=crops, generated_at=timezone.now()
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_download_name(sample, ".pdf")}"'
     return response
@@ -66,5 +69,9 @@ def sample_dataset(request, pk: int):
     archive = tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES)
     exports.reviewed_dataset_zip_write(selectors.sample_reviewed_predictions(sample=sample), archive)
     archive.seek(0)
-    return FileResponse(archive, as_attachment=True, filename=_download_name(sample, "-reviewed-dataset.zip"),
-                        content_type="application/zip")
+    return FileResponse(
+        archive,
+        as_attachment=True,
+        filename=_download_name(sample, "-reviewed-dataset.zip"),
+        content_type="application/zip",
+    )

@@ -25,13 +25,20 @@ def sample_review_grid(request, pk: int):
     sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
     only_flagged = request.GET.get("needs_review") == "1"
     can_review = request.user.has_perm(REVIEW_PERMISSION) and not sample.is_verified
-    return render(request, "labs/samples/review.html", {
-        "sample": sample, "only_flagged": only_flagged, "can_review": can_review,
-        "groups": selectors.sample_predictions_by_class(sample=sample, needs_review=True if only_flagged else None),
-        "counts": selectors.sample_review_counts(sample),
-        "classes": [(index, name, label) for index, (name, label) in enumerate(CLASS_CHOICES, start=1)],
-        "reason_max_length": REASON_MAX_LENGTH, "reason_suggestions": EXCLUSION_SUGGESTIONS,
-    })
+    return render(
+        request,
+        "labs/samples/review.html",
+        {
+            "sample": sample,
+            "only_flagged": only_flagged,
+            "can_review": can_review,
+            "groups": selectors.sample_predictions_by_class(sample=sample, needs_review=True if only_flagged else None),
+            "counts": selectors.sample_review_counts(sample),
+            "classes": [(index, name, label) for index, (name, label) in enumerate(CLASS_CHOICES, start=1)],
+            "reason_max_length": REASON_MAX_LENGTH,
+            "reason_suggestions": EXCLUSION_SUGGESTIONS,
+        },
+    )
 
 
 @login_required
@@ -42,12 +49,12 @@ def prediction_review(request, pk: int, prediction_pk: int):
     prediction = selectors.sample_prediction_get(sample=sample, pk=prediction_pk)
     try:
         if "exclude" in request.POST:
-            review.prediction_exclude(prediction=prediction, reviewer=request.user,
-                                        reason=request.POST.get("reason", ""))
+            review.prediction_exclude(
+                prediction=prediction, reviewer=request.user, reason=request.POST.get("reason", "")
+            )
             message = f"Excluded {prediction.original_filename}: {prediction.exclusion_reason}."
         else:
-            review.prediction_review(prediction=prediction, reviewer=request.user,
-                                       label=request.POST.get("label", ""))
+            review.prediction_review(prediction=prediction, reviewer=request.user, label=request.POST.get("label", ""))
             message = f"Reviewed {prediction.original_filename}: {prediction.get_reviewed_label_display()}."
     except ValidationError as error:
         messages.error(request, error_text(error))

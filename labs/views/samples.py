@@ -35,8 +35,12 @@ def sample_list(request):
             messages.success(request, f"Sample {sample.identifier} created: add its cell images.")
             return redirect("labs:sample_detail", pk=sample.pk)
     status = 400 if form.is_bound else 200
-    return render(request, "labs/samples/list.html",
-                  {"form": form, "samples": selectors.sample_list_with_counts(user=request.user)}, status=status)
+    return render(
+        request,
+        "labs/samples/list.html",
+        {"form": form, "samples": selectors.sample_list_with_counts(user=request.user)},
+        status=status,
+    )
 
 
 @login_required
@@ -44,22 +48,26 @@ def sample_list(request):
 def sample_detail(request, pk: int):
     sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
     report = differential.sample_report(sample=sample)
-    return render(request, "labs/samples/detail.html", {
-        "sample": sample,
-        "report": report,
-        "differential": report.differential,
-        "total": report.counted,
-        "gallery": differential.sample_gallery(sample=sample),
-        "upload_form": SampleUploadForm(),
-        "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
-        "can_review": request.user.has_perm(REVIEW_PERMISSION),
-        "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
-        "reason_max_length": REASON_MAX_LENGTH,
-        "counts": report.review_counts,
-        "events": selectors.sample_events(sample=sample),
-        "chunk_files": UPLOAD_CHUNK_FILES,
-        "model_versions": report.model_versions,
-    })
+    return render(
+        request,
+        "labs/samples/detail.html",
+        {
+            "sample": sample,
+            "report": report,
+            "differential": report.differential,
+            "total": report.counted,
+            "gallery": differential.sample_gallery(sample=sample),
+            "upload_form": SampleUploadForm(),
+            "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
+            "can_review": request.user.has_perm(REVIEW_PERMISSION),
+            "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
+            "reason_max_length": REASON_MAX_LENGTH,
+            "counts": report.review_counts,
+            "events": selectors.sample_events(sample=sample),
+            "chunk_files": UPLOAD_CHUNK_FILES,
+            "model_versions": report.model_versions,
+        },
+    )
 
 
 def _upload_answer(request, sample, *, created: int = 0, waiting: int = 0, failures: list = (), error: str = ""):
@@ -71,8 +79,9 @@ def _upload_answer(request, sample, *, created: int = 0, waiting: int = 0, failu
     if created:
         messages.success(request, f"{created} image(s) classified and added to sample {sample.identifier}.")
     if waiting:
-        messages.success(request, f"{waiting} image(s) stored in sample {sample.identifier}; they are being "
-                                  "classified.")
+        messages.success(
+            request, f"{waiting} image(s) stored in sample {sample.identifier}; they are being classified."
+        )
     return redirect("labs:sample_detail", pk=sample.pk)
 
 
@@ -83,11 +92,13 @@ def sample_upload(request, pk: int):
     sample = selectors.sample_get(user=request.user, pk=pk)
     form = SampleUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _upload_answer(request, sample,
-                              error=" ".join(form.errors.get("images", ["The upload was not understood."])))
+        return _upload_answer(
+            request, sample, error=" ".join(form.errors.get("images", ["The upload was not understood."]))
+        )
     try:
-        predictions, waiting, failures = sample_images_add(owner=request.user, sample=sample,
-                                                           uploads=form.cleaned_data["images"])
+        predictions, waiting, failures = sample_images_add(
+            owner=request.user, sample=sample, uploads=form.cleaned_data["images"]
+        )
     except model_gateway.ModelUnavailable as error:
         return _upload_answer(request, sample, error=f"The classifier is not available: {error}")
     except ValidationError as error:

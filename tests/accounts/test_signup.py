@@ -27,11 +27,14 @@ def test_signup_creates_the_account_and_logs_in(client):
     assert client.get(reverse("classifier:history")).status_code == 200
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"username": "carol", "password1": PASSWORD, "password2": PASSWORD + "x"}, "didn’t match"),
-    ({"username": "carol", "password1": "12345678", "password2": "12345678"}, "too common"),
-    ({"username": "alice", "password1": PASSWORD, "password2": PASSWORD}, "already exists"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"username": "carol", "password1": PASSWORD, "password2": PASSWORD + "x"}, "didn’t match"),
+        ({"username": "carol", "password1": "12345678", "password2": "12345678"}, "too common"),
+        ({"username": "alice", "password1": PASSWORD, "password2": PASSWORD}, "already exists"),
+    ],
+)
 def test_invalid_signup_shows_the_error_and_creates_nothing(client, user, data, message):
     users_before = get_user_model().objects.count()
     response = client.post(URL, data)

@@ -21,8 +21,7 @@ from benchmarks.load import (
 
 def test_percentiles_and_maximum_are_of_every_request_in_milliseconds():
     summary = summarize([index / 1000 for index in range(100, 0, -1)], errors=0, sent=100, stored=100, seconds=4)
-    assert (summary.requests, summary.p50_ms, summary.p95_ms, summary.max_ms) == pytest.approx(
-        (100, 50.5, 95.05, 100))
+    assert (summary.requests, summary.p50_ms, summary.p95_ms, summary.max_ms) == pytest.approx((100, 50.5, 95.05, 100))
     assert summary.images_per_s == pytest.approx(25)
 
 
@@ -31,8 +30,9 @@ def test_the_mean_latency_is_of_every_request_in_milliseconds():
 
 
 def test_the_latency_floor_is_clients_times_cpu_per_request_over_cores():
-    summary = Summary(160, 90, 110, 130, images_per_s=90, errors=0, sent=160, stored=160, web_cpu_s=2.4,
-                      client_cpu_s=0.8)
+    summary = Summary(
+        160, 90, 110, 130, images_per_s=90, errors=0, sent=160, stored=160, web_cpu_s=2.4, client_cpu_s=0.8
+    )
     assert latency_floor_ms(summary, clients=8, cores=2) == pytest.approx(80)  # 8 x 20 ms / 2
     assert latency_floor_ms(summary, clients=8, cores=8) == pytest.approx(20)
 
@@ -87,7 +87,9 @@ def test_a_missing_model_is_refused_before_anything_starts(tmp_path, dataset_dir
         call_command("benchmark_load", "--model", str(tmp_path / "absent.keras"), "--dataset-dir", str(dataset_dir))
 
 
-ROW = re.compile(r"^(in request|\d worker\(s\)) +(.+?) +(\d+) +\d+ +\d+ +\d+ +[\d.]+ +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)$")
+ROW = re.compile(
+    r"^(in request|\d worker\(s\)) +(.+?) +(\d+) +\d+ +\d+ +\d+ +[\d.]+ +(\d+) +(\d+) +(\d+) +(\d+) +(\d+)$"
+)
 
 
 def test_a_tiny_run_against_real_processes_has_no_error_and_loses_nothing(tiny_model_path, dataset_dir):
@@ -95,13 +97,33 @@ def test_a_tiny_run_against_real_processes_has_no_error_and_loses_nothing(tiny_m
     # run takes every path: singles classified in the request, batches queued and polled until classified, and a
     # backlog queued with the worker paused (Celery remote control), then drained
     out = StringIO()
-    call_command("benchmark_load", "--model", str(tiny_model_path), "--dataset-dir", str(dataset_dir),
-                 "--clients", "2", "--singles", "2", "--batch-clients", "2", "--batches", "1", "--batch-size", "3",
-                 "--workers", runs, stdout=out)
+    call_command(
+        "benchmark_load",
+        "--model",
+        str(tiny_model_path),
+        "--dataset-dir",
+        str(dataset_dir),
+        "--clients",
+        "2",
+        "--singles",
+        "2",
+        "--batch-clients",
+        "2",
+        "--batches",
+        "1",
+        "--batch-size",
+        "3",
+        "--workers",
+        runs,
+        stdout=out,
+    )
     rows = [match.groups() for line in out.getvalue().splitlines() if (match := ROW.match(line))]
     assert len(rows) == (3 if runs == "1" else 2)  # a worker run adds the drained backlog
-    floors = re.findall(r"CPU per request ([\d.]+) ms in gunicorn \+ ([\d.]+) ms in the clients; 2 clients on \d+ "
-                        r"cores cannot wait less than (\d+) ms", out.getvalue())
+    floors = re.findall(
+        r"CPU per request ([\d.]+) ms in gunicorn \+ ([\d.]+) ms in the clients; 2 clients on \d+ "
+        r"cores cannot wait less than (\d+) ms",
+        out.getvalue(),
+    )
     assert len(floors) == len(runs.split(","))
     assert all(float(web) > 0 for web, _, _ in floors)  # the clients' share may be under psutil's 10 ms tick
     for run, scenario, requests, errors, sent, stored, lost, extra in rows:

@@ -43,12 +43,15 @@ def sample(user):
 
 
 def three_images():
-    return [upload_file("a.jpeg"), upload_file("cells.zip", zip_of({"b.jpeg": image_bytes(), "c.jpeg": image_bytes()}),
-                                                "application/zip")]
+    return [
+        upload_file("a.jpeg"),
+        upload_file("cells.zip", zip_of({"b.jpeg": image_bytes(), "c.jpeg": image_bytes()}), "application/zip"),
+    ]
 
 
 def test_api_upload_stores_every_file_answers_at_once_and_shows_n_of_m(
-        background, model_path, user, sample, django_capture_on_commit_callbacks):
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     api = token_client(user)
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         response = upload(api, reverse("api:sample-images", args=[sample.pk]), *three_images())
@@ -62,10 +65,12 @@ def test_api_upload_stores_every_file_answers_at_once_and_shows_n_of_m(
 
 
 def test_sample_page_shows_progress_until_every_image_is_classified(
-        background, model_path, alice_client, sample, django_capture_on_commit_callbacks):
+    background, model_path, alice_client, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
-        response = alice_client.post(reverse("labs:sample_upload", args=[sample.pk]),
-                                     {"images": three_images()}, follow=True)
+        response = alice_client.post(
+            reverse("labs:sample_upload", args=[sample.pk]), {"images": three_images()}, follow=True
+        )
     page = response.content.decode()
     assert "3 image(s) stored in sample S-BG; they are being classified." in page and "Not classified" not in page
     assert "0 of 3 classified" in page and 'data-waiting="3"' in page
@@ -76,8 +81,9 @@ def test_sample_page_shows_progress_until_every_image_is_classified(
     assert not WaitingImage.objects.exists()
 
 
-def test_prediction_keeps_the_stored_upload_and_gets_a_preview(background, model_path, user, sample,
-                                                               django_capture_on_commit_callbacks, isolated_media):
+def test_prediction_keeps_the_stored_upload_and_gets_a_preview(
+    background, model_path, user, sample, django_capture_on_commit_callbacks, isolated_media
+):
     with django_capture_on_commit_callbacks(execute=True):
         sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
     prediction = Prediction.objects.get()
@@ -86,8 +92,9 @@ def test_prediction_keeps_the_stored_upload_and_gets_a_preview(background, model
     assert len(media_files(isolated_media)) == 3  # the upload, its preview and crop: no copy left behind
 
 
-def test_a_batch_delivered_twice_classifies_each_image_once(background, model_path, user, sample,
-                                                            django_capture_on_commit_callbacks):
+def test_a_batch_delivered_twice_classifies_each_image_once(
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         sample_images_add(owner=user, sample=sample, uploads=three_images())
     ids = waiting_ids(sample=sample)
@@ -97,16 +104,18 @@ def test_a_batch_delivered_twice_classifies_each_image_once(background, model_pa
     assert Prediction.objects.count() == 3
 
 
-def test_a_sample_cannot_be_verified_while_images_wait(background, model_path, user, sample,
-                                                       django_capture_on_commit_callbacks):
+def test_a_sample_cannot_be_verified_while_images_wait(
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
     with pytest.raises(ValidationError, match="waiting to be classified"):
         sample_verify(sample=sample, reviewer=reviewer_grant(user))
 
 
-def test_deleting_a_sample_removes_its_waiting_files(background, model_path, user, sample, isolated_media,
-                                                     django_capture_on_commit_callbacks):
+def test_deleting_a_sample_removes_its_waiting_files(
+    background, model_path, user, sample, isolated_media, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         sample_images_add(owner=user, sample=sample, uploads=three_images())
     with django_capture_on_commit_callbacks(execute=True):
@@ -114,8 +123,9 @@ def test_deleting_a_sample_removes_its_waiting_files(background, model_path, use
     assert not WaitingImage.objects.exists() and media_files(isolated_media) == []
 
 
-def test_queue_pending_sends_every_waiting_image_again(background, model_path, user, sample,
-                                                       django_capture_on_commit_callbacks):
+def test_queue_pending_sends_every_waiting_image_again(
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
         sample_images_add(owner=user, sample=sample, uploads=three_images())
     call_command("queue_pending")  # eager here: the workers' job done in-process
@@ -123,12 +133,14 @@ def test_queue_pending_sends_every_waiting_image_again(background, model_path, u
 
 
 def test_the_stale_sweep_sends_again_only_images_waiting_longer_than_the_visibility_timeout(
-        background, model_path, settings, user, sample, django_capture_on_commit_callbacks):
+    background, model_path, settings, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):  # their messages lost: never sent
         sample_images_add(owner=user, sample=sample, uploads=three_images())
     stale, *recent = WaitingImage.objects.order_by("id")
     WaitingImage.objects.filter(pk=stale.pk).update(
-        queued_at=timezone.now() - timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER + 1))
+        queued_at=timezone.now() - timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER + 1)
+    )
     assert tasks.send_waiting_again.delay().get() == 1  # eager: the worker's job done in-process
     assert list(Prediction.objects.values_list("original_filename", flat=True)) == [stale.original_filename]
     assert list(WaitingImage.objects.order_by("id")) == recent
@@ -137,8 +149,11 @@ def test_the_stale_sweep_sends_again_only_images_waiting_longer_than_the_visibil
 def test_beat_runs_the_stale_sweep_once_per_visibility_timeout(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["send-waiting-again"]
     assert entry["task"] in celery_app.tasks and entry["task"] == tasks.send_waiting_again.name
-    assert entry["schedule"] == settings.HEMATOVISION_RESEND_AFTER == settings.CELERY_BROKER_TRANSPORT_OPTIONS[
-        "visibility_timeout"]
+    assert (
+        entry["schedule"]
+        == settings.HEMATOVISION_RESEND_AFTER
+        == settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    )
 
 
 def test_without_a_broker_a_sample_upload_is_classified_in_the_request(model_path, user, sample):

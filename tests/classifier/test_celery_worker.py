@@ -30,8 +30,22 @@ def redis_url(tmp_path):
         reason = "redis-server is not installed (apt-get install redis-server) to run the Celery worker test."
         skip_or_fail(reason)
     port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                               "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     import redis  # imported here: installed with celery[redis]
 
     wait_until(lambda: _pings(redis.Redis(port=port)), 10, "redis-server to answer")
@@ -61,8 +75,7 @@ def broker(redis_url, settings, monkeypatch):
     settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND = True
     settings.HEMATOVISION_CLASSIFY_BATCH = 2
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)  # Celery reads it before its settings
-    celery_app.conf.update(task_always_eager=False,
-                           broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT})
+    celery_app.conf.update(task_always_eager=False, broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT})
     _forget_connections()
     yield redis_url
     _forget_connections()
@@ -78,13 +91,33 @@ def _database_url() -> str:
 
 
 def _start_worker(broker_url: str, settings, log) -> subprocess.Popen:
-    environment = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url,
-                   "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-                   "HEMATOVISION_MODEL_PATH": str(settings.HEMATOVISION_MODEL_PATH),
-                   "HEMATOVISION_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "hematovision", "worker", "--pool=solo",
-                             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                            cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "HEMATOVISION_MODEL_PATH": str(settings.HEMATOVISION_MODEL_PATH),
+        "HEMATOVISION_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hematovision",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=PROJECT_DIR,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_for_workers(condition, timeout: float, what: str, log_path):
@@ -109,8 +142,9 @@ def _classified_names() -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(broker, settings, model_path,
-                                                                               user, tmp_path):
+def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(
+    broker, settings, model_path, user, tmp_path
+):
     names = _upload_to_the_queue(user)
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
@@ -128,8 +162,9 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
         time.sleep(VISIBILITY_TIMEOUT)
         second = _start_worker(broker, settings, log)
         try:
-            _wait_for_workers(lambda: not WaitingImage.objects.exists(), 180, "the second worker to classify the rest",
-                              log_path)
+            _wait_for_workers(
+                lambda: not WaitingImage.objects.exists(), 180, "the second worker to classify the rest", log_path
+            )
             time.sleep(VISIBILITY_TIMEOUT + 1)  # any batch delivered once more has had its chance to run again
         finally:
             second.terminate()
@@ -138,8 +173,9 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
 
 
 @pytest.mark.django_db(transaction=True)
-def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(broker, settings, model_path, user,
-                                                                              tmp_path):
+def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(
+    broker, settings, model_path, user, tmp_path
+):
     import redis  # imported here: installed with celery[redis]
 
     names = _upload_to_the_queue(user)

@@ -18,8 +18,9 @@ def stored_names(prediction):
     return [field.name for field in (prediction.image, prediction.preview, prediction.cell_crop) if field.name]
 
 
-def test_owner_deletes_and_the_files_are_removed(alice_client, alice_prediction, isolated_media,
-                                                 django_capture_on_commit_callbacks):
+def test_owner_deletes_and_the_files_are_removed(
+    alice_client, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     names = stored_names(alice_prediction)
     assert len(names) == 3 and all(alice_prediction.image.storage.exists(name) for name in names)
     with django_capture_on_commit_callbacks(execute=True):
@@ -31,8 +32,9 @@ def test_owner_deletes_and_the_files_are_removed(alice_client, alice_prediction,
     assert media_files(isolated_media) == []
 
 
-def test_other_user_gets_404_and_nothing_is_deleted(client, other_user, alice_prediction, isolated_media,
-                                                    django_capture_on_commit_callbacks):
+def test_other_user_gets_404_and_nothing_is_deleted(
+    client, other_user, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     files_before = media_files(isolated_media)
     client.force_login(other_user)
     with django_capture_on_commit_callbacks(execute=True):
@@ -74,7 +76,8 @@ def test_files_stay_when_the_deletion_is_rolled_back(alice_prediction, django_ca
 
 @pytest.mark.django_db(transaction=True)  # real commits: the view reads the outcome of the on-commit deletion
 def test_a_storage_fault_on_delete_keeps_rows_consistent_and_tells_the_user(
-        alice_client, alice_prediction, isolated_media, monkeypatch, caplog):
+    alice_client, alice_prediction, isolated_media, monkeypatch, caplog
+):
     from django.core.files.storage import FileSystemStorage
 
     attempts = []
@@ -95,8 +98,9 @@ def test_a_storage_fault_on_delete_keeps_rows_consistent_and_tells_the_user(
     assert all(f"Could not delete the stored file {name} after 3 attempts" in caplog.text for name in names)
 
 
-def test_a_passing_storage_fault_is_retried_and_the_files_go(alice_prediction, isolated_media, monkeypatch,
-                                                              django_capture_on_commit_callbacks):
+def test_a_passing_storage_fault_is_retried_and_the_files_go(
+    alice_prediction, isolated_media, monkeypatch, django_capture_on_commit_callbacks
+):
     from django.core.files.storage import FileSystemStorage
 
     delete, failures = FileSystemStorage.delete, []

@@ -28,9 +28,11 @@ NOT_CELLS = {
 
 def upload(client, name, rgb):
     fmt = "JPEG" if name.endswith(".jpeg") else "PNG"
-    return client.post(reverse("classifier:upload"),
-                       {"images": [upload_file(name, image_bytes(fmt, rgb=rgb), f"image/{fmt.lower()}")]},
-                       follow=True)
+    return client.post(
+        reverse("classifier:upload"),
+        {"images": [upload_file(name, image_bytes(fmt, rgb=rgb), f"image/{fmt.lower()}")]},
+        follow=True,
+    )
 
 
 @pytest.mark.parametrize("name", NOT_CELLS)
@@ -67,8 +69,9 @@ def headline(page: str, tag: str) -> str:
 
 
 @pytest.mark.parametrize("name", NOT_CELLS)
-def test_a_non_cell_image_is_headlined_as_not_recognised_with_its_probabilities_below(alice_client, model_path,
-                                                                                       settings, name):
+def test_a_non_cell_image_is_headlined_as_not_recognised_with_its_probabilities_below(
+    alice_client, model_path, settings, name
+):
     settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 0.0  # however sure the model is, no class is headlined
     rgb, _ = NOT_CELLS[name]
     results = upload(alice_client, name, rgb).content.decode()
@@ -85,8 +88,9 @@ def test_a_non_cell_image_is_headlined_as_not_recognised_with_its_probabilities_
 
 def test_a_confident_cell_with_no_objecting_check_is_headlined_by_its_class(alice_client, model_path, settings):
     settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 1.01  # low confidence flags it, but it is still a cell
-    results = alice_client.post(reverse("classifier:upload"), {"images": [upload_file("cell.jpeg")]},
-                                follow=True).content.decode()
+    results = alice_client.post(
+        reverse("classifier:upload"), {"images": [upload_file("cell.jpeg")]}, follow=True
+    ).content.decode()
     prediction = Prediction.objects.get()
     assert prediction.recognised
     assert headline(results, "h2").startswith(prediction.get_predicted_label_display())

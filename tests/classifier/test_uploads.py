@@ -82,8 +82,9 @@ def test_zip_members_count_toward_the_file_limit(settings):
     assert "5 files (ZIP contents included); at most 4" in refused.value.messages[0]
 
 
-def test_an_upload_over_the_limit_is_refused_whole_before_anything_is_classified(user, model_path, settings,
-                                                                                 monkeypatch):
+def test_an_upload_over_the_limit_is_refused_whole_before_anything_is_classified(
+    user, model_path, settings, monkeypatch
+):
     settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 3
     monkeypatch.setattr(model_gateway, "classify", lambda images: pytest.fail("nothing may be classified"))
     with pytest.raises(ValidationError, match="4 files"):

@@ -11,8 +11,9 @@ from tests.factories import sample_make, upload_file
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_sample_page_follows_the_workers_until_every_image_is_classified(pages, user, model_path, settings,
-                                                                         monkeypatch):
+def test_sample_page_follows_the_workers_until_every_image_is_classified(
+    pages, user, model_path, settings, monkeypatch
+):
     settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND = True
     monkeypatch.setattr(tasks, "waiting_enqueue", lambda ids: None)  # the workers are busy: nothing runs yet
     sample = sample_make(user, "S-WAIT")

@@ -7,11 +7,24 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
-API_PATHS = {"/api/auth/token/", "/api/predictions/", "/api/predictions/{id}/", "/api/predictions/{id}/review/",
-             "/api/predictions/{id}/exclude/", "/api/predictions/{id}/image/", "/api/predictions/{id}/preview/",
-             "/api/samples/", "/api/samples/{id}/", "/api/samples/{id}/images/", "/api/samples/{id}/differential/",
-             "/api/samples/{id}/verify/", "/api/samples/{id}/unverify/", "/api/samples/{id}/events/", "/api/model/",
-             "/api/schema/"}
+API_PATHS = {
+    "/api/auth/token/",
+    "/api/predictions/",
+    "/api/predictions/{id}/",
+    "/api/predictions/{id}/review/",
+    "/api/predictions/{id}/exclude/",
+    "/api/predictions/{id}/image/",
+    "/api/predictions/{id}/preview/",
+    "/api/samples/",
+    "/api/samples/{id}/",
+    "/api/samples/{id}/images/",
+    "/api/samples/{id}/differential/",
+    "/api/samples/{id}/verify/",
+    "/api/samples/{id}/unverify/",
+    "/api/samples/{id}/events/",
+    "/api/model/",
+    "/api/schema/",
+}
 
 
 def test_schema_validates_without_warnings(tmp_path):

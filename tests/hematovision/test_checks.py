@@ -20,16 +20,19 @@ def test_the_defaults_pass():
     assert check_output() == ""
 
 
-@pytest.mark.parametrize("intervals, message", [
-    ({**GOOD_INTERVALS, "EOSINOPHIL": None}, "must be a pair of numbers"),
-    ({key: value for key, value in GOOD_INTERVALS.items() if key != "MONOCYTE"}, "no interval for MONOCYTE"),
-    ({**GOOD_INTERVALS, "BASOPHIL": [0, 1]}, "'BASOPHIL', which is not a class"),
-    ({**GOOD_INTERVALS, "NEUTROPHIL": [70, 40]}, "[70, 40]; it must satisfy 0 <= low <= high <= 100"),
-    ({**GOOD_INTERVALS, "LYMPHOCYTE": [20, 140]}, "[20, 140]; it must satisfy"),
-    ({**GOOD_INTERVALS, "MONOCYTE": [-1, 8]}, "[-1, 8]; it must satisfy"),
-    ({**GOOD_INTERVALS, "MONOCYTE": ["2", "8"]}, "must be a pair of numbers"),
-    ([40, 70], "must be an object by class"),
-])
+@pytest.mark.parametrize(
+    "intervals, message",
+    [
+        ({**GOOD_INTERVALS, "EOSINOPHIL": None}, "must be a pair of numbers"),
+        ({key: value for key, value in GOOD_INTERVALS.items() if key != "MONOCYTE"}, "no interval for MONOCYTE"),
+        ({**GOOD_INTERVALS, "BASOPHIL": [0, 1]}, "'BASOPHIL', which is not a class"),
+        ({**GOOD_INTERVALS, "NEUTROPHIL": [70, 40]}, "[70, 40]; it must satisfy 0 <= low <= high <= 100"),
+        ({**GOOD_INTERVALS, "LYMPHOCYTE": [20, 140]}, "[20, 140]; it must satisfy"),
+        ({**GOOD_INTERVALS, "MONOCYTE": [-1, 8]}, "[-1, 8]; it must satisfy"),
+        ({**GOOD_INTERVALS, "MONOCYTE": ["2", "8"]}, "must be a pair of numbers"),
+        ([40, 70], "must be an object by class"),
+    ],
+)
 def test_bad_reference_intervals_fail_with_a_message(settings, intervals, message):
     settings.HEMATOVISION_REFERENCE_INTERVALS = intervals
     output = check_output()
@@ -43,9 +46,17 @@ def test_review_threshold_outside_zero_to_one_fails(settings, threshold):
     assert "hematovision.E002" in output and "HEMATOVISION_CONFIDENCE_THRESHOLD" in output
 
 
-@pytest.mark.parametrize("name", ["HEMATOVISION_MAX_UPLOAD_BYTES", "HEMATOVISION_MAX_IMAGE_PIXELS",
-                                  "HEMATOVISION_MAX_FILES_PER_UPLOAD", "HEMATOVISION_MAX_REQUEST_PIXELS", "PAGINATE_BY",
-                                  "HEMATOVISION_REPORT_MIN_CELLS"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "HEMATOVISION_MAX_UPLOAD_BYTES",
+        "HEMATOVISION_MAX_IMAGE_PIXELS",
+        "HEMATOVISION_MAX_FILES_PER_UPLOAD",
+        "HEMATOVISION_MAX_REQUEST_PIXELS",
+        "PAGINATE_BY",
+        "HEMATOVISION_REPORT_MIN_CELLS",
+    ],
+)
 def test_limits_that_are_not_positive_fail(settings, name):
     setattr(settings, name, 0)
     output = check_output()

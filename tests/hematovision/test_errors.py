@@ -42,8 +42,9 @@ def test_api_upload_of_more_files_than_django_parses_is_a_json_400_with_the_limi
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 2
     response = upload(alice_api, reverse("api:predictions"), *[upload_file(f"c{i}.jpeg") for i in range(3)])
     assert response.status_code == 400
-    assert response.json() == {"detail": "This upload holds more than 2 files; at most 2 files per upload. Send "
-                                         "them in several uploads."}
+    assert response.json() == {
+        "detail": "This upload holds more than 2 files; at most 2 files per upload. Send them in several uploads."
+    }
 
 
 def test_api_unexpected_failure_is_a_json_500(alice_api, monkeypatch):
@@ -63,8 +64,9 @@ def test_api_locked_database_is_a_json_503(alice_api, monkeypatch):
     assert response.json()["detail"].startswith("The database or the file storage is not available right now")
 
 
-def test_api_storage_failure_on_upload_is_a_json_503_and_stores_nothing(alice_api, model_path, monkeypatch,
-                                                                         isolated_media):
+def test_api_storage_failure_on_upload_is_a_json_503_and_stores_nothing(
+    alice_api, model_path, monkeypatch, isolated_media
+):
     def unwritable(self, name, content, max_length=None):
         raise PermissionError(13, "Permission denied", str(isolated_media))
 

@@ -42,11 +42,17 @@ def data_urls(django_user_model):
     sample = sample_make(reviewer, "S-CACHE")
     prediction = prediction_make(sample, "NEUTROPHIL")
     return reviewer, [
-        reverse("classifier:history"), reverse("classifier:history_csv"), reverse("labs:samples"),
-        reverse("labs:sample_detail", args=[sample.pk]), reverse("labs:sample_csv", args=[sample.pk]),
-        reverse("labs:sample_pdf", args=[sample.pk]), reverse("labs:sample_dataset", args=[sample.pk]),
-        reverse("labs:sample_review", args=[sample.pk]), reverse("classifier:detail", args=[prediction.pk]),
-        reverse("classifier:preview", args=[prediction.pk]), reverse("classifier:original", args=[prediction.pk]),
+        reverse("classifier:history"),
+        reverse("classifier:history_csv"),
+        reverse("labs:samples"),
+        reverse("labs:sample_detail", args=[sample.pk]),
+        reverse("labs:sample_csv", args=[sample.pk]),
+        reverse("labs:sample_pdf", args=[sample.pk]),
+        reverse("labs:sample_dataset", args=[sample.pk]),
+        reverse("labs:sample_review", args=[sample.pk]),
+        reverse("classifier:detail", args=[prediction.pk]),
+        reverse("classifier:preview", args=[prediction.pk]),
+        reverse("classifier:original", args=[prediction.pk]),
     ]
 
 

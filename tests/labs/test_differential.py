@@ -29,11 +29,14 @@ def test_confirmed_prediction_counts_once(user):
     assert [row.count for row in rows.values()] == [1, 0, 0, 0]
 
 
-@pytest.mark.parametrize("counts", [
-    {"NEUTROPHIL": 1, "LYMPHOCYTE": 1, "MONOCYTE": 1},
-    {"NEUTROPHIL": 2, "LYMPHOCYTE": 1, "MONOCYTE": 1, "EOSINOPHIL": 3},
-    {"NEUTROPHIL": 5, "LYMPHOCYTE": 1},
-])
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {"NEUTROPHIL": 1, "LYMPHOCYTE": 1, "MONOCYTE": 1},
+        {"NEUTROPHIL": 2, "LYMPHOCYTE": 1, "MONOCYTE": 1, "EOSINOPHIL": 3},
+        {"NEUTROPHIL": 5, "LYMPHOCYTE": 1},
+    ],
+)
 def test_percentages_add_up_to_100(user, counts):
     sample = sample_make(user)
     predictions_make(sample, counts)
@@ -52,8 +55,12 @@ def test_empty_sample_has_zero_everywhere_and_no_error(user):
 
 @pytest.fixture
 def intervals(settings):
-    settings.HEMATOVISION_REFERENCE_INTERVALS = {"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40],
-                                                 "MONOCYTE": [0, 10], "EOSINOPHIL": [0, 10]}
+    settings.HEMATOVISION_REFERENCE_INTERVALS = {
+        "NEUTROPHIL": [40, 70],
+        "LYMPHOCYTE": [20, 40],
+        "MONOCYTE": [0, 10],
+        "EOSINOPHIL": [0, 10],
+    }
 
 
 @pytest.mark.parametrize("neutrophils, flag", [(3, "low"), (4, ""), (7, ""), (8, "high")])

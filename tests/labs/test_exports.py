@@ -42,22 +42,44 @@ def reviewer(django_user_model):
 def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, reviewer):
     sample = sample_make(user, "S-CSV")
     prediction_make(sample, "NEUTROPHIL", filename="a.jpeg")
-    prediction_make(sample, "MONOCYTE", needs_review=True, reviewed_label="LYMPHOCYTE", reviewer=reviewer,
-                    filename="b.jpeg")
+    prediction_make(
+        sample, "MONOCYTE", needs_review=True, reviewed_label="LYMPHOCYTE", reviewer=reviewer, filename="b.jpeg"
+    )
     response = alice_client.get(reverse("labs:sample_csv", args=[sample.pk]))
     assert 'attachment; filename="sample-s-csv.csv"' == response["Content-Disposition"]
     assert response.content.decode().splitlines()[0].split(",") == [
-        "file_name", "sample", "predicted_label", "reviewed_label", "final_label", "probability_EOSINOPHIL",
-        "probability_LYMPHOCYTE", "probability_MONOCYTE", "probability_NEUTROPHIL", "needs_review", "review_reasons",
-        "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status", "exclusion_reason"]
+        "file_name",
+        "sample",
+        "predicted_label",
+        "reviewed_label",
+        "final_label",
+        "probability_EOSINOPHIL",
+        "probability_LYMPHOCYTE",
+        "probability_MONOCYTE",
+        "probability_NEUTROPHIL",
+        "needs_review",
+        "review_reasons",
+        "model_version",
+        "model_sha256",
+        "created_at",
+        "reviewed_at",
+        "reviewer",
+        "status",
+        "exclusion_reason",
+    ]
     first, second = csv_rows(response)
     assert (first["file_name"], first["predicted_label"], first["reviewed_label"], first["final_label"]) == (
-        "a.jpeg", "NEUTROPHIL", "", "NEUTROPHIL")
+        "a.jpeg",
+        "NEUTROPHIL",
+        "",
+        "NEUTROPHIL",
+    )
     assert (second["reviewed_label"], second["final_label"], second["reviewer"]) == ("LYMPHOCYTE", "LYMPHOCYTE", "rita")
     assert (second["needs_review"], second["review_reasons"]) == ("yes", "low_confidence")
     assert float(second["probability_MONOCYTE"]) == pytest.approx(0.7)
-    assert sum(float(second[f"probability_{name}"]) for name in
-               ("EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL")) == pytest.approx(1.0)
+    assert sum(
+        float(second[f"probability_{name}"]) for name in ("EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL")
+    ) == pytest.approx(1.0)
     assert (second["model_version"], second["model_sha256"]) == ("factory-model", SHA256[:12])
     assert second["sample"] == "S-CSV" and second["created_at"] and second["reviewed_at"]
     assert first["reviewed_at"] == ""
@@ -70,12 +92,15 @@ def test_sample_csv_marks_excluded_cells_with_their_reason(alice_client, user):
     prediction_make(sample, "NEUTROPHIL", filename="smudge.jpeg", exclusion_reason="=Smudge cell", reviewer=user)
     rows = csv_rows(alice_client.get(reverse("labs:sample_csv", args=[sample.pk])))
     assert [(row["file_name"], row["status"], row["exclusion_reason"]) for row in rows] == [
-        ("kept.jpeg", "classified", ""), ("smudge.jpeg", "excluded", "'=Smudge cell")]
+        ("kept.jpeg", "classified", ""),
+        ("smudge.jpeg", "excluded", "'=Smudge cell"),
+    ]
 
 
 def waiting_image(sample, filename: str) -> WaitingImage:
-    return WaitingImage.objects.create(owner=sample.owner, sample=sample, image=f"waiting/{filename}",
-                                       original_filename=filename)
+    return WaitingImage.objects.create(
+        owner=sample.owner, sample=sample, image=f"waiting/{filename}", original_filename=filename
+    )
 
 
 def test_sample_csv_lists_images_still_waiting_as_not_classified(alice_client, user):
@@ -83,8 +108,10 @@ def test_sample_csv_lists_images_still_waiting_as_not_classified(alice_client, u
     prediction_make(sample, "NEUTROPHIL", filename="done.jpeg")
     waiting_image(sample, "=later.jpeg")
     rows = csv_rows(alice_client.get(reverse("labs:sample_csv", args=[sample.pk])))
-    assert [(row["file_name"], row["status"]) for row in rows] == [("done.jpeg", "classified"),
-                                                                  ("'=later.jpeg", "waiting")]
+    assert [(row["file_name"], row["status"]) for row in rows] == [
+        ("done.jpeg", "classified"),
+        ("'=later.jpeg", "waiting"),
+    ]
     waiting = rows[1]
     assert waiting["sample"] == "S-PART" and waiting["created_at"]
     assert waiting["predicted_label"] == waiting["final_label"] == waiting["model_version"] == ""
@@ -161,16 +188,29 @@ def test_pdf_report_states_every_field_a_lab_files(alice_client, lab_sample, set
     number = re.search(r"Report (HV-(\d{4})-(\d{6}))", text)
     assert number and int(number.group(3)) == lab_sample.pk
     assert int(number.group(2)) == timezone.localtime(lab_sample.created_at).year
-    for expected in ("Haematology North", "sample S-PDF", "Notes: Routine smear", "Cells counted 10",
-                     "Reviewed 3 of 11 cells: 1 confirmed, 1 corrected, 1 excluded",
-                     "Neutrophil 9 90.0 40–70 HIGH", "Lymphocyte 1 10.0 20–40 LOW", "Monocyte 0 0.0 2–8 LOW",
-                     "Eosinophil 0 0.0 1–6 LOW", "Total 10 100.0",
-                     f"Warning: Only 10 cells counted, fewer than the {settings.HEMATOVISION_REPORT_MIN_CELLS}",
-                     "each cell is 10.0% of the count",
-                     "Verified by Rita Levi on 1 Dec 2026, 18:05 CET.", "Signature:",
-                     f"Model: factory-model, sha256 {SHA256}", "Results must be reviewed",
-                     "Cell images by class", "Neutrophil: 9 cells", "Lymphocyte: 1 cell",
-                     "Excluded (not counted): 1 cell", "Why excluded: smudge.jpeg: smudge cell"):
+    for expected in (
+        "Haematology North",
+        "sample S-PDF",
+        "Notes: Routine smear",
+        "Cells counted 10",
+        "Reviewed 3 of 11 cells: 1 confirmed, 1 corrected, 1 excluded",
+        "Neutrophil 9 90.0 40–70 HIGH",
+        "Lymphocyte 1 10.0 20–40 LOW",
+        "Monocyte 0 0.0 2–8 LOW",
+        "Eosinophil 0 0.0 1–6 LOW",
+        "Total 10 100.0",
+        f"Warning: Only 10 cells counted, fewer than the {settings.HEMATOVISION_REPORT_MIN_CELLS}",
+        "each cell is 10.0% of the count",
+        "Verified by Rita Levi on 1 Dec 2026, 18:05 CET.",
+        "Signature:",
+        f"Model: factory-model, sha256 {SHA256}",
+        "Results must be reviewed",
+        "Cell images by class",
+        "Neutrophil: 9 cells",
+        "Lymphocyte: 1 cell",
+        "Excluded (not counted): 1 cell",
+        "Why excluded: smudge.jpeg: smudge cell",
+    ):
         assert expected in text, expected
     assert "rita" not in text  # the reviewer's name, not the login
     assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)  # no raw ISO timestamps
@@ -181,8 +221,9 @@ def test_the_report_number_is_the_same_on_every_print_and_differs_between_sample
     url = reverse("labs:sample_pdf", args=[lab_sample.pk])
     numbers = [re.search(r"Report (HV-\S+)", pdf_text(alice_client.get(url).content)).group(1) for _ in range(2)]
     other = sample_make(user, "S-OTHER")
-    other_number = re.search(r"Report (HV-\S+)", pdf_text(
-        alice_client.get(reverse("labs:sample_pdf", args=[other.pk])).content)).group(1)
+    other_number = re.search(
+        r"Report (HV-\S+)", pdf_text(alice_client.get(reverse("labs:sample_pdf", args=[other.pk])).content)
+    ).group(1)
     assert numbers[0] == numbers[1] != other_number
 
 

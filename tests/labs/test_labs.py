@@ -81,8 +81,9 @@ def test_members_see_their_labs_samples_in_the_list(client, senior, lab_sample, 
 
 
 def test_a_member_adds_images_to_a_colleagues_sample(client, senior, lab_sample, model_path):
-    response = as_user(client, senior).post(reverse("labs:sample_upload", args=[lab_sample.pk]),
-                                            {"images": [upload_file("by-sam.jpeg")]})
+    response = as_user(client, senior).post(
+        reverse("labs:sample_upload", args=[lab_sample.pk]), {"images": [upload_file("by-sam.jpeg")]}
+    )
     assert response.status_code == 302
     added = lab_sample.predictions.get(original_filename="by-sam.jpeg")
     assert added.owner == senior
@@ -107,8 +108,12 @@ def test_a_member_without_the_review_permission_only_reads(client, django_user_m
     client = as_user(client, member)
     assert client.get(reverse("labs:sample_detail", args=[lab_sample.pk])).status_code == 200
     prediction = lab_sample.predictions.get()
-    assert client.post(reverse("labs:prediction_review", args=[lab_sample.pk, prediction.pk]),
-                       {"label": "MONOCYTE"}).status_code == 403
+    assert (
+        client.post(
+            reverse("labs:prediction_review", args=[lab_sample.pk, prediction.pk]), {"label": "MONOCYTE"}
+        ).status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize("method, name, needs_prediction", SAMPLE_PAGES)

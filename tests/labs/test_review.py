@@ -40,18 +40,29 @@ def verify(client, sample):
     return client.post(reverse("labs:sample_verify", args=[sample.pk]), follow=True)
 
 
-def test_grid_shows_each_cell_as_a_crop_with_label_confidence_flag_and_review_state(reviewer_client, sample,
-                                                                                     reviewer):
+def test_grid_shows_each_cell_as_a_crop_with_label_confidence_flag_and_review_state(reviewer_client, sample, reviewer):
     plain = prediction_make(sample, "NEUTROPHIL", filename="plain.jpeg")
     prediction_make(sample, "MONOCYTE", needs_review=True, filename="unsure.jpeg")
     prediction_make(sample, "LYMPHOCYTE", reviewed_label="EOSINOPHIL", reviewer=reviewer, filename="fixed.jpeg")
     prediction_make(sample, "LYMPHOCYTE", reviewed_label="LYMPHOCYTE", reviewer=reviewer, filename="fine.jpeg")
     prediction_make(sample, "NEUTROPHIL", exclusion_reason="Smudge cell", reviewer=reviewer, filename="smudge.jpeg")
     content = reviewer_client.get(grid_url(sample)).content.decode()
-    for text in ("plain.jpeg", "unsure.jpeg", "Neutrophil", "70.0%", "Needs review", "✎ Corrected to Eosinophil",
-                 "✓ Confirmed", "✕ Excluded: Smudge cell", "js/review_grid.js", 'data-can-review="true"',
-                 reverse("classifier:cell_crop", args=[plain.pk]), reverse("api:prediction-review", args=[plain.pk]),
-                 reverse("api:prediction-exclude", args=[plain.pk]), reverse("api:sample-verify", args=[sample.pk])):
+    for text in (
+        "plain.jpeg",
+        "unsure.jpeg",
+        "Neutrophil",
+        "70.0%",
+        "Needs review",
+        "✎ Corrected to Eosinophil",
+        "✓ Confirmed",
+        "✕ Excluded: Smudge cell",
+        "js/review_grid.js",
+        'data-can-review="true"',
+        reverse("classifier:cell_crop", args=[plain.pk]),
+        reverse("api:prediction-review", args=[plain.pk]),
+        reverse("api:prediction-exclude", args=[plain.pk]),
+        reverse("api:sample-verify", args=[sample.pk]),
+    ):
         assert text in content
     assert content.count('class="cell-review"') == content.count('class="cell-exclude-form"') == 5
     assert 'class="cell corrected"' in content and 'class="cell confirmed"' in content
@@ -105,7 +116,12 @@ def test_form_post_corrects_a_cell_keeps_the_original_and_records_it(reviewer_cl
     assert prediction.probabilities["NEUTROPHIL"] == 0.7
     event = SampleEvent.objects.get()
     assert (event.kind, event.actor, event.prediction, event.from_label, event.to_label) == (
-        "corrected", reviewer, prediction, "NEUTROPHIL", "MONOCYTE")
+        "corrected",
+        reviewer,
+        prediction,
+        "NEUTROPHIL",
+        "MONOCYTE",
+    )
 
 
 def test_confirming_stores_the_same_label(reviewer_client, sample):
@@ -126,7 +142,9 @@ def test_form_post_excludes_a_cell_with_its_reason_and_a_later_review_brings_it_
     prediction.refresh_from_db()
     assert (prediction.excluded, prediction.exclusion_reason, prediction.reviewed_label) == (False, "", "LYMPHOCYTE")
     assert [(event.kind, event.from_label, event.to_label, event.reason) for event in SampleEvent.objects.all()] == [
-        ("corrected", "excluded", "LYMPHOCYTE", ""), ("excluded", "NEUTROPHIL", "excluded", "Blast")]
+        ("corrected", "excluded", "LYMPHOCYTE", ""),
+        ("excluded", "NEUTROPHIL", "excluded", "Blast"),
+    ]
 
 
 def test_exclusion_without_a_reason_is_refused(reviewer_client, sample):

@@ -29,8 +29,7 @@ def post(client, sample, files=None) -> str:
 
 
 def test_plain_post_adds_every_image_to_the_sample_and_returns_to_its_page(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {"images": [upload_file("a.jpeg"), upload_file("b.jpeg")]},
-                                 follow=True)
+    response = alice_client.post(url(sample), {"images": [upload_file("a.jpeg"), upload_file("b.jpeg")]}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("labs:sample_detail", args=[sample.pk])
     assert sorted(sample.predictions.values_list("original_filename", flat=True)) == ["a.jpeg", "b.jpeg"]
     assert "2 image(s) classified and added to sample S-UP." in response.content.decode()
@@ -39,21 +38,22 @@ def test_plain_post_adds_every_image_to_the_sample_and_returns_to_its_page(alice
 
 def test_the_page_answers_html_even_when_json_is_asked_for(alice_client, model_path, sample):
     response = alice_client.post(url(sample), {"images": [upload_file("a.jpeg")]}, HTTP_ACCEPT="application/json")
-    assert response.status_code == 302 and response["Location"] == reverse("labs:sample_detail",
-                                                                           args=[sample.pk])
+    assert response.status_code == 302 and response["Location"] == reverse("labs:sample_detail", args=[sample.pk])
 
 
 def test_plain_post_shows_each_failure_and_keeps_the_good_files(alice_client, model_path, sample):
-    response = alice_client.post(url(sample), {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no")]},
-                                 follow=True)
+    response = alice_client.post(
+        url(sample), {"images": [upload_file("good.jpeg"), upload_file("bad.jpeg", b"no")]}, follow=True
+    )
     content = response.content.decode()
     assert "Not classified: bad.jpeg" in content and "1 image(s) classified" in content
     assert sample.predictions.count() == 1
 
 
 def test_zip_with_folders_is_expanded_into_the_sample(alice_client, model_path, sample):
-    upload = zip_upload({"field-1/a.jpeg": image_bytes("JPEG"), "field-2/b.png": image_bytes("PNG"),
-                         "field-2/notes.txt": b"notes"})
+    upload = zip_upload(
+        {"field-1/a.jpeg": image_bytes("JPEG"), "field-2/b.png": image_bytes("PNG"), "field-2/notes.txt": b"notes"}
+    )
     page = post(alice_client, sample, [upload])
     assert "2 image(s) classified" in page and "Not classified: notes.txt" in page
     assert sorted(sample.predictions.values_list("original_filename", flat=True)) == ["a.jpeg", "b.png"]

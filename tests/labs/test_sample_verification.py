@@ -27,20 +27,30 @@ def snapshot(sample):
 
 
 WRITES = [
-    ("review", lambda sample, cell: (reverse("labs:prediction_review", args=[sample.pk, cell.pk]),
-                                     {"label": "MONOCYTE"})),
-    ("exclude", lambda sample, cell: (reverse("labs:prediction_review", args=[sample.pk, cell.pk]),
-                                      {"exclude": "1", "reason": "Blast"})),
-    ("upload", lambda sample, cell: (reverse("labs:sample_upload", args=[sample.pk]),
-                                     {"images": [upload_file("late.jpeg")]})),
+    (
+        "review",
+        lambda sample, cell: (reverse("labs:prediction_review", args=[sample.pk, cell.pk]), {"label": "MONOCYTE"}),
+    ),
+    (
+        "exclude",
+        lambda sample, cell: (
+            reverse("labs:prediction_review", args=[sample.pk, cell.pk]),
+            {"exclude": "1", "reason": "Blast"},
+        ),
+    ),
+    (
+        "upload",
+        lambda sample, cell: (reverse("labs:sample_upload", args=[sample.pk]), {"images": [upload_file("late.jpeg")]}),
+    ),
     ("delete", lambda sample, cell: (reverse("classifier:delete", args=[cell.pk]), {})),
     ("verify again", lambda sample, cell: (reverse("labs:sample_verify", args=[sample.pk]), {})),
 ]
 
 
 @pytest.mark.parametrize("what, request_for", WRITES, ids=[what for what, _ in WRITES])
-def test_no_web_write_changes_a_verified_sample(client, user, reviewer, verified, model_path, isolated_media,
-                                                what, request_for, django_capture_on_commit_callbacks):
+def test_no_web_write_changes_a_verified_sample(
+    client, user, reviewer, verified, model_path, isolated_media, what, request_for, django_capture_on_commit_callbacks
+):
     user.groups.add(*reviewer.groups.all())  # the owner may review too: the freeze, not a permission, refuses
     client.force_login(user)
     before, files = snapshot(verified), media_files(isolated_media)
@@ -70,8 +80,11 @@ def test_unverify_needs_its_own_permission(client, user, reviewer):
 
 
 def test_unverify_asks_for_a_reason_and_records_who_when_and_why(client, django_user_model, verified):
-    supervisor = unverifier_grant(django_user_model.objects.create_user(
-        "vera", password="s3cret-pass-vera", first_name="Vera", last_name="Voss", is_staff=True))
+    supervisor = unverifier_grant(
+        django_user_model.objects.create_user(
+            "vera", password="s3cret-pass-vera", first_name="Vera", last_name="Voss", is_staff=True
+        )
+    )
     client.force_login(supervisor)
     url = reverse("labs:sample_unverify", args=[verified.pk])
     page = client.get(reverse("labs:sample_detail", args=[verified.pk])).content.decode()
@@ -90,6 +103,6 @@ def test_unverify_asks_for_a_reason_and_records_who_when_and_why(client, django_
 def test_the_audit_trail_is_shown_on_the_sample_page(client, user, reviewer, verified):
     client.force_login(user)
     content = client.get(reverse("labs:sample_detail", args=[verified.pk])).content.decode()
-    trail = content[content.index('id="audit-trail"'):]
+    trail = content[content.index('id="audit-trail"') :]
     assert trail.count('class="event-verified"') == 1
     assert "Verified" in trail and "rita" in trail

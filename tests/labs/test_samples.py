@@ -117,8 +117,7 @@ def test_a_prediction_is_reviewed_only_through_its_own_sample(client, django_use
     own_sample = sample_make(reviewer, "S-OWN")
     alices = prediction_make(sample_make(user, "S-ALICE"))
     client.force_login(reviewer)
-    response = client.post(reverse("labs:prediction_review", args=[own_sample.pk, alices.pk]),
-                           {"label": "MONOCYTE"})
+    response = client.post(reverse("labs:prediction_review", args=[own_sample.pk, alices.pk]), {"label": "MONOCYTE"})
     assert response.status_code == 404
     alices.refresh_from_db()
     assert alices.reviewed_label == ""
@@ -126,15 +125,19 @@ def test_a_prediction_is_reviewed_only_through_its_own_sample(client, django_use
 
 def test_anonymous_users_are_sent_to_log_in(client, user):
     sample = sample_make(user)
-    for url in (LIST_URL, reverse("labs:sample_detail", args=[sample.pk]),
-                reverse("labs:sample_csv", args=[sample.pk])):
+    for url in (
+        LIST_URL,
+        reverse("labs:sample_detail", args=[sample.pk]),
+        reverse("labs:sample_csv", args=[sample.pk]),
+    ):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
 def test_notes_over_the_length_limit_are_refused(alice_client):
-    response = alice_client.post(reverse("labs:samples"),
-                                 {"identifier": "S-LONG", "notes": "n" * (NOTES_MAX_LENGTH + 1)})
+    response = alice_client.post(
+        reverse("labs:samples"), {"identifier": "S-LONG", "notes": "n" * (NOTES_MAX_LENGTH + 1)}
+    )
     assert response.status_code == 400
     assert f"at most {NOTES_MAX_LENGTH} characters" in response.content.decode()
     assert not Sample.objects.exists()
@@ -158,7 +161,7 @@ def test_sample_page_carries_the_report_fields(client, user, settings, django_us
     assert "Reviewed 3 of 11: 1 confirmed, 1 corrected, 1 excluded (not counted)." in content
     assert f"Only 10 cells counted, fewer than the {settings.HEMATOVISION_REPORT_MIN_CELLS}" in content
     assert "Verified</span> by Rita Levi on 1 Dec 2026, 18:05 CET" in content
-    gallery = content[content.index('id="gallery"'):]
+    gallery = content[content.index('id="gallery"') :]
     headings = re.findall(r"<h3>(\w[\w ()]*?) <span class=\"meta\">(\d+) cells?</span></h3>", gallery)
     assert headings == [("Lymphocyte", "1"), ("Neutrophil", "9"), ("Excluded (not counted)", "1")]
     crops = [prediction.pk for prediction in sample.predictions.all()]
@@ -169,8 +172,12 @@ def test_enough_cells_bring_no_low_count_warning(alice_client, user, settings):
     settings.HEMATOVISION_REPORT_MIN_CELLS = 3
     sample = sample_make(user, "S-ENOUGH")
     predictions_make(sample, {"NEUTROPHIL": 3})
-    assert 'id="low-count-warning"' not in alice_client.get(
-        reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert (
+        'id="low-count-warning"'
+        not in alice_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    )
     settings.HEMATOVISION_REPORT_MIN_CELLS = 4
-    assert "Only 3 cells counted, fewer than the 4" in alice_client.get(
-        reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert (
+        "Only 3 cells counted, fewer than the 4"
+        in alice_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    )

@@ -25,8 +25,9 @@ def with_training_record(tiny_model_path, path, training: dict):
 
 @pytest.fixture
 def model_with_training_record(tiny_model_path, tmp_path, dataset_dir):
-    return with_training_record(tiny_model_path, tmp_path / "recorded.keras",
-                                {**TRAINED_ON, "sources": [f"kaggle={dataset_dir}"]})
+    return with_training_record(
+        tiny_model_path, tmp_path / "recorded.keras", {**TRAINED_ON, "sources": [f"kaggle={dataset_dir}"]}
+    )
 
 
 @pytest.fixture
@@ -48,8 +49,7 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_prints_the_threshold_and_what_it_flags_reading_only_training_images(model_with_training_record,
-                                                                             splits_read):
+def test_prints_the_threshold_and_what_it_flags_reading_only_training_images(model_with_training_record, splits_read):
     output = run("--model", str(model_with_training_record), "--target-accuracy", "0.9")
     assert splits_read == ["TRAIN"]
     images = int(re.search(r"Images \(grouped validation split of the training images\): (\d+)", output).group(1))
@@ -83,15 +83,27 @@ def test_target_accuracy_must_be_a_fraction(model_with_training_record):
 
 REFIT = {**asdict(TrainingConfig(val_fraction=0.0)), "tta": list(TrainingConfig.tta)}
 # Out-of-fold top probabilities, each for a true class: only the 0.8 one is wrong.
-OUT_OF_FOLD = [(0.99, "EOSINOPHIL", 0), (0.95, "LYMPHOCYTE", 1), (0.9, "MONOCYTE", 2), (0.8, "EOSINOPHIL", 3),
-               (0.7, "EOSINOPHIL", 0), (0.6, "LYMPHOCYTE", 1)]
+OUT_OF_FOLD = [
+    (0.99, "EOSINOPHIL", 0),
+    (0.95, "LYMPHOCYTE", 1),
+    (0.9, "MONOCYTE", 2),
+    (0.8, "EOSINOPHIL", 3),
+    (0.7, "EOSINOPHIL", 0),
+    (0.6, "LYMPHOCYTE", 1),
+]
 
 
 def cross_validation_file(path, config: dict, records=None):
     if records is None:
-        records = [{"path": f"TRAIN/{label}/{i}.jpeg", "label": label, "photo": f"{label}/{i}",
-                    "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)]}
-                   for i, (confidence, label, predicted) in enumerate(OUT_OF_FOLD)]
+        records = [
+            {
+                "path": f"TRAIN/{label}/{i}.jpeg",
+                "label": label,
+                "photo": f"{label}/{i}",
+                "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)],
+            }
+            for i, (confidence, label, predicted) in enumerate(OUT_OF_FOLD)
+        ]
     path.write_text(json.dumps({"config": {**config, "folds": 5}, "out_of_fold": records}))
     return str(path)
 
@@ -108,18 +120,34 @@ def test_out_of_fold_predictions_calibrate_a_refit_model(refit_model, tmp_path, 
     assert "HEMATOVISION_CONFIDENCE_THRESHOLD=0.9000" in output and "Flagged for review: 50.00%" in output
     table = output.split("Trade-off (the current setting is 0.76):")[1].splitlines()
     assert [line.split()[:3] for line in table[2:9]] == [
-        ["0.50", "0.0%", "83.33%"], ["0.60", "0.0%", "83.33%"], ["0.70", "16.7%", "80.00%"],
-        ["0.76", "33.3%", "75.00%"], ["0.80", "33.3%", "75.00%"], ["0.90", "50.0%", "100.00%"],
-        ["0.95", "66.7%", "100.00%"]]
+        ["0.50", "0.0%", "83.33%"],
+        ["0.60", "0.0%", "83.33%"],
+        ["0.70", "16.7%", "80.00%"],
+        ["0.76", "33.3%", "75.00%"],
+        ["0.80", "33.3%", "75.00%"],
+        ["0.90", "50.0%", "100.00%"],
+        ["0.95", "66.7%", "100.00%"],
+    ]
 
 
 def test_an_unreachable_target_says_to_choose_from_the_table(refit_model, tmp_path):
-    most_confident_is_wrong = [{"path": f"TRAIN/EOSINOPHIL/{i}.jpeg", "label": "EOSINOPHIL", "photo": f"EOSINOPHIL/{i}",
-                                "probabilities": [confidence if c == predicted else (1 - confidence) / 3
-                                                  for c in range(4)]}
-                               for i, (confidence, predicted) in enumerate([(0.99, 3), (0.9, 0), (0.8, 0)])]
-    output = run("--model", refit_model, "--target-accuracy", "0.99",
-                 "--cross-validation", cross_validation_file(tmp_path / "cv.json", REFIT, most_confident_is_wrong))
+    most_confident_is_wrong = [
+        {
+            "path": f"TRAIN/EOSINOPHIL/{i}.jpeg",
+            "label": "EOSINOPHIL",
+            "photo": f"EOSINOPHIL/{i}",
+            "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)],
+        }
+        for i, (confidence, predicted) in enumerate([(0.99, 3), (0.9, 0), (0.8, 0)])
+    ]
+    output = run(
+        "--model",
+        refit_model,
+        "--target-accuracy",
+        "0.99",
+        "--cross-validation",
+        cross_validation_file(tmp_path / "cv.json", REFIT, most_confident_is_wrong),
+    )
     assert "Flagged for review: 100.00%" in output
     assert "No threshold reaches 99.0% while trusting any image" in output
     assert "Set HEMATOVISION_CONFIDENCE_THRESHOLD" not in output
@@ -152,9 +180,16 @@ def test_cross_validation_needs_the_model_it_calibrates(tmp_path):
 def _two_source_records():
     """Kaggle's out-of-fold images are right only when confident (0.99); PBC's are all right, also at 0.6."""
     cells = [("kaggle", 0.99, 0), ("kaggle", 0.8, 3), ("kaggle", 0.7, 2), ("pbc", 0.95, 0), ("pbc", 0.6, 0)]
-    return [{"path": f"{source}/{i}.jpeg", "source": source, "label": "EOSINOPHIL", "photo": f"{source}:{i}",
-             "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)]}
-            for i, (source, confidence, predicted) in enumerate(cells)]
+    return [
+        {
+            "path": f"{source}/{i}.jpeg",
+            "source": source,
+            "label": "EOSINOPHIL",
+            "photo": f"{source}:{i}",
+            "probabilities": [confidence if c == predicted else (1 - confidence) / 3 for c in range(4)],
+        }
+        for i, (source, confidence, predicted) in enumerate(cells)
+    ]
 
 
 def test_source_calibrates_on_one_sources_out_of_fold_images(refit_model, tmp_path):

@@ -10,9 +10,20 @@ from ml.evaluation import evaluate
 from ml.sources import parse_sources
 from tests.ml.conftest import write_tiny_split
 
-SPEEDS = {"keras_batch1_ms", "openvino_batch1_ms", "service_batch1_ms", "naive_predict_ms",
-          "keras_batched_images_per_second", "openvino_batched_images_per_second", "end_to_end_images_per_second",
-          "raw_images_per_second", "batch1_speedup", "batched_speedup", "service_over_naive", "end_to_end_share"}
+SPEEDS = {
+    "keras_batch1_ms",
+    "openvino_batch1_ms",
+    "service_batch1_ms",
+    "naive_predict_ms",
+    "keras_batched_images_per_second",
+    "openvino_batched_images_per_second",
+    "end_to_end_images_per_second",
+    "raw_images_per_second",
+    "batch1_speedup",
+    "batched_speedup",
+    "service_over_naive",
+    "end_to_end_share",
+}
 
 
 @pytest.fixture
@@ -23,11 +34,23 @@ def two_sources(tmp_path) -> list[str]:
     return ["--source", f"kaggle={tmp_path / 'kaggle'}", "--source", f"lab={tmp_path / 'lab'}"]
 
 
-def test_both_runtimes_agree_on_every_evaluation_set_and_every_speed_is_reported(exported_model_path, two_sources,
-                                                                                 tmp_path):
+def test_both_runtimes_agree_on_every_evaluation_set_and_every_speed_is_reported(
+    exported_model_path, two_sources, tmp_path
+):
     stdout, json_path = io.StringIO(), tmp_path / "runtimes.json"
-    call_command("compare_runtimes", *two_sources, "--model", str(exported_model_path), "--calls", "3",
-                 "--rounds", "2", "--json", str(json_path), stdout=stdout)
+    call_command(
+        "compare_runtimes",
+        *two_sources,
+        "--model",
+        str(exported_model_path),
+        "--calls",
+        "3",
+        "--rounds",
+        "2",
+        "--json",
+        str(json_path),
+        stdout=stdout,
+    )
     result = json.loads(json_path.read_text())
     assert list(result["sets"]) == ["kaggle TEST", "lab TEST"]
     assert [figures["n_images"] for figures in result["sets"].values()] == [16, 8]

@@ -20,9 +20,26 @@ def test_missing_base_weights_is_a_command_error(tmp_path, dataset_dir):
 def test_short_real_run_holds_out_every_image_once(dataset_dir, pbc_dir, base_weights, tmp_path):
     output = tmp_path / "cv.json"
     stdout = io.StringIO()
-    call_command("cross_validate", "--source", f"kaggle:10={dataset_dir}", "--source", f"pbc:10={pbc_dir}",
-                 "--base-weights", str(base_weights), "--image-size", "96", "--epochs", "1", "--fine-tune-epochs", "1",
-                 "--folds", "2", "--json", str(output), stdout=stdout)
+    call_command(
+        "cross_validate",
+        "--source",
+        f"kaggle:10={dataset_dir}",
+        "--source",
+        f"pbc:10={pbc_dir}",
+        "--base-weights",
+        str(base_weights),
+        "--image-size",
+        "96",
+        "--epochs",
+        "1",
+        "--fine-tune-epochs",
+        "1",
+        "--folds",
+        "2",
+        "--json",
+        str(output),
+        stdout=stdout,
+    )
     result = json.loads(output.read_text())
     assert [fold["fold"] for fold in result["folds"]] == [1, 2]
     assert sum(fold["n_images"] for fold in result["folds"]) == result["pooled"]["n_images"] == 80

@@ -20,8 +20,9 @@ def test_no_dataset_configured_is_a_command_error(tmp_path):
 def test_dataset_without_the_pairs_table_is_a_command_error(tmp_path, tiny_model_path):
     write_tiny_split(tmp_path / "dataset2-master" / "images", "TEST")
     with pytest.raises(CommandError, match="test_simple_to_original.csv does not exist"):
-        call_command("evaluate_full_size", "--dataset-dir", str(tmp_path / "dataset2-master"),
-                     "--model", str(tiny_model_path))
+        call_command(
+            "evaluate_full_size", "--dataset-dir", str(tmp_path / "dataset2-master"), "--model", str(tiny_model_path)
+        )
 
 
 def test_missing_model_is_a_command_error(tmp_path, dataset_dir):
@@ -31,8 +32,16 @@ def test_missing_model_is_a_command_error(tmp_path, dataset_dir):
 
 def test_full_size_originals_are_classified_like_their_small_copies(trained_model_path, dataset_dir, tmp_path):
     stdout, json_path = io.StringIO(), tmp_path / "full_size.json"
-    call_command("evaluate_full_size", "--dataset-dir", str(dataset_dir), "--model", str(trained_model_path),
-                 "--json", str(json_path), stdout=stdout)
+    call_command(
+        "evaluate_full_size",
+        "--dataset-dir",
+        str(dataset_dir),
+        "--model",
+        str(trained_model_path),
+        "--json",
+        str(json_path),
+        stdout=stdout,
+    )
     result = json.loads(json_path.read_text())
     assert result["n_pairs"] == 71 and {pair["original"] for pair in result["pairs"]} >= {"BloodImage_00093.jpg"}
     # The crop scales with the photo, so a 640x480 original moves no class probability far; a crop of fixed
@@ -44,7 +53,9 @@ def test_full_size_originals_are_classified_like_their_small_copies(trained_mode
 
 
 def test_unmigrated_database_stops_before_classifying(monkeypatch, dataset_dir, tmp_path):
-    monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor.migration_plan",
-                        lambda self, targets: [("classifier.0001_initial", False)])
+    monkeypatch.setattr(
+        "django.db.migrations.executor.MigrationExecutor.migration_plan",
+        lambda self, targets: [("classifier.0001_initial", False)],
+    )
     with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
         call_command("evaluate_full_size", "--dataset-dir", str(dataset_dir), "--model", str(tmp_path / "x.keras"))

@@ -9,9 +9,22 @@ from django.core.management import CommandError, call_command
 from registry.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
-REQUIRED_KEYS = {"accuracy", "macro_f1", "per_class", "confusion_matrix", "class_names", "photos_correct",
-                 "photos_total", "accuracy_ci95", "n_images", "model_sha256", "images_per_second", "split", "per_photo",
-                 "unlike_training_share"}
+REQUIRED_KEYS = {
+    "accuracy",
+    "macro_f1",
+    "per_class",
+    "confusion_matrix",
+    "class_names",
+    "photos_correct",
+    "photos_total",
+    "accuracy_ci95",
+    "n_images",
+    "model_sha256",
+    "images_per_second",
+    "split",
+    "per_photo",
+    "unlike_training_share",
+}
 
 
 def test_missing_model_is_a_command_error(tmp_path, dataset_dir):
@@ -26,8 +39,10 @@ def test_a_source_without_an_evaluation_set_is_a_command_error(tmp_path, model_p
 
 
 def test_unmigrated_database_stops_before_evaluating(monkeypatch, dataset_dir, tmp_path):
-    monkeypatch.setattr("django.db.migrations.executor.MigrationExecutor.migration_plan",
-                        lambda self, targets: [("classifier.0001_initial", False)])
+    monkeypatch.setattr(
+        "django.db.migrations.executor.MigrationExecutor.migration_plan",
+        lambda self, targets: [("classifier.0001_initial", False)],
+    )
     with pytest.raises(CommandError, match="run `python manage.py migrate` first"):
         call_command("evaluate_model", "--source", f"kaggle={dataset_dir}", "--model", str(tmp_path / "x.keras"))
 
@@ -35,8 +50,20 @@ def test_unmigrated_database_stops_before_evaluating(monkeypatch, dataset_dir, t
 def test_evaluates_kaggle_test_and_the_pbc_held_out_fifth(trained_model_path, dataset_dir, pbc_dir, tmp_path):
     stdout = io.StringIO()
     json_path, plots = tmp_path / "eval.json", tmp_path / "plots"
-    call_command("evaluate_model", "--source", f"kaggle={dataset_dir}", "--source", f"pbc={pbc_dir}",
-                 "--model", str(trained_model_path), "--json", str(json_path), "--plots", str(plots), stdout=stdout)
+    call_command(
+        "evaluate_model",
+        "--source",
+        f"kaggle={dataset_dir}",
+        "--source",
+        f"pbc={pbc_dir}",
+        "--model",
+        str(trained_model_path),
+        "--json",
+        str(json_path),
+        "--plots",
+        str(plots),
+        stdout=stdout,
+    )
     results = json.loads(json_path.read_text())
     assert list(results) == ["kaggle TEST", "pbc held-out"]
     kaggle, pbc = results["kaggle TEST"], results["pbc held-out"]

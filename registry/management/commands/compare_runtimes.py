@@ -15,9 +15,11 @@ from registry.management.options import (
 
 
 class Command(BaseCommand):
-    help = ("Run the model on Keras and on its OpenVINO export over every source's evaluation set (Kaggle TEST, "
-            "the PBC held-out fifth): accuracy of each, agreement, batch-1 and batched speed, service and end-to-end "
-            "speed, each beside its target.")
+    help = (
+        "Run the model on Keras and on its OpenVINO export over every source's evaluation set (Kaggle TEST, "
+        "the PBC held-out fifth): accuracy of each, agreement, batch-1 and batched speed, service and end-to-end "
+        "speed, each beside its target."
+    )
 
     def add_arguments(self, parser):
         add_sources_argument(parser)

@@ -19,8 +19,10 @@ from registry.management.options import (
 
 
 class Command(BaseCommand):
-    help = ("Classify the 71 TEST_SIMPLE photos and their 640x480 originals as uploads are classified, and "
-            "report accuracy on each size and how often they agree (a check only: nothing is trained or chosen).")
+    help = (
+        "Classify the 71 TEST_SIMPLE photos and their 640x480 originals as uploads are classified, and "
+        "report accuracy on each size and how often they agree (a check only: nothing is trained or chosen)."
+    )
 
     def add_arguments(self, parser):
         add_dataset_argument(parser)

@@ -9,8 +9,10 @@ from registry.management.options import add_model_argument
 
 
 class Command(BaseCommand):
-    help = ("Export the model's forward pass (test-time views included, fp32) to OpenVINO IR beside it, check it "
-            "against Keras and record its checksums in the metadata; `train_model` does this itself.")
+    help = (
+        "Export the model's forward pass (test-time views included, fp32) to OpenVINO IR beside it, check it "
+        "against Keras and record its checksums in the metadata; `train_model` does this itself."
+    )
 
     def add_arguments(self, parser):
         add_model_argument(parser)
@@ -22,6 +24,9 @@ class Command(BaseCommand):
             metadata = export_artifact(options["model"])
         except ArtifactError as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(self.style.SUCCESS(
-            f"Exported {metadata.name} to OpenVINO {metadata.openvino['openvino_version']} beside {options['model']}; "
-            f"largest probability difference from Keras {metadata.openvino['max_probability_difference']:.1e}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Exported {metadata.name} to OpenVINO {metadata.openvino['openvino_version']} beside {options['model']}; "
+                f"largest probability difference from Keras {metadata.openvino['max_probability_difference']:.1e}."
+            )
+        )

@@ -37,17 +37,20 @@ def test_unknown_token_is_refused_with_json():
     assert response.json() == {"detail": "Invalid token."}
 
 
-@pytest.mark.parametrize("method, url", [
-    ("get", reverse("api:predictions")),
-    ("post", reverse("api:predictions")),
-    ("get", reverse("api:prediction", args=[1])),
-    ("post", reverse("api:prediction-review", args=[1])),
-    ("get", reverse("api:samples")),
-    ("post", reverse("api:sample-images", args=[1])),
-    ("get", reverse("api:sample-differential", args=[1])),
-    ("post", reverse("api:sample-verify", args=[1])),
-    ("get", reverse("api:model")),
-])
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", reverse("api:predictions")),
+        ("post", reverse("api:predictions")),
+        ("get", reverse("api:prediction", args=[1])),
+        ("post", reverse("api:prediction-review", args=[1])),
+        ("get", reverse("api:samples")),
+        ("post", reverse("api:sample-images", args=[1])),
+        ("get", reverse("api:sample-differential", args=[1])),
+        ("post", reverse("api:sample-verify", args=[1])),
+        ("get", reverse("api:model")),
+    ],
+)
 def test_anonymous_request_is_refused_with_json(method, url):
     response = getattr(APIClient(), method)(url)
     assert response.status_code == 401
@@ -132,9 +135,14 @@ def test_web_log_out_ends_the_token(client, user):
 def test_a_password_change_ends_the_token(client, user):
     token = Token.objects.create(user=user)
     client.force_login(user)
-    response = client.post(reverse("password_change"), {"old_password": "s3cret-pass-alice",
-                                                        "new_password1": "N3w-pass-alice-2026",
-                                                        "new_password2": "N3w-pass-alice-2026"})
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "s3cret-pass-alice",
+            "new_password1": "N3w-pass-alice-2026",
+            "new_password2": "N3w-pass-alice-2026",
+        },
+    )
     assert response.status_code == 302
     assert token_api(token).get(reverse("api:samples")).status_code == 401
 

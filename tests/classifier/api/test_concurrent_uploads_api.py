@@ -25,8 +25,11 @@ def _client_uploads(base_url: str, token: str, client: int) -> list[int]:
         session.headers["Authorization"] = f"Token {token}"
         for index in range(UPLOADS_PER_CLIENT):
             data = image_bytes("JPEG", rgb=smear_rgb(seed=client * 100 + index))
-            response = session.post(f"{base_url}/api/predictions/", timeout=120,
-                                    files={"images": (f"c{client}-{index}.jpeg", data, "image/jpeg")})
+            response = session.post(
+                f"{base_url}/api/predictions/",
+                timeout=120,
+                files={"images": (f"c{client}-{index}.jpeg", data, "image/jpeg")},
+            )
             codes.append(response.status_code)
     return codes
 
@@ -35,8 +38,11 @@ def _client_uploads(base_url: str, token: str, client: int) -> list[int]:
 def test_eight_clients_uploading_at_once_get_no_error_and_every_record_is_stored(live_server, user, model_path):
     token = Token.objects.create(user=user).key
     with ThreadPoolExecutor(CLIENTS) as pool:
-        codes = [code for client_codes in pool.map(lambda client: _client_uploads(live_server.url, token, client),
-                                                   range(CLIENTS)) for code in client_codes]
+        codes = [
+            code
+            for client_codes in pool.map(lambda client: _client_uploads(live_server.url, token, client), range(CLIENTS))
+            for code in client_codes
+        ]
     assert codes == [201] * CLIENTS * UPLOADS_PER_CLIENT
     assert Prediction.objects.filter(owner=user).count() == CLIENTS * UPLOADS_PER_CLIENT
     assert ModelVersion.objects.count() == 1

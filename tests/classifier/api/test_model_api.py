@@ -14,8 +14,7 @@ URL = reverse("api:model")
 
 
 def test_active_model_is_described_with_its_metrics(alice_api, model_path):
-    model_version_record_evaluation(model_path=model_path,
-                                             metrics={"split": "TEST", "accuracy": 0.91, "macro_f1": 0.9})
+    model_version_record_evaluation(model_path=model_path, metrics={"split": "TEST", "accuracy": 0.91, "macro_f1": 0.9})
     response = alice_api.get(URL)
     assert response.status_code == 200
     body = response.json()

@@ -55,18 +55,17 @@ def test_members_list_their_labs_samples(senior_api, lab_sample, bob_api):
 def test_a_lab_reviewer_reviews_excludes_and_verifies_a_colleagues_sample(senior_api, lab_sample, senior):
     first = lab_sample.predictions.get()
     second = prediction_make(lab_sample, "MONOCYTE", filename="odd.jpeg")
-    review = senior_api.post(reverse("api:prediction-review", args=[first.pk]), {"label": "NEUTROPHIL"},
-                             format="json")
+    review = senior_api.post(reverse("api:prediction-review", args=[first.pk]), {"label": "NEUTROPHIL"}, format="json")
     assert review.status_code == 200 and review.json()["reviewed_by"] == "sam"
-    exclude = senior_api.post(reverse("api:prediction-exclude", args=[second.pk]), {"reason": "Blast"},
-                              format="json")
+    exclude = senior_api.post(reverse("api:prediction-exclude", args=[second.pk]), {"reason": "Blast"}, format="json")
     assert exclude.status_code == 200
     assert (exclude.json()["excluded"], exclude.json()["exclusion_reason"]) == (True, "Blast")
     verified = senior_api.post(reverse("api:sample-verify", args=[lab_sample.pk]))
     assert verified.status_code == 200 and verified.json()["verified_by"] == "sam"
     assert verified.json()["reviewed_count"] == 2
-    kinds = [event["kind"] for event in senior_api.get(reverse("api:sample-events", args=[lab_sample.pk])).json()
-             ["results"]]
+    kinds = [
+        event["kind"] for event in senior_api.get(reverse("api:sample-events", args=[lab_sample.pk])).json()["results"]
+    ]
     assert kinds == ["verified", "excluded", "confirmed"]
 
 
@@ -88,10 +87,20 @@ def test_predictions_outside_samples_stay_private(senior_api, user, lab):
     assert senior_api.get(reverse("api:predictions")).json()["count"] == 0
 
 
-ENDPOINTS = [("get", "api:sample"), ("delete", "api:sample"), ("post", "api:sample-images"),
-             ("get", "api:sample-differential"), ("post", "api:sample-verify"), ("post", "api:sample-unverify"),
-             ("get", "api:sample-events"), ("get", "api:prediction"), ("delete", "api:prediction"),
-             ("post", "api:prediction-review"), ("post", "api:prediction-exclude"), ("get", "api:prediction-preview")]
+ENDPOINTS = [
+    ("get", "api:sample"),
+    ("delete", "api:sample"),
+    ("post", "api:sample-images"),
+    ("get", "api:sample-differential"),
+    ("post", "api:sample-verify"),
+    ("post", "api:sample-unverify"),
+    ("get", "api:sample-events"),
+    ("get", "api:prediction"),
+    ("delete", "api:prediction"),
+    ("post", "api:prediction-review"),
+    ("post", "api:prediction-exclude"),
+    ("get", "api:prediction-preview"),
+]
 
 
 @pytest.mark.parametrize("method, name", ENDPOINTS)

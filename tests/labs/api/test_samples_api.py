@@ -30,10 +30,22 @@ def test_sample_is_created_with_identifier_and_notes(alice_api, user):
     sample = Sample.objects.get(owner=user)
     assert (sample.identifier, sample.notes) == ("S-042", "EDTA, 2 h")
     assert response.json() | {"created_at": None} == {
-        "id": sample.pk, "identifier": "S-042", "notes": "EDTA, 2 h", "owner": "alice", "lab": None,
-        "created_at": None, "is_verified": False, "verified_at": None, "verified_by": None, "image_count": 0,
-        "reviewed_count": 0, "flagged_count": 0, "unreviewed_count": 0, "waiting_count": 0,
-        "classification": "0 of 0 classified"}
+        "id": sample.pk,
+        "identifier": "S-042",
+        "notes": "EDTA, 2 h",
+        "owner": "alice",
+        "lab": None,
+        "created_at": None,
+        "is_verified": False,
+        "verified_at": None,
+        "verified_by": None,
+        "image_count": 0,
+        "reviewed_count": 0,
+        "flagged_count": 0,
+        "unreviewed_count": 0,
+        "waiting_count": 0,
+        "classification": "0 of 0 classified",
+    }
 
 
 def test_duplicate_identifier_is_a_json_400_and_keeps_the_first(alice_api, alice_sample):
@@ -60,12 +72,21 @@ def test_list_shows_own_samples_newest_first_with_counts(alice_api, bob_api, ali
 
 def test_batch_and_zip_images_go_into_the_sample(alice_api, alice_sample, model_path):
     archive = zip_of({"cells/c.jpeg": image_bytes(), "cells/d.jpeg": image_bytes()})
-    response = upload(alice_api, url("sample-images", alice_sample), upload_file("a.jpeg"), upload_file("b.jpeg"),
-                      upload_file("cells.zip", archive, "application/zip"))
+    response = upload(
+        alice_api,
+        url("sample-images", alice_sample),
+        upload_file("a.jpeg"),
+        upload_file("b.jpeg"),
+        upload_file("cells.zip", archive, "application/zip"),
+    )
     assert response.status_code == 201
     assert {item["sample"] for item in response.json()["predictions"]} == {alice_sample.pk}
     assert sorted(alice_sample.predictions.values_list("original_filename", flat=True)) == [
-        "a.jpeg", "b.jpeg", "c.jpeg", "d.jpeg"]
+        "a.jpeg",
+        "b.jpeg",
+        "c.jpeg",
+        "d.jpeg",
+    ]
     assert alice_api.get(url("sample", alice_sample)).json()["image_count"] == 4
 
 
@@ -89,8 +110,12 @@ def sample_with_labels(sample, prediction, labels: list[str], **changes) -> None
 
 
 def test_differential_counts_percentages_intervals_and_flags(alice_api, alice_sample, alice_prediction, settings):
-    settings.HEMATOVISION_REFERENCE_INTERVALS = {"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40],
-                                                 "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}
+    settings.HEMATOVISION_REFERENCE_INTERVALS = {
+        "NEUTROPHIL": [40, 70],
+        "LYMPHOCYTE": [20, 40],
+        "MONOCYTE": [2, 8],
+        "EOSINOPHIL": [1, 6],
+    }
     sample_with_labels(alice_sample, alice_prediction, ["NEUTROPHIL"] * 6 + ["LYMPHOCYTE"] * 3 + ["MONOCYTE"])
     response = alice_api.get(url("sample-differential", alice_sample))
     assert response.status_code == 200
@@ -98,8 +123,11 @@ def test_differential_counts_percentages_intervals_and_flags(alice_api, alice_sa
     assert (body["sample"], body["total"]) == (alice_sample.pk, 10)
     rows = {row["class_name"]: row for row in body["rows"]}
     assert {name: (row["count"], row["percent"], row["flag"]) for name, row in rows.items()} == {
-        "EOSINOPHIL": (0, 0.0, "low"), "LYMPHOCYTE": (3, 30.0, ""), "MONOCYTE": (1, 10.0, "high"),
-        "NEUTROPHIL": (6, 60.0, "")}
+        "EOSINOPHIL": (0, 0.0, "low"),
+        "LYMPHOCYTE": (3, 30.0, ""),
+        "MONOCYTE": (1, 10.0, "high"),
+        "NEUTROPHIL": (6, 60.0, ""),
+    }
     assert (rows["MONOCYTE"]["reference_low"], rows["MONOCYTE"]["reference_high"]) == (2.0, 8.0)
 
 
@@ -108,12 +136,15 @@ def test_verify_is_refused_until_every_cell_is_reviewed(alice_reviewer_api, alic
     flagged = alice_sample.predictions.get()
     response = alice_reviewer_api.post(url("sample-verify", alice_sample))
     assert response.status_code == 400
-    assert response.json() == {"detail": "1 of 1 cells are not reviewed yet: confirm, correct or exclude every cell "
-                                         "before verifying the sample."}
+    assert response.json() == {
+        "detail": "1 of 1 cells are not reviewed yet: confirm, correct or exclude every cell "
+        "before verifying the sample."
+    }
     assert not Sample.objects.get().is_verified
 
-    review = alice_reviewer_api.post(reverse("api:prediction-review", args=[flagged.pk]), {"label": "MONOCYTE"},
-                                     format="json")
+    review = alice_reviewer_api.post(
+        reverse("api:prediction-review", args=[flagged.pk]), {"label": "MONOCYTE"}, format="json"
+    )
     assert review.status_code == 200
     response = alice_reviewer_api.post(url("sample-verify", alice_sample))
     assert response.status_code == 200
@@ -127,8 +158,9 @@ def test_non_reviewer_cannot_verify(alice_api, alice_sample):
     assert not Sample.objects.get().is_verified
 
 
-def test_delete_removes_the_sample_its_predictions_and_their_files(alice_api, alice_sample, alice_prediction,
-                                                                  isolated_media, django_capture_on_commit_callbacks):
+def test_delete_removes_the_sample_its_predictions_and_their_files(
+    alice_api, alice_sample, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     Prediction.objects.filter(pk=alice_prediction.pk).update(sample=alice_sample)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_api.delete(url("sample", alice_sample))
@@ -137,11 +169,26 @@ def test_delete_removes_the_sample_its_predictions_and_their_files(alice_api, al
     assert media_files(isolated_media) == []
 
 
-@pytest.mark.parametrize("method, name", [("get", "sample"), ("delete", "sample"), ("post", "sample-images"),
-                                          ("get", "sample-differential"), ("post", "sample-verify")])
-def test_another_users_sample_is_404_on_every_endpoint_and_untouched(bob_reviewer_api, alice_sample,
-                                                                     alice_prediction, model_path, isolated_media,
-                                                                     method, name, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize(
+    "method, name",
+    [
+        ("get", "sample"),
+        ("delete", "sample"),
+        ("post", "sample-images"),
+        ("get", "sample-differential"),
+        ("post", "sample-verify"),
+    ],
+)
+def test_another_users_sample_is_404_on_every_endpoint_and_untouched(
+    bob_reviewer_api,
+    alice_sample,
+    alice_prediction,
+    model_path,
+    isolated_media,
+    method,
+    name,
+    django_capture_on_commit_callbacks,
+):
     Prediction.objects.filter(pk=alice_prediction.pk).update(sample=alice_sample)
     files_before = media_files(isolated_media)
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,8 +228,12 @@ def test_the_sample_pages_uploader_posts_with_its_session_and_csrf_token(user, a
 
 
 def test_a_chunk_with_no_good_file_lists_every_reason(alice_api, alice_sample, model_path):
-    response = upload(alice_api, url("sample-images", alice_sample), upload_file("a.jpeg", b"no"),
-                      upload_file("cell.gif", image_bytes("GIF")))
+    response = upload(
+        alice_api,
+        url("sample-images", alice_sample),
+        upload_file("a.jpeg", b"no"),
+        upload_file("cell.gif", image_bytes("GIF")),
+    )
     assert response.status_code == 400
     assert [error["filename"] for error in response.json()["errors"]] == ["a.jpeg", "cell.gif"]
     assert "is not an image" in response.json()["errors"][0]["reason"]

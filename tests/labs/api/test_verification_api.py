@@ -38,8 +38,9 @@ WRITES = [
 
 
 @pytest.mark.parametrize("method, name, data", WRITES)
-def test_every_api_write_to_a_verified_sample_is_refused(alice_reviewer_api, verified, model_path, isolated_media,
-                                                          method, name, data, django_capture_on_commit_callbacks):
+def test_every_api_write_to_a_verified_sample_is_refused(
+    alice_reviewer_api, verified, model_path, isolated_media, method, name, data, django_capture_on_commit_callbacks
+):
     target = verified.predictions.first() if name.startswith("api:prediction") else verified
     before, files = snapshot(verified), media_files(isolated_media)
     with django_capture_on_commit_callbacks(execute=True):
@@ -48,8 +49,9 @@ def test_every_api_write_to_a_verified_sample_is_refused(alice_reviewer_api, ver
         else:
             response = getattr(alice_reviewer_api, method)(reverse(name, args=[target.pk]), data, format="json")
     assert response.status_code == 400
-    assert response.json() == {"detail": "This sample is verified: nothing in it can change unless it is "
-                                         "un-verified first."}
+    assert response.json() == {
+        "detail": "This sample is verified: nothing in it can change unless it is un-verified first."
+    }
     assert snapshot(verified) == before and media_files(isolated_media) == files
     verified.refresh_from_db()
     assert verified.is_verified
@@ -65,7 +67,8 @@ def test_unverify_needs_the_permission_and_a_reason(alice_reviewer_api, user, ve
     response = supervisor_api.post(url, {"reason": "Wrong smear"}, format="json")
     assert response.status_code == 200 and not response.json()["is_verified"]
     assert supervisor_api.post(url, {"reason": "Again"}, format="json").json() == {
-        "detail": "This sample is not verified."}
+        "detail": "This sample is not verified."
+    }
 
 
 def test_the_audit_trail_keeps_every_step_in_order(alice_reviewer_api, user, verified):
@@ -74,12 +77,13 @@ def test_the_audit_trail_keeps_every_step_in_order(alice_reviewer_api, user, ver
     cell = verified.predictions.first()
     alice_reviewer_api.post(reverse("api:prediction-review", args=[cell.pk]), {"label": "EOSINOPHIL"}, format="json")
     alice_reviewer_api.post(reverse("api:prediction-exclude", args=[cell.pk]), {"reason": "Smudge"}, format="json")
-    alice_reviewer_api.post(reverse("api:prediction-review", args=[cell.pk]), {"label": "NEUTROPHIL"},
-                            format="json")
+    alice_reviewer_api.post(reverse("api:prediction-review", args=[cell.pk]), {"label": "NEUTROPHIL"}, format="json")
     alice_reviewer_api.post(reverse("api:sample-verify", args=[verified.pk]))
     events = alice_reviewer_api.get(reverse("api:sample-events", args=[verified.pk])).json()["results"]
-    assert [(event["kind"], event["actor"], event["from_label"], event["to_label"], event["reason"])
-            for event in reversed(events)] == [
+    assert [
+        (event["kind"], event["actor"], event["from_label"], event["to_label"], event["reason"])
+        for event in reversed(events)
+    ] == [
         ("verified", "bob", "", "", ""),
         ("unverified", "alice", "", "", "Recount"),
         ("corrected", "alice", "NEUTROPHIL", "EOSINOPHIL", ""),
@@ -91,8 +95,7 @@ def test_the_audit_trail_keeps_every_step_in_order(alice_reviewer_api, user, ver
     assert SampleEvent.objects.count() == 6
 
 
-def test_exclusion_needs_a_reason_of_at_most_200_characters(alice_reviewer_api, user, alice_prediction,
-                                                             alice_sample):
+def test_exclusion_needs_a_reason_of_at_most_200_characters(alice_reviewer_api, user, alice_prediction, alice_sample):
     Prediction.objects.filter(pk=alice_prediction.pk).update(sample=alice_sample)
     url = reverse("api:prediction-exclude", args=[alice_prediction.pk])
     assert list(alice_reviewer_api.post(url, {"reason": "x" * 201}, format="json").json()) == ["reason"]
@@ -101,14 +104,16 @@ def test_exclusion_needs_a_reason_of_at_most_200_characters(alice_reviewer_api, 
 
 
 def test_a_prediction_outside_a_sample_cannot_be_excluded(alice_reviewer_api, alice_prediction):
-    response = alice_reviewer_api.post(reverse("api:prediction-exclude", args=[alice_prediction.pk]),
-                                       {"reason": "Blast"}, format="json")
+    response = alice_reviewer_api.post(
+        reverse("api:prediction-exclude", args=[alice_prediction.pk]), {"reason": "Blast"}, format="json"
+    )
     assert response.status_code == 400 and "Only a cell of a sample" in response.json()["detail"]
 
 
 def test_excluded_cells_leave_the_differential(alice_reviewer_api, alice_prediction, alice_sample):
     Prediction.objects.filter(pk=alice_prediction.pk).update(sample=alice_sample, predicted_label="MONOCYTE")
-    alice_reviewer_api.post(reverse("api:prediction-exclude", args=[alice_prediction.pk]), {"reason": "Blast"},
-                            format="json")
+    alice_reviewer_api.post(
+        reverse("api:prediction-exclude", args=[alice_prediction.pk]), {"reason": "Blast"}, format="json"
+    )
     body = alice_reviewer_api.get(reverse("api:sample-differential", args=[alice_sample.pk])).json()
     assert body["total"] == 0 and all(row["count"] == 0 for row in body["rows"])

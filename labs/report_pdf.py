@@ -9,18 +9,18 @@ from xml.sax.saxutils import escape
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch, mm
 from reportlab.platypus import Image as RLImage
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from classifier.exports import SHA256_PREFIX
 from classifier.templatetags.hematovision import lab_time, person
 from labs.models import NOTES_MAX_LENGTH
+from labs.report_gallery import gallery_story, paragraph
 
 DISCLAIMER = (
     "Machine pre-classification for laboratory support only. Results must be reviewed and "
@@ -29,14 +29,7 @@ DISCLAIMER = (
 FLAG_COLOUR = colors.HexColor("#b42318")
 WARNING_COLOUR = colors.HexColor("#b54708")
 CHART_WIDTH, CHART_HEIGHT, CHART_DPI = 150 * mm, 45 * mm, 200
-GALLERY_COLUMNS = 12  # 12 crops of 13 mm fill the text width: a 100-cell differential takes about a page
-GALLERY_SIDE = 13 * mm
-GALLERY_THUMB_PIXELS, GALLERY_THUMB_QUALITY = 160, 80  # ~300 dpi at 13 mm; a few kB each
 _UNBROKEN_RUN = re.compile(r"(\S{80})(?=\S)")  # the PDF breaks lines only at spaces
-
-
-def _paragraph(text: str, style) -> Paragraph:
-    return Paragraph(escape(text), style)
 
 
 def _notes_text(notes: str) -> str:
@@ -106,7 +99,7 @@ def _differential_chart_png(differential) -> bytes:
 
 def _facts_table(rows: list[tuple[str, str]], body) -> Table:
     """Label and value pairs, two pairs a line."""
-    cells = [[Paragraph(f"<b>{escape(label)}</b>", body), _paragraph(value, body)] for label, value in rows]
+    cells = [[Paragraph(f"<b>{escape(label)}</b>", body), paragraph(value, body)] for label, value in rows]
     lines = [
         cells[index] + (cells[index + 1] if index + 1 < len(cells) else ["", ""]) for index in range(0, len(cells), 2)
     ]
@@ -135,60 +128,6 @@ def _model_text(versions) -> str:
     return "; ".join(f"{version.name} (sha256 {version.sha256[:SHA256_PREFIX]})" for version in versions) or "none"
 
 
-def _thumbnail(jpeg: bytes | None, side: float):
-    """A cell crop shrunk for print (light PDFs for hundreds of cells), or a blank square where it is missing."""
-    if jpeg is None:
-        return Table(
-            [["no image"]],
-            colWidths=[side],
-            rowHeights=[side],
-            style=[
-                ("BOX", (0, 0), (-1, -1), 0.3, colors.grey),
-                ("FONTSIZE", (0, 0), (-1, -1), 5),
-                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ],
-        )
-    image = PILImage.open(io.BytesIO(jpeg)).convert("RGB")
-    image.thumbnail((GALLERY_THUMB_PIXELS, GALLERY_THUMB_PIXELS))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=GALLERY_THUMB_QUALITY)
-    buffer.seek(0)
-    return RLImage(buffer, width=side, height=side * image.height / image.width)
-
-
-def _gallery(groups, crops: dict, styles) -> list:
-    """Each group's heading and its cells, ``GALLERY_COLUMNS`` small crops a row."""
-    story = [_paragraph("Cell images by class", styles["Heading2"])]
-    side = GALLERY_SIDE
-    for group in groups:
-        count = len(group.predictions)
-        heading = _paragraph(f"{group.label}: {count} cell{'s' if count > 1 else ''}", styles["Heading4"])
-        images = [_thumbnail(crops.get(prediction.pk), side) for prediction in group.predictions]
-        rows = [images[index : index + GALLERY_COLUMNS] for index in range(0, len(images), GALLERY_COLUMNS)]
-        rows[-1] += [""] * (GALLERY_COLUMNS - len(rows[-1]))
-        table = Table(rows, colWidths=[side + 1 * mm] * GALLERY_COLUMNS, hAlign="LEFT")
-        table.setStyle(
-            TableStyle(
-                [
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 1 * mm),
-                    ("TOPPADDING", (0, 0), (-1, -1), 0),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1 * mm),
-                ]
-            )
-        )
-        story.append(KeepTogether([heading, table]))  # a heading never ends a page alone
-        reasons = [
-            f"{prediction.original_filename}: {prediction.exclusion_reason}"
-            for prediction in group.predictions
-            if prediction.excluded and prediction.exclusion_reason
-        ]
-        if reasons:
-            story.append(_paragraph("Why excluded: " + "; ".join(reasons), styles["BodyText"]))
-    return story
-
-
 def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     """The report a laboratory files: lab, report number, differential against reference intervals with a chart,
     review counts, sign-off and a signature line, the model, and every cell's crop by class.
@@ -211,7 +150,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
         Table(
             [
                 [
-                    _paragraph(report.lab_name, styles["Heading1"]),
+                    paragraph(report.lab_name, styles["Heading1"]),
                     Paragraph(
                         f"Report <b>{escape(report.number)}</b>",
                         ParagraphStyle("number", parent=body, alignment=TA_RIGHT),
@@ -225,7 +164,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
             ],
         ),
-        _paragraph(f"White-cell differential: sample {sample.identifier}", styles["Title"]),
+        paragraph(f"White-cell differential: sample {sample.identifier}", styles["Title"]),
         _facts_table(
             [
                 ("Sample", sample.identifier),
@@ -239,12 +178,12 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
             ],
             body,
         ),
-        _paragraph(f"Notes: {_notes_text(sample.notes)}", body),  # a paragraph of its own: long notes span pages
+        paragraph(f"Notes: {_notes_text(sample.notes)}", body),  # a paragraph of its own: long notes span pages
         Spacer(1, 2 * mm),
     ]
     for text in (report.incomplete_warning, report.low_count_warning):
         if text:
-            story.append(_paragraph(f"Warning: {text}", warning))
+            story.append(paragraph(f"Warning: {text}", warning))
     if report.counted:  # with no cell counted every class would be flagged LOW: the warning says it instead
         story += [
             _differential_table(report.differential, report.counted),
@@ -255,7 +194,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
                 height=CHART_HEIGHT,
                 hAlign="LEFT",
             ),
-            _paragraph(
+            paragraph(
                 "Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
                 "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).",
                 body,
@@ -266,7 +205,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     else:
         verified = "NOT VERIFIED: this differential has not been signed off by a reviewer."
     story += [
-        _paragraph(verified, styles["Heading3"]),
+        paragraph(verified, styles["Heading3"]),
         Table(
             [["Signature:", "", "Date:", ""]],
             colWidths=[20 * mm, 80 * mm, 12 * mm, 40 * mm],
@@ -280,10 +219,10 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
             ],
         ),
     ]
-    story += [_paragraph(f"Model: {version.name}, sha256 {version.sha256}", body) for version in report.model_versions]
-    story += [_paragraph(DISCLAIMER, styles["Italic"])]
+    story += [paragraph(f"Model: {version.name}, sha256 {version.sha256}", body) for version in report.model_versions]
+    story += [paragraph(DISCLAIMER, styles["Italic"])]
     if gallery:
-        story += _gallery(gallery, crops, styles)
+        story += gallery_story(gallery, crops, styles)
 
     def footer(canvas, document):
         canvas.saveState()

@@ -12,15 +12,15 @@ export HEMATOVISION_MODEL_PATH ?= $(CURDIR)/var/model/hematovision.keras
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# test-postgres: the tests that write (tests/classifier, the concurrency and Celery worker tests among them) on
+# test-postgres: the tests that write (the apps' tests, the concurrency and Celery worker tests among them) on
 # PostgreSQL; .ci/run starts the Debian cluster and creates this role and database. The command tests that train
 # or evaluate on the datasets are left to `make test`: their only write, the model version, is tested here too.
 PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cross_validate \
 	test_calibrate_review_threshold
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
-.PHONY: install run model train cross-validate calibrate test test-postgres evaluate bench bench-load bench-runtime \
-	superuser clean
+.PHONY: install run model train cross-validate calibrate test test-postgres lint check-deploy evaluate bench bench-load \
+	bench-runtime superuser clean
 
 install: $(VENV)/.installed
 
@@ -47,8 +47,23 @@ test: install
 	$(BIN)/python -m pytest
 
 test-postgres: install
-	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest tests/classifier -m "not browser and not real_model" \
-		$(foreach module,$(PG_SKIP),--ignore=tests/classifier/$(module).py)
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest tests/accounts tests/classifier tests/labs tests/registry \
+		-m "not browser and not real_model" $(foreach module,$(PG_SKIP),--ignore=tests/registry/$(module).py)
+
+# Lint and formatting (ruff, pyproject.toml) and the import contracts (import-linter): no import circle, ml/ free of
+# Django, one bridge from the web to ml/.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# What CI checks of the Django project: no model change without its migration, and the production settings.
+check-deploy: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=check-deploy-only-Zq7v3Kp9Lw2Rt6Yx1Nb8Hc4Md0Fg5Js-not-used-anywhere \
+		DJANGO_ALLOWED_HOSTS=hematovision.example DJANGO_SECURE_SSL_REDIRECT=true DJANGO_SECURE_COOKIES=true \
+		DJANGO_HSTS_SECONDS=31536000 DJANGO_HSTS_INCLUDE_SUBDOMAINS=true DJANGO_HSTS_PRELOAD=true \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 cross-validate: install
 	$(BIN)/python manage.py cross_validate --json artifacts/cross_validation.json

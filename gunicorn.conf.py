@@ -12,10 +12,9 @@ timeout = 300
 
 def post_worker_init(worker):
     """Each worker loads and warms up the classifier now, so the first upload does not wait for TensorFlow."""
-    from classifier import model_gateway  # noqa: PLC0415 - Django is set up only once the app is loaded
+    from classifier import model_gateway  # imported here: Django is set up only once the app is loaded
 
     try:
         model_gateway.get_classifier()
     except model_gateway.ModelUnavailable as error:
-        worker.log.warning("No model loaded at start-up (uploads will answer 503 until one exists): %s",
-                           error.detail)
+        worker.log.warning("No model loaded at start-up (uploads will answer 503 until one exists): %s", error.detail)

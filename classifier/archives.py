@@ -53,8 +53,9 @@ def zip_file_count(upload) -> int:
     except ArchiveRejected:
         return 1
     with archive:
-        return sum(1 for info in archive.infolist()
-                   if not info.is_dir() and not _is_ignored(_safe_name(info.filename) or ""))
+        return sum(
+            1 for info in archive.infolist() if not info.is_dir() and not _is_ignored(_safe_name(info.filename) or "")
+        )
 
 
 def zip_expand(upload, *, max_member_bytes: int) -> tuple[list[SimpleUploadedFile], list[MemberFailure]]:
@@ -72,12 +73,19 @@ def zip_expand(upload, *, max_member_bytes: int) -> tuple[list[SimpleUploadedFil
             if _is_ignored(name):
                 continue
             if info.file_size > max_member_bytes:
-                failures.append(MemberFailure(name, f"{name}: {info.file_size / 2**20:.1f} MB expanded; the limit "
-                                                    f"is {max_member_bytes / 2**20:.0f} MB."))
+                failures.append(
+                    MemberFailure(
+                        name,
+                        f"{name}: {info.file_size / 2**20:.1f} MB expanded; the limit "
+                        f"is {max_member_bytes / 2**20:.0f} MB.",
+                    )
+                )
                 continue
             if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-                raise ArchiveRejected(f"{upload.name}: {name} expands {info.file_size // info.compress_size}-fold; "
-                                      "refusing a likely zip bomb.")
+                raise ArchiveRejected(
+                    f"{upload.name}: {name} expands {info.file_size // info.compress_size}-fold; "
+                    "refusing a likely zip bomb."
+                )
             data = _read_limited(archive, info, max_member_bytes)
             total += len(data)
             if total > MAX_TOTAL_BYTES:

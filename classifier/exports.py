@@ -1,5 +1,4 @@
-"""Read-side builders of downloads: CSV of predictions, the PDF sample report, the reviewed-images dataset ZIP
-and the private image files.
+"""Read-side builders of downloads: predictions as CSV, the private image files and the cell crops.
 
 They take rows a selector has already limited to what the user may see, and never decide access themselves.
 """
@@ -7,43 +6,31 @@ They take rows a selector has already limited to what the user may see, and neve
 from __future__ import annotations
 
 import csv
-import io
-import re
-import zipfile
-from pathlib import PurePath
-from xml.sax.saxutils import escape
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image as PILImage
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import inch, mm
-from reportlab.platypus import Image as RLImage
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from django.http import FileResponse, HttpResponse
 
-from django.http import FileResponse
+from classifier import model_gateway
+from classifier.models import CLASS_NAMES
 
-from classifier.models import CLASS_NAMES, NOTES_MAX_LENGTH
-from classifier.templatetags.hematovision import lab_time, person
-
-CSV_HEADER = ["file_name", "sample", "predicted_label", "reviewed_label", "final_label",
-              *[f"probability_{name}" for name in CLASS_NAMES], "needs_review", "review_reasons",
-              "model_version", "model_sha256", "created_at", "reviewed_at", "reviewer", "status", "exclusion_reason"]
+CSV_HEADER = [
+    "file_name",
+    "sample",
+    "predicted_label",
+    "reviewed_label",
+    "final_label",
+    *[f"probability_{name}" for name in CLASS_NAMES],
+    "needs_review",
+    "review_reasons",
+    "model_version",
+    "model_sha256",
+    "created_at",
+    "reviewed_at",
+    "reviewer",
+    "status",
+    "exclusion_reason",
+]
 SHA256_PREFIX = 12
-DATASET_SPLIT = "TRAIN"
-DISCLAIMER = ("Machine pre-classification for laboratory support only. Results must be reviewed and "
-              "verified by a qualified person before any clinical use.")
-FLAG_COLOUR = colors.HexColor("#b42318")
-WARNING_COLOUR = colors.HexColor("#b54708")
-CHART_WIDTH, CHART_HEIGHT, CHART_DPI = 150 * mm, 45 * mm, 200
-GALLERY_COLUMNS = 12  # 12 crops of 13 mm fill the text width: a 100-cell differential takes about a page
-GALLERY_SIDE = 13 * mm
-GALLERY_THUMB_PIXELS, GALLERY_THUMB_QUALITY = 160, 80  # ~300 dpi at 13 mm; a few kB each
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_UNBROKEN_RUN = re.compile(r"(\S{80})(?=\S)")  # the PDF breaks lines only at spaces
 
 
 def _cell(value) -> str:
@@ -79,14 +66,18 @@ def _csv_row(prediction) -> list:
 
 def _waiting_row(pending) -> list:
     """An image stored but not classified yet: listed, so a partly classified sample never passes for complete."""
-    known = {"file_name": _cell(pending.original_filename), "sample": _cell(pending.sample.identifier),
-             "created_at": _iso(pending.created_at), "status": "waiting"}
+    known = {
+        "file_name": _cell(pending.original_filename),
+        "sample": _cell(pending.sample.identifier),
+        "created_at": _iso(pending.created_at),
+        "status": "waiting",
+    }
     return [known.get(column, "") for column in CSV_HEADER]
 
 
 def predictions_csv_write(predictions, out, *, waiting=()) -> None:
     """Write one CSV row per prediction to ``out`` (a text stream or an HttpResponse), then one per ``waiting``
-    image (``selectors.sample_waiting_images``), whose status says it is not classified yet."""
+    image (``labs.selectors.sample_waiting_images``), whose status says it is not classified yet."""
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     rows = predictions.select_related("model_version", "reviewed_by", "sample").iterator(chunk_size=500)
@@ -94,36 +85,19 @@ def predictions_csv_write(predictions, out, *, waiting=()) -> None:
     writer.writerows(_waiting_row(pending) for pending in waiting)
 
 
-def _dataset_member_name(prediction, used: set[str]) -> str:
-    """``TRAIN/<final label>/<original name>``; a repeated name gets the prediction id so none is lost."""
-    folder = f"{DATASET_SPLIT}/{prediction.final_label}"
-    name = PurePath(prediction.original_filename).name
-    member = f"{folder}/{name}"
-    if member in used:
-        path = PurePath(name)
-        member = f"{folder}/{path.stem}-{prediction.pk}{path.suffix}"
-    used.add(member)
-    return member
-
-
-def reviewed_dataset_zip_write(predictions, out) -> None:
-    """A ZIP in the ``TRAIN/<CLASS>/`` layout ``train_model`` reads, holding the original images.
-
-    Every class folder is present, even empty, because the dataset reader expects all four.
-    """
-    used: set[str] = set()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name in CLASS_NAMES:
-            archive.writestr(f"{DATASET_SPLIT}/{name}/", b"")
-        for prediction in predictions:
-            with prediction.image.open("rb") as image:
-                archive.writestr(_dataset_member_name(prediction, used), image.read())
+def predictions_csv_response(predictions, filename: str, waiting=()) -> HttpResponse:
+    """The CSV of ``predictions_csv_write`` as a download named ``filename``."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    predictions_csv_write(predictions, response, waiting=waiting)
+    return response
 
 
 def private_file_response(field, *, content_type: str | None = None, filename: str | None = None) -> FileResponse:
     """Uploaded images are private: served only to their owner (and staff), never from a public URL."""
-    response = FileResponse(field.open("rb"), as_attachment=filename is not None, filename=filename,
-                            content_type=content_type)
+    response = FileResponse(
+        field.open("rb"), as_attachment=filename is not None, filename=filename, content_type=content_type
+    )
     response["Cache-Control"] = "private, no-store"  # shared lab computers: no copy stays in the browser
     return response
 
@@ -135,173 +109,10 @@ def prediction_file_response(prediction, variant: str) -> FileResponse:
     return private_file_response(prediction.image, filename=prediction.original_filename)
 
 
-def _paragraph(text: str, style) -> Paragraph:
-    return Paragraph(escape(text), style)
-
-
-def _notes_text(notes: str) -> str:
-    """The notes as the report prints them: at most ``NOTES_MAX_LENGTH`` characters (rows older than that limit
-    may hold more), with a break allowed every 80 characters of an unbroken run, so layout time stays bounded."""
-    if len(notes) > NOTES_MAX_LENGTH:
-        notes = f"{notes[:NOTES_MAX_LENGTH]}… (cut at {NOTES_MAX_LENGTH} characters)"
-    return _UNBROKEN_RUN.sub(r"\1 ", notes) or "(none)"
-
-
-def _differential_table(differential) -> Table:
-    rows = [["Cell type", "Count", "%", "Reference %", "Flag"]]
-    rows += [[row.label, str(row.count), f"{row.percent:.1f}", f"{row.reference_low:g}–{row.reference_high:g}",
-              {"low": "LOW", "high": "HIGH"}.get(row.flag, "")] for row in differential]
-    rows.append(["Total", str(sum(row.count for row in differential)), "100.0", "", ""])
-    table = Table(rows, colWidths=[45 * mm, 22 * mm, 22 * mm, 32 * mm, 22 * mm], hAlign="LEFT")
-    style = [("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),
-             ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black), ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
-             ("ALIGN", (1, 0), (-1, -1), "RIGHT")]
-    style += [("TEXTCOLOR", (4, index), (4, index), FLAG_COLOUR) for index, row in enumerate(differential, start=1)
-              if row.flag]
-    table.setStyle(TableStyle(style))
-    return table
-
-
-def _differential_chart_png(differential) -> bytes:
-    """Horizontal bars of each class's share over its reference interval (shaded), flagged bars in red."""
-    figure = Figure(figsize=(CHART_WIDTH / inch, CHART_HEIGHT / inch), dpi=CHART_DPI)
-    FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.16, 0.2, 0.8, 0.76))
-    positions = range(len(differential))[::-1]  # the table's order, top to bottom
-    for position, row in zip(positions, differential):
-        axes.barh(position, row.reference_high - row.reference_low, left=row.reference_low, height=0.8,
-                  color="#d1fadf", zorder=1)
-        axes.barh(position, row.percent, height=0.45, color="#b42318" if row.flag else "#6941c6", zorder=2)
-        axes.text(row.percent + 1, position, f"{row.percent:.1f}%", va="center", fontsize=7, color="#344054")
-    axes.set_yticks(list(positions), [row.label for row in differential], fontsize=8)
-    axes.set_xlim(0, 100)
-    axes.set_xlabel("% of the cells counted; shaded: reference interval", fontsize=7)
-    axes.tick_params(axis="x", labelsize=7)
-    axes.spines[["top", "right"]].set_visible(False)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _facts_table(rows: list[tuple[str, str]], body) -> Table:
-    """Label and value pairs, two pairs a line."""
-    cells = [[Paragraph(f"<b>{escape(label)}</b>", body), _paragraph(value, body)] for label, value in rows]
-    lines = [cells[index] + (cells[index + 1] if index + 1 < len(cells) else ["", ""])
-             for index in range(0, len(cells), 2)]
-    table = Table(lines, colWidths=[30 * mm, 57 * mm, 30 * mm, 57 * mm], hAlign="LEFT")
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("TOPPADDING", (0, 0), (-1, -1), 1)]))
-    return table
-
-
-def _review_text(counts: dict) -> str:
-    return (f"{counts['reviewed']} of {counts['total']} cells: {counts['confirmed']} confirmed, "
-            f"{counts['corrected']} corrected, {counts['excluded']} excluded")
-
-
-def _model_text(versions) -> str:
-    return "; ".join(f"{version.name} (sha256 {version.sha256[:SHA256_PREFIX]})" for version in versions) or "none"
-
-
-def _thumbnail(jpeg: bytes | None, side: float):
-    """A cell crop shrunk for print (light PDFs for hundreds of cells), or a blank square where it is missing."""
-    if jpeg is None:
-        return Table([["no image"]], colWidths=[side], rowHeights=[side],
-                     style=[("BOX", (0, 0), (-1, -1), 0.3, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 5),
-                            ("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
-    image = PILImage.open(io.BytesIO(jpeg)).convert("RGB")
-    image.thumbnail((GALLERY_THUMB_PIXELS, GALLERY_THUMB_PIXELS))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=GALLERY_THUMB_QUALITY)
-    buffer.seek(0)
-    return RLImage(buffer, width=side, height=side * image.height / image.width)
-
-
-def _gallery(groups, crops: dict, styles) -> list:
-    """Each group's heading and its cells, ``GALLERY_COLUMNS`` small crops a row."""
-    story = [_paragraph("Cell images by class", styles["Heading2"])]
-    side = GALLERY_SIDE
-    for group in groups:
-        count = len(group.predictions)
-        heading = _paragraph(f"{group.label}: {count} cell{'s' if count > 1 else ''}", styles["Heading4"])
-        images = [_thumbnail(crops.get(prediction.pk), side) for prediction in group.predictions]
-        rows = [images[index:index + GALLERY_COLUMNS] for index in range(0, len(images), GALLERY_COLUMNS)]
-        rows[-1] += [""] * (GALLERY_COLUMNS - len(rows[-1]))
-        table = Table(rows, colWidths=[side + 1 * mm] * GALLERY_COLUMNS, hAlign="LEFT")
-        table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 1 * mm),
-                                   ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 1 * mm)]))
-        story.append(KeepTogether([heading, table]))  # a heading never ends a page alone
-        reasons = [f"{prediction.original_filename}: {prediction.exclusion_reason}"
-                   for prediction in group.predictions if prediction.excluded and prediction.exclusion_reason]
-        if reasons:
-            story.append(_paragraph("Why excluded: " + "; ".join(reasons), styles["BodyText"]))
-    return story
-
-
-def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
-    """The report a laboratory files: lab, report number, differential against reference intervals with a chart,
-    review counts, sign-off and a signature line, the model, and every cell's crop by class.
-
-    ``report`` is ``selectors.sample_report``; ``gallery`` is ``selectors.sample_gallery``; ``crops`` maps a
-    prediction id to its cell crop JPEG (None where it could not be made). Times print in the lab's time zone.
-    """
-    sample, styles = report.sample, getSampleStyleSheet()
-    body = styles["BodyText"]
-    warning = ParagraphStyle("warning", parent=body, textColor=WARNING_COLOUR, backColor=colors.HexColor("#fffaeb"),
-                             borderPadding=2 * mm, spaceBefore=2 * mm, spaceAfter=3 * mm)
-    story = [
-        Table([[_paragraph(report.lab_name, styles["Heading1"]),
-                Paragraph(f"Report <b>{escape(report.number)}</b>", ParagraphStyle("number", parent=body,
-                                                                                  alignment=TA_RIGHT))]],
-              colWidths=[120 * mm, 54 * mm], style=[("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                                                    ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
-                                                    ("LEFTPADDING", (0, 0), (-1, -1), 0)]),
-        _paragraph(f"White-cell differential: sample {sample.identifier}", styles["Title"]),
-        _facts_table([("Sample", sample.identifier), ("Report number", report.number),
-                      ("Created", lab_time(sample.created_at)), ("Printed", lab_time(generated_at)),
-                      ("Cells counted", str(report.counted)), ("Reviewed", _review_text(report.review_counts)),
-                      ("Model", _model_text(report.model_versions)), ("Lab", report.lab_name)], body),
-        _paragraph(f"Notes: {_notes_text(sample.notes)}", body),  # a paragraph of its own: long notes span pages
-        Spacer(1, 2 * mm),
-    ]
-    for text in (report.incomplete_warning, report.low_count_warning):
-        if text:
-            story.append(_paragraph(f"Warning: {text}", warning))
-    if report.counted:  # with no cell counted every class would be flagged LOW: the warning says it instead
-        story += [
-            _differential_table(report.differential),
-            Spacer(1, 2 * mm),
-            RLImage(io.BytesIO(_differential_chart_png(report.differential)), width=CHART_WIDTH,
-                    height=CHART_HEIGHT, hAlign="LEFT"),
-            _paragraph("Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
-                       "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).", body),
-        ]
-    if sample.is_verified:
-        verified = f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}."
-    else:
-        verified = "NOT VERIFIED: this differential has not been signed off by a reviewer."
-    story += [_paragraph(verified, styles["Heading3"]),
-              Table([["Signature:", "", "Date:", ""]], colWidths=[20 * mm, 80 * mm, 12 * mm, 40 * mm],
-                    rowHeights=[12 * mm], hAlign="LEFT",
-                    style=[("LINEBELOW", (1, 0), (1, 0), 0.5, colors.black),
-                           ("LINEBELOW", (3, 0), (3, 0), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                           ("LEFTPADDING", (0, 0), (-1, -1), 0)])]
-    story += [_paragraph(f"Model: {version.name}, sha256 {version.sha256}", body) for version in report.model_versions]
-    story += [_paragraph(DISCLAIMER, styles["Italic"])]
-    if gallery:
-        story += _gallery(gallery, crops, styles)
-
-    def footer(canvas, document):
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(18 * mm, 10 * mm,
-                          f"{report.lab_name} · report {report.number} · sample {sample.identifier}")
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {document.page}")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=A4, title=f"Report {report.number}: sample {sample.identifier}",
-                                 author=report.lab_name, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
-                                 bottomMargin=18 * mm)
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
+def cell_crop_jpeg(prediction) -> bytes:
+    """The crop around the located cell, made when the cell was classified; for a cell classified before crops were
+    stored, made now from its image and not stored (a page or report that reads never writes)."""
+    field = prediction.cell_crop if prediction.cell_crop else prediction.image
+    with field.open("rb") as handle:
+        data = handle.read()
+    return data if prediction.cell_crop else model_gateway.cell_crop_jpeg(model_gateway.decode(data))

@@ -15,15 +15,19 @@ class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
 
 
 class PredictionFilter(django_filters.FilterSet):
-    label = django_filters.ChoiceFilter(field_name="predicted_label", choices=CLASS_CHOICES, label="Class",
-                                        empty_label="All classes")
-    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label="From",
-                                          widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label="To",
-                                        widget=forms.DateInput(attrs={"type": "date"}))
+    label = django_filters.ChoiceFilter(
+        field_name="predicted_label", choices=CLASS_CHOICES, label="Class", empty_label="All classes"
+    )
+    date_from = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
-    needs_review = django_filters.BooleanFilter(field_name="needs_review", label="Needs review",
-                                                widget=AnyYesNoWidget())
+    needs_review = django_filters.BooleanFilter(
+        field_name="needs_review", label="Needs review", widget=AnyYesNoWidget()
+    )
 
     class Meta:
         model = Prediction

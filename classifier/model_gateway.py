@@ -1,7 +1,8 @@
 """The adapter from the web app to ``ml/``: it owns the loaded classifier and the ``ModelVersion`` it stamps.
 
-Web code (views, services, selectors, the API) reaches ``ml/`` only through this module; the model
-management commands call ``ml/``'s training and evaluation functions directly.
+Web code (views, services, the API) reaches ``ml/`` only through this module; the model management commands in
+``registry/`` are the second, documented bridge: they call ``ml/``'s training and evaluation functions directly.
+It registers a newly loaded artifact's version through ``registry.services`` and imports no service of this app.
 """
 
 from __future__ import annotations
@@ -13,19 +14,34 @@ import threading
 from django.conf import settings
 from PIL import Image
 
-from classifier.models import ModelVersion
-from ml.artifact import ArtifactError, ArtifactMetadata, read_metadata
+from ml.artifact import ArtifactError
 from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
 from ml.preprocessing import ALLOWED_FORMATS, ImageError, crop_box, crop_padded, decode_image, locate_cell, preprocess
 from ml.runtime import RUNTIMES
+from registry.models import ModelVersion
+from registry.services import model_version_register
 
-__all__ = ["ALLOWED_FORMATS", "RUNTIMES", "ArtifactMetadata", "ImageError", "ModelUnavailable", "active", "cache",
-           "cell_crop_jpeg", "classify", "confusion_png", "decode", "forget_version", "get_classifier", "gradcam_png",
-           "read_metadata"]
+__all__ = [
+    "ALLOWED_FORMATS",
+    "RUNTIMES",
+    "ImageError",
+    "ModelUnavailable",
+    "active",
+    "active_version",
+    "cache",
+    "cell_crop_jpeg",
+    "classify",
+    "confusion_png",
+    "decode",
+    "forget_version",
+    "get_classifier",
+    "gradcam_png",
+    "runtime_name",
+]
 
 # Uploads larger than this on their longer side are shrunk as they decode: the model looks at a crop around the
-# nucleus resized to its input size (224 px), so nothing it uses is lost, and a 6300 x 6300 upload costs
+# nucleus resized to its input size (128 px for the shipped model), so nothing it uses is lost, and a 6300 x 6300 upload costs
 # 12 MB of pixels instead of 120 MB.
 DECODE_MAX_SIDE = 2048
 
@@ -37,8 +53,10 @@ CELL_CROP_MIN_SIDE = 160
 CELL_CROP_MAX_SIDE = 480
 CELL_CROP_QUALITY = 90
 
-NO_MODEL = ("no trained model is installed. An administrator must train or install one (`python manage.py "
-            "train_model`); the server log says what is missing.")
+NO_MODEL = (
+    "no trained model is installed. An administrator must train or install one (`python manage.py "
+    "train_model`); the server log says what is missing."
+)
 
 logger = logging.getLogger(__name__)
 cache = ClassifierCache()
@@ -71,16 +89,30 @@ def active() -> tuple[CellClassifier, ModelVersion]:
     As the Label Studio ML backend's ``setup()`` does, the version is resolved once and every
     prediction is stamped with it, rather than looked up again per upload.
     """
-    from classifier import services  # noqa: PLC0415 - services imports this module
-
     global _active
     classifier = get_classifier()
     with _lock:
         if _active is None or _active[0] is not classifier:
-            version = services.model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH,
-                                                      metadata=classifier.metadata)
+            version = model_version_register(model_path=settings.HEMATOVISION_MODEL_PATH, metadata=classifier.metadata)
             _active = (classifier, version)
         return _active
+
+
+def active_version() -> ModelVersion | None:
+    """The loaded model's version, read afresh (``evaluate_model`` adds metrics from another process), or None."""
+    try:
+        _, version = active()
+    except ModelUnavailable:
+        return None
+    return ModelVersion.objects.get(pk=version.pk)
+
+
+def runtime_name() -> str:
+    """Which runtime computes this process's predictions (e.g. ``openvino 2026.4.1 (f32, CPU)``), or empty."""
+    try:
+        return get_classifier().runtime
+    except ModelUnavailable:
+        return ""
 
 
 def forget_version() -> None:
@@ -109,7 +141,7 @@ def confusion_png(metrics: dict) -> bytes:
     (``ml.training``, ``ml.data``) out of the web process. It does not keep matplotlib out of start-up:
     Keras imports ``matplotlib.pyplot`` itself (``keras.src.visualization``) as soon as it is loaded.
     """
-    from ml.evaluation import confusion_png_bytes  # noqa: PLC0415 - the training pipeline only when asked
+    from ml.evaluation import confusion_png_bytes  # imported here: the training pipeline only when asked
 
     return confusion_png_bytes(metrics)
 
@@ -122,8 +154,9 @@ def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256:
     """
     classifier = get_classifier()
     if classifier.sha256 != model_sha256:
-        raise ModelUnavailable("The model that made this prediction is no longer the active model, so its "
-                               "decision cannot be explained.")
+        raise ModelUnavailable(
+            "The model that made this prediction is no longer the active model, so its decision cannot be explained."
+        )
     model_input = preprocess(decode(prediction_image_bytes), classifier.spec)
     overlay = gradcam_overlay(classifier.model, model_input, classifier.class_names.index(class_name))
     buffer = io.BytesIO()
@@ -131,12 +164,12 @@ def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256:
     return buffer.getvalue()
 
 
-def cell_crop_jpeg(image_bytes: bytes) -> bytes:
-    """JPEG of a square around the located cell at native resolution (no model needed), for review and the report.
+def cell_crop_jpeg(rgb) -> bytes:
+    """JPEG of a square around the located cell of decoded pixels, at native resolution (no model needed), for
+    review and the report.
 
     Where the square reaches past the frame, the frame's median colour fills it, as for the model's crop.
     """
-    rgb = decode(image_bytes)
     height, width = rgb.shape[:2]
     location = locate_cell(rgb)
     scale = max(CELL_CROP_SCALE, CELL_CROP_MIN_SIDE / location.nucleus_size) if location.nucleus_found else 0.0

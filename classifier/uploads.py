@@ -19,8 +19,11 @@ from classifier import model_gateway
 from classifier.archives import ArchiveRejected, zip_expand, zip_file_count
 
 FORMATS = sorted(model_gateway.ALLOWED_FORMATS)
-EXTENSION_FORMATS = {extension: name for extension, name in sorted(Image.registered_extensions().items())
-                     if name in model_gateway.ALLOWED_FORMATS}
+EXTENSION_FORMATS = {
+    extension: name
+    for extension, name in sorted(Image.registered_extensions().items())
+    if name in model_gateway.ALLOWED_FORMATS
+}
 
 
 def formats_text(conjunction: str = "or") -> str:
@@ -60,8 +63,10 @@ class PixelBudget:
 
     def spend(self, filename: str, pixels: int) -> None:
         if pixels > self.left:
-            raise UploadRejected(f"{filename}: this upload already holds {self.limit - self.left:,} of the "
-                                 f"{self.limit:,} pixels one upload may decode; send this file in another upload.")
+            raise UploadRejected(
+                f"{filename}: this upload already holds {self.limit - self.left:,} of the "
+                f"{self.limit:,} pixels one upload may decode; send this file in another upload."
+            )
         self.left -= pixels
 
 
@@ -84,8 +89,9 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None) -> Che
         raise UploadRejected(f"{filename}: the file is empty.")
     limit = settings.HEMATOVISION_MAX_UPLOAD_BYTES
     if upload.size > limit:
-        raise UploadRejected(f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is "
-                             f"{limit / 2**20:.0f} MB.")
+        raise UploadRejected(
+            f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB."
+        )
     data = upload.read()
     actual_format, pixels = _header(data)
     if budget is not None and 0 < pixels <= settings.HEMATOVISION_MAX_IMAGE_PIXELS:
@@ -95,8 +101,10 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None) -> Che
     except model_gateway.ImageError as error:
         raise UploadRejected(f"{filename}: {error}") from error
     if actual_format != expected_format:
-        raise UploadRejected(f"{filename}: the name says {expected_format} but the content is {actual_format}; "
-                             "rename the file or export it again.")
+        raise UploadRejected(
+            f"{filename}: the name says {expected_format} but the content is {actual_format}; "
+            "rename the file or export it again."
+        )
     return CheckedUpload(filename=filename, data=data, rgb=rgb)
 
 
@@ -109,8 +117,11 @@ def uploads_count_check(uploads: list[UploadedFile]) -> int:
     count = sum(zip_file_count(upload) if _is_zip(upload) else 1 for upload in uploads)
     limit = settings.HEMATOVISION_MAX_FILES_PER_UPLOAD
     if count > limit:
-        raise ValidationError(f"This upload holds {count} files (ZIP contents included); at most {limit} files "
-                              "per upload. Send them in several uploads.", code="too_many_files")
+        raise ValidationError(
+            f"This upload holds {count} files (ZIP contents included); at most {limit} files "
+            "per upload. Send them in several uploads.",
+            code="too_many_files",
+        )
     return count
 
 
@@ -131,8 +142,10 @@ def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], lis
     return expanded, failures
 
 
-def uploads_check(uploads: list[UploadedFile], budget: PixelBudget | None = None,
-                  ) -> tuple[list[CheckedUpload], list[UploadFailure]]:
+def uploads_check(
+    uploads: list[UploadedFile],
+    budget: PixelBudget | None = None,
+) -> tuple[list[CheckedUpload], list[UploadFailure]]:
     """Every acceptable file of ``uploads`` (no ZIPs: expand them first), decoded, and one failure with its reason
     per file that is not. Callers pass a few files at a time: the decoded pixels are held until classified."""
     checked, failures = [], []

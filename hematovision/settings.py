@@ -26,7 +26,7 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-CSRF_FAILURE_VIEW = "classifier.api.exceptions.csrf_failure"  # the styled 403 page
+CSRF_FAILURE_VIEW = "hematovision.errors.csrf_failure"  # the styled 403 page
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 # A built-in key suits only a site nobody else can reach: DEBUG, or served to this machine alone.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -34,7 +34,8 @@ if not SECRET_KEY:
     if not DEBUG and not set(ALLOWED_HOSTS) <= LOCAL_HOSTS:
         raise ImproperlyConfigured(
             f"DJANGO_SECRET_KEY is not set, but DJANGO_ALLOWED_HOSTS ({', '.join(ALLOWED_HOSTS)}) is not only "
-            "this machine: set DJANGO_SECRET_KEY to a long random string (README, Deployment).")
+            "this machine: set DJANGO_SECRET_KEY to a long random string (README, Deployment)."
+        )
     SECRET_KEY = "insecure-local-key-set-DJANGO_SECRET_KEY-for-any-deployment"
 
 INSTALLED_APPS = [
@@ -52,7 +53,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "hematovision",
+    "accounts",
+    "registry",
     "classifier",
+    "labs",  # after classifier: its post_migrate gives the Reviewers group classifier's review permission
 ]
 
 MIDDLEWARE = [
@@ -65,7 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "classifier.middleware.PrivateCacheMiddleware",
+    "hematovision.middleware.PrivateCacheMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers for locked-out logins
 ]
 
@@ -99,7 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "classifier.context_processors.hematovision",
+                "hematovision.context_processors.hematovision",
             ],
         },
     },
@@ -107,20 +112,23 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.config(
-        env="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60,
+        env="DATABASE_URL",
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers (gunicorn threads, Celery workers) queue for the write lock instead of answering
     # "database is locked": writes take it at BEGIN, wait up to 20 s for it, and WAL lets reads go on meanwhile.
     DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE", "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_USER_MODEL = "classifier.User"
+AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -136,7 +144,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("HEMATOVISION_LOGIN_FAILURE_LIMIT", "5")
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "classifier.views.accounts.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "classifier:upload"
@@ -153,8 +161,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("HEMATOVISION_MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
-    "default": {"BACKEND": os.environ.get("HEMATOVISION_FILE_STORAGE",
-                                          "django.core.files.storage.FileSystemStorage")},
+    "default": {"BACKEND": os.environ.get("HEMATOVISION_FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-storages (docs/deployment.md)
@@ -162,7 +169,9 @@ if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-st
         "bucket_name": os.environ["HEMATOVISION_S3_BUCKET"],
         "endpoint_url": os.environ.get("HEMATOVISION_S3_ENDPOINT_URL") or None,  # any S3-compatible service
         "region_name": os.environ.get("HEMATOVISION_S3_REGION") or None,
-        "default_acl": None, "querystring_auth": True, "file_overwrite": False,  # private objects, no overwrite
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,  # private objects, no overwrite
     }
 
 # Uploads: the limit per file is ours; Django's own limits are raised so that ours is the one users meet.
@@ -182,12 +191,14 @@ SHARED_DATA_DIR = BASE_DIR.parent / "shared" / "data"  # the workplace layout: .
 HEMATOVISION_TRAINING_SOURCES = os.environ.get(
     "HEMATOVISION_TRAINING_SOURCES",
     f"kaggle={SHARED_DATA_DIR / 'blood-cells' / 'dataset2-master'},"
-    f"pbc={SHARED_DATA_DIR / 'pbc' / 'PBC_dataset_normal_DIB'}")
+    f"pbc={SHARED_DATA_DIR / 'pbc' / 'PBC_dataset_normal_DIB'}",
+)
 # The Kaggle dataset folder, for the full-size check (its dataset-master originals sit beside it).
 HEMATOVISION_DATASET_DIR = os.environ.get("HEMATOVISION_DATASET_DIR", "")
 HEMATOVISION_BASE_WEIGHTS = os.environ.get("HEMATOVISION_BASE_WEIGHTS", "imagenet")
-HEMATOVISION_MODEL_PATH = Path(os.environ.get("HEMATOVISION_MODEL_PATH",
-                                              BASE_DIR / "var" / "model" / "hematovision.keras"))
+HEMATOVISION_MODEL_PATH = Path(
+    os.environ.get("HEMATOVISION_MODEL_PATH", BASE_DIR / "var" / "model" / "hematovision.keras")
+)
 # Which runtime computes predictions: auto (the model's OpenVINO export when present and intact, else Keras),
 # openvino (that export, or the model is unavailable) or keras. See ml/runtime.py.
 HEMATOVISION_RUNTIME = os.environ.get("HEMATOVISION_RUNTIME", "auto")
@@ -206,14 +217,14 @@ HEMATOVISION_PASSWORD_RESET = bool(EMAIL_HOST)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: an unauthenticated call gets 401 with WWW-Authenticate
-        "classifier.api.authentication.ExpiringTokenAuthentication",
+        "accounts.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": PAGINATE_BY,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "classifier.api.exceptions.json_exception_handler",
+    "EXCEPTION_HANDLER": "hematovision.errors.json_exception_handler",
     # The token endpoint is throttled per client address (on top of django-axes' lock-out per username).
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("HEMATOVISION_TOKEN_RATE", "10/minute")},
 }
@@ -250,7 +261,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
 
-# Lab workflow; classifier/checks.py checks both values at start-up. A prediction below this top probability
+# Lab workflow; hematovision/checks.py checks both values at start-up. A prediction below this top probability
 # is flagged for review: how the default was chosen and what it trades is the experiment "Review threshold"
 # in docs/experiments.md (`make calibrate` prints the trade-off for your model). Reference intervals are adult
 # WBC differential percentages: the defaults are the widely printed textbook ranges that the product issue
@@ -262,10 +273,12 @@ HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENC
 # the count under which it warns that the percentages are imprecise (a manual differential counts 100 cells).
 HEMATOVISION_LAB_NAME = os.environ.get("HEMATOVISION_LAB_NAME", "Haematology laboratory")
 HEMATOVISION_REPORT_MIN_CELLS = int(os.environ.get("HEMATOVISION_REPORT_MIN_CELLS", "100"))
-HEMATOVISION_REFERENCE_INTERVALS = json.loads(os.environ.get(
-    "HEMATOVISION_REFERENCE_INTERVALS",
-    '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
-))
+HEMATOVISION_REFERENCE_INTERVALS = json.loads(
+    os.environ.get(
+        "HEMATOVISION_REFERENCE_INTERVALS",
+        '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
+    )
+)
 
 # Background classification (docs/deployment.md). Without a broker, tasks run in the process that sends them and
 # sample uploads are classified inside the request, as ever; with one, sample uploads are stored, answered at once
@@ -292,9 +305,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # worker died between taking it and recording it): a starting worker, and beat once per timeout, send it again.
 HEMATOVISION_RESEND_AFTER = _VISIBILITY_TIMEOUT
 CELERY_BEAT_SCHEDULE = {
-    "send-stale-pending-again": {"task": "classifier.tasks.send_stale_pending_again",
-                                 "schedule": HEMATOVISION_RESEND_AFTER,
-                                 "options": {"expires": HEMATOVISION_RESEND_AFTER}},  # the next one supersedes it
+    "send-waiting-again": {
+        "task": "classifier.tasks.send_waiting_again",
+        "schedule": HEMATOVISION_RESEND_AFTER,
+        "options": {"expires": HEMATOVISION_RESEND_AFTER},
+    },  # the next one supersedes it
 }
 HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
 HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task

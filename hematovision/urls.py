@@ -3,20 +3,16 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from classifier.views import accounts
-
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),  # asked for by browsers
     path("admin/", admin.site.urls),
-    path("accounts/signup/", accounts.signup, name="signup"),
-    path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
-    path("accounts/password_reset/done/", accounts.password_reset_done, name="password_reset_done"),
-    path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("classifier.api.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("api/", include("hematovision.api_urls")),
+    path("", include("labs.urls")),
     path("", include("classifier.urls")),
 ]
 
-handler400 = "classifier.api.exceptions.bad_request"
-handler403 = "classifier.api.exceptions.permission_denied"
-handler404 = "classifier.api.exceptions.page_not_found"
-handler500 = "classifier.api.exceptions.server_error"
+handler400 = "hematovision.errors.bad_request"
+handler403 = "hematovision.errors.permission_denied"
+handler404 = "hematovision.errors.page_not_found"
+handler500 = "hematovision.errors.server_error"

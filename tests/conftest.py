@@ -1,4 +1,5 @@
-"""Shared fixtures: users, a tiny but real Keras model artifact, private media folders."""
+"""Shared fixtures: users and their web and API clients, a tiny but real Keras model artifact, private media
+folders."""
 
 import dataclasses
 import os
@@ -11,15 +12,15 @@ import keras
 import pytest
 from django.core.cache import cache
 
-from classifier import model_gateway, services
+from classifier import model_gateway
+from classifier.services.predictions import prediction_create_many
+from labs.services.samples import sample_create
 from ml import CLASS_NAMES
 from ml.artifact import metadata_path, novelty_path, read_metadata, write_metadata
 from ml.inference import export_artifact
 from ml.model import build_model
-from tests.factories import save_tiny_artifact, upload_file
-
-TINY_INPUT = 32
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.environment import PROJECT_DIR, skip_or_fail
+from tests.factories import TINY_INPUT, reviewer_grant, save_tiny_artifact, token_client, upload_file
 
 
 def _configured_path(variable: str, what: str) -> Path:
@@ -27,17 +28,14 @@ def _configured_path(variable: str, what: str) -> Path:
     value = os.environ.get(variable, "")
     if value and Path(value).exists():
         return Path(value).resolve()  # absolute: the browser tests hand files to Chromium, which needs that
-    reason = f"{what} not configured: set {variable} (now {value or 'unset'!r}) to run this test."
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"In CI, {reason}")
-    pytest.skip(reason)
+    skip_or_fail(f"{what} not configured: set {variable} (now {value or 'unset'!r}) to run this test.")
 
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite tests get a database file, as a deployment has: Django would share one in-memory connection
     between the test and the live server's threads, so concurrent writers would never really contend."""
-    from django.conf import settings  # noqa: PLC0415 - read once pytest-django has configured Django
+    from django.conf import settings  # imported here: read once pytest-django has configured Django
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
@@ -65,12 +63,29 @@ def trained_model_path(tmp_path_factory, dataset_dir, pbc_dir, base_weights) -> 
     """A model really trained (briefly) on a small real subset of both sources, by the real `train_model`."""
     work = tmp_path_factory.mktemp("trained-model")
     model_path = work / "model.keras"
-    command = [sys.executable, "manage.py", "train_model", "--source", f"kaggle:150={dataset_dir}",
-               "--source", f"pbc:150={pbc_dir}", "--base-weights", str(base_weights), "--output", str(model_path),
-               "--image-size", "128", "--epochs", "3", "--fine-tune-epochs", "1", "--batch-size", "32"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "train_model",
+        "--source",
+        f"kaggle:150={dataset_dir}",
+        "--source",
+        f"pbc:150={pbc_dir}",
+        "--base-weights",
+        str(base_weights),
+        "--output",
+        str(model_path),
+        "--image-size",
+        "128",
+        "--epochs",
+        "3",
+        "--fine-tune-epochs",
+        "1",
+        "--batch-size",
+        "32",
+    ]
     environment = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'train.sqlite3'}"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment,
-                   check=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=PROJECT_DIR, env=environment, check=True)
     subprocess.run(command, cwd=PROJECT_DIR, env=environment, check=True)
     return model_path
 
@@ -146,5 +161,31 @@ def alice_client(client, user):
 @pytest.fixture
 def alice_prediction(user, model_path):
     """One stored prediction of alice's, made through the real service."""
-    predictions, _ = services.prediction_create_many(owner=user, uploads=[upload_file("alice-cell.jpeg")])
+    predictions, _ = prediction_create_many(owner=user, uploads=[upload_file("alice-cell.jpeg")])
     return predictions[0]
+
+
+@pytest.fixture
+def alice_api(user):
+    return token_client(user)
+
+
+@pytest.fixture
+def bob_api(other_user):
+    return token_client(other_user)
+
+
+@pytest.fixture
+def alice_reviewer_api(user):
+    return token_client(reviewer_grant(user))
+
+
+@pytest.fixture
+def bob_reviewer_api(other_user):
+    """Bob may review: a 404 for him proves isolation, not a missing permission."""
+    return token_client(reviewer_grant(other_user))
+
+
+@pytest.fixture
+def alice_sample(user):
+    return sample_create(owner=user, identifier="S-001", notes="Routine smear")

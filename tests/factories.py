@@ -20,15 +20,19 @@ from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from classifier import services
-from classifier.apps import REVIEWERS_GROUP
-from classifier.models import CLASS_NAMES, Lab, ModelVersion, Prediction, Sample
+from classifier.models import CLASS_NAMES, Prediction
+from labs.apps import REVIEWERS_GROUP
+from labs.models import Lab, Sample
+from labs.services.samples import sample_create
+from labs.services.sign_off import sample_verify
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, preprocess
+from registry.models import ModelVersion
 
 SHA256 = "0123456789abcdef" * 4
+TINY_INPUT = 32  # the tiny test model's input side, in pixels
 
 
 def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: int = 30, seed: int = 0) -> np.ndarray:
@@ -144,6 +148,11 @@ def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> 
     return buffer.getvalue()
 
 
+def zip_upload(members: dict[str, bytes], name: str = "cells.zip", compression: int = zipfile.ZIP_DEFLATED):
+    """An uploaded ZIP of ``members`` (name: bytes)."""
+    return SimpleUploadedFile(name, zip_of(members, compression), content_type="application/zip")
+
+
 def reviewer_make(django_user_model, username: str = "rita"):
     """A new member of the Reviewers group (the product's way of granting the review permission)."""
     return reviewer_grant(django_user_model.objects.create_user(username=username,
@@ -158,7 +167,7 @@ def reviewer_grant(user):
 
 def unverifier_grant(user):
     """Give an existing user the permission to un-verify samples (staff grant it in the admin)."""
-    user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="classifier"))
+    user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="labs"))
     return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions per instance
 
 
@@ -169,7 +178,7 @@ def lab_make(*members, name: str = "Haematology North", slug: str = "haematology
 
 
 def sample_make(owner, identifier: str = "S-001", notes: str = "", lab=None):
-    return services.sample_create(owner=owner, identifier=identifier, notes=notes, lab=lab)
+    return sample_create(owner=owner, identifier=identifier, notes=notes, lab=lab)
 
 
 def sample_verified_make(owner, reviewer, identifier: str = "S-DONE", lab=None, cells: int = 2):
@@ -177,7 +186,7 @@ def sample_verified_make(owner, reviewer, identifier: str = "S-DONE", lab=None, 
     sample = sample_make(owner, identifier, lab=lab)
     for index in range(cells):
         prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer, filename=f"done-{index}.jpeg")
-    return services.sample_verify(sample=sample, reviewer=reviewer)
+    return sample_verify(sample=sample, reviewer=reviewer)
 
 
 def reviewed_lab_sample_make(owner, reviewer):

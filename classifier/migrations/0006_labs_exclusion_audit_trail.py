@@ -2,10 +2,11 @@
 # Labs, exclusion, the un-verify permission and the audit trail. No data migration: existing samples get no lab and
 # stay visible to their owner (and staff) only, as before, so the upgrade opens nothing to anyone
 # (docs/labs-and-sign-off.md); staff may set a sample's lab in the admin.
+# The user model was classifier.User until 0009 moved it to accounts (same table): its foreign keys here name it
+# so, since AUTH_USER_MODEL names accounts.User now.
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.conf import settings
 from django.db import migrations, models
 
 
@@ -51,7 +52,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100)),
                 ('slug', models.SlugField(help_text='Short name for the API, e.g. haematology-north.', unique=True)),
-                ('members', models.ManyToManyField(blank=True, related_name='labs', to=settings.AUTH_USER_MODEL)),
+                ('members', models.ManyToManyField(blank=True, related_name='labs', to='classifier.user')),
             ],
             options={
                 'ordering': ['name'],
@@ -69,7 +70,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sampleevent',
             name='actor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='classifier.user'),
         ),
         migrations.AddField(
             model_name='sampleevent',

@@ -14,5 +14,6 @@ def history(request):
     page = Paginator(prediction_filter.qs, settings.PAGINATE_BY).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "classifier/history.html",
-                  {"filter": prediction_filter, "page": page, "query": query.urlencode()})
+    return render(
+        request, "classifier/history.html", {"filter": prediction_filter, "page": page, "query": query.urlencode()}
+    )

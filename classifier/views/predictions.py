@@ -10,8 +10,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from classifier import exports, model_gateway, selectors, services
-from classifier.forms.upload import UploadForm
+from classifier import exports, model_gateway, selectors
+from classifier.forms import UploadForm
+from classifier.services.predictions import prediction_create_many, prediction_delete, prediction_explain
 from classifier.views.common import error_text
 
 
@@ -21,8 +22,7 @@ def upload(request):
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if form.is_bound and form.is_valid():
         try:
-            predictions, failures = services.prediction_create_many(owner=request.user,
-                                                                    uploads=form.cleaned_data["images"])
+            predictions, failures = prediction_create_many(owner=request.user, uploads=form.cleaned_data["images"])
         except model_gateway.ModelUnavailable as error:
             messages.error(request, f"The classifier is not available: {error}")
             return render(request, "classifier/upload.html", {"form": form}, status=503)
@@ -53,8 +53,7 @@ def results(request):
 
 @login_required
 def detail(request, pk: int):
-    return render(request, "classifier/detail.html",
-                  {"prediction": selectors.prediction_get(user=request.user, pk=pk)})
+    return render(request, "classifier/detail.html", {"prediction": selectors.prediction_get(user=request.user, pk=pk)})
 
 
 @login_required
@@ -63,13 +62,16 @@ def delete(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     name = prediction.original_filename
     try:
-        cleanup = services.prediction_delete(prediction=prediction, actor=request.user)
+        cleanup = prediction_delete(prediction=prediction, actor=request.user)
     except ValidationError as error:
         messages.error(request, error_text(error))
         return redirect("classifier:detail", pk=pk)
     if cleanup.left:
-        messages.warning(request, f"Deleted the prediction for {name}, but the storage would not remove its image "
-                                  "files; they are no longer shown anywhere, and an administrator has been told.")
+        messages.warning(
+            request,
+            f"Deleted the prediction for {name}, but the storage would not remove its image "
+            "files; they are no longer shown anywhere, and an administrator has been told.",
+        )
     else:
         messages.success(request, f"Deleted the prediction for {name}.")
     return redirect("classifier:history")
@@ -88,7 +90,7 @@ def gradcam(request, pk: int):
     prediction = selectors.prediction_get(user=request.user, pk=pk)
     if request.method == "POST":
         try:
-            services.prediction_explain(prediction=prediction)
+            prediction_explain(prediction=prediction)
         except (model_gateway.ModelUnavailable, model_gateway.ImageError) as error:
             messages.error(request, f"The heatmap could not be computed: {error}")
         return redirect("classifier:detail", pk=pk)
@@ -101,6 +103,6 @@ def gradcam(request, pk: int):
 def cell_crop(request, pk: int):
     """The crop around the located cell that reviewers judge; whoever may see the prediction may see it."""
     prediction = selectors.prediction_get_visible(user=request.user, pk=pk)
-    response = HttpResponse(services.prediction_cell_crop(prediction=prediction), content_type="image/jpeg")
+    response = HttpResponse(exports.cell_crop_jpeg(prediction), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response

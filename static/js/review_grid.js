@@ -14,7 +14,7 @@
   const classLabel = pairs(grid.dataset.classLabels);
   const status = document.getElementById("review-status");
   const progress = document.getElementById("review-progress");
-  const pendingCount = document.getElementById("pending-count");
+  const unreviewedCount = document.getElementById("unreviewed-count");
   const reviewedSummary = document.getElementById("reviewed-summary");
   const excludeDialog = document.getElementById("exclude-dialog");
   const fullDialog = document.getElementById("full-image-dialog");
@@ -94,10 +94,10 @@
     progress.querySelector('[data-count="reviewed"]').textContent = reviewed;
     progress.querySelector("progress").value = reviewed;
     if (reviewedSummary) reviewedSummary.textContent = `reviewed ${reviewed} of ${data.total}`;
-    if (!before && pendingCount && cell.classList.contains("needs-review")) {
-      const left = Math.max(0, parseInt(pendingCount.textContent, 10) - 1);
-      pendingCount.textContent = `${left} flagged cell${left === 1 ? "" : "s"} to review`;
-      pendingCount.classList.toggle("flag", left > 0);
+    if (!before && unreviewedCount && cell.classList.contains("needs-review")) {
+      const left = Math.max(0, parseInt(unreviewedCount.textContent, 10) - 1);
+      unreviewedCount.textContent = `${left} flagged cell${left === 1 ? "" : "s"} to review`;
+      unreviewedCount.classList.toggle("flag", left > 0);
     }
   }
 

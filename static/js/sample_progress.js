@@ -16,7 +16,7 @@
 
   async function watch() {
     const status = document.querySelector(".sample-status");
-    if (!status || !Number(status.dataset.queued)) return;
+    if (!status || !Number(status.dataset.waiting)) return;
     await refresh();
     window.setTimeout(watch, POLL_MS);
   }

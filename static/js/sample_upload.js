@@ -33,14 +33,14 @@
     if (!answer) {
       const why = response ? `the server answered ${response.status}` : "the connection failed";
       files.forEach(file => reportFailure(`${file.name}: not uploaded (${why}).`));
-      return {created: 0, queued: 0, failed: files.length, stop: !response};
+      return {created: 0, waiting: 0, failed: files.length, stop: !response};
     }
     const errors = answer.errors || [];
     errors.forEach(failure => reportFailure(failure.reason));
-    const created = (answer.predictions || []).length, queued = answer.queued || 0;
+    const created = (answer.predictions || []).length, waiting = answer.waiting || 0;
     const refused = !response.ok && !errors.length;  // nothing in the chunk was taken, for one reason
     if (refused) files.forEach(file => reportFailure(`${file.name}: ${refusal(answer)}`));
-    return {created, queued, failed: refused ? files.length : errors.length,
+    return {created, waiting, failed: refused ? files.length : errors.length,
             stop: [401, 403, 404, 503].includes(response.status)};
   }
 
@@ -53,12 +53,12 @@
     box.hidden = false;
     bar.max = files.length;
     bar.value = 0;
-    let created = 0, queued = 0, failed = 0;
+    let created = 0, waiting = 0, failed = 0;
     for (let start = 0; start < files.length; start += chunkSize) {
       status.textContent = `Classifying… ${start} of ${files.length} file(s) sent`;
       const result = await sendChunk(files.slice(start, start + chunkSize));
       created += result.created;
-      queued += result.queued;
+      waiting += result.waiting;
       failed += result.failed;
       bar.value = Math.min(start + chunkSize, files.length);
       if (result.stop) {
@@ -68,11 +68,11 @@
         break;
       }
     }
-    status.textContent = `Done: ${created} image(s) classified` + (queued ? `, ${queued} stored and being classified` : "")
+    status.textContent = `Done: ${created} image(s) classified` + (waiting ? `, ${waiting} stored and being classified` : "")
       + (failed ? `, ${failed} not classified (see below).` : ".");
     form.reset();
     button.disabled = false;
     await window.hematovisionSample.refresh(form.dataset.refreshUrl);  // sample_progress.js
-    if (queued) window.hematovisionSample.watch();
+    if (waiting) window.hematovisionSample.watch();
   });
 })();

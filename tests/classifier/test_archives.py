@@ -6,16 +6,12 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from classifier import services
 from classifier.archives import ArchiveRejected, zip_expand
 from classifier.models import Prediction
-from tests.factories import image_bytes, media_files, zip_of
+from classifier.services.predictions import prediction_create_many
+from tests.factories import image_bytes, media_files, zip_upload
 
 MEMBER_LIMIT = 5 * 1024 * 1024
-
-
-def zip_upload(members: dict[str, bytes], name: str = "cells.zip", compression=zipfile.ZIP_DEFLATED):
-    return SimpleUploadedFile(name, zip_of(members, compression), content_type="application/zip")
 
 
 def lying_zip(claimed_size: int = 1000) -> SimpleUploadedFile:
@@ -28,8 +24,15 @@ def lying_zip(claimed_size: int = 1000) -> SimpleUploadedFile:
 
 
 def test_nested_folders_are_accepted_and_metadata_skipped():
-    upload = zip_upload({"smear/field-1/a.jpeg": image_bytes("JPEG"), "smear/field-2/b.png": image_bytes("PNG"),
-                         "smear/": b"", "__MACOSX/smear/._a.jpeg": b"junk", "smear/.DS_Store": b"junk"})
+    upload = zip_upload(
+        {
+            "smear/field-1/a.jpeg": image_bytes("JPEG"),
+            "smear/field-2/b.png": image_bytes("PNG"),
+            "smear/": b"",
+            "__MACOSX/smear/._a.jpeg": b"junk",
+            "smear/.DS_Store": b"junk",
+        }
+    )
     members, failures = zip_expand(upload, max_member_bytes=MEMBER_LIMIT)
     assert [member.name for member in members] == ["a.jpeg", "b.png"]
     assert [member.read() for member in members] == [image_bytes("JPEG"), image_bytes("PNG")]
@@ -38,8 +41,9 @@ def test_nested_folders_are_accepted_and_metadata_skipped():
 
 @pytest.mark.parametrize("unsafe", ["../x.jpeg", "/abs.jpeg", "cells/../../x.jpeg", "C:/x.jpeg", "..\\x.jpeg"])
 def test_path_traversal_names_are_rejected_and_the_rest_kept(unsafe):
-    members, failures = zip_expand(zip_upload({unsafe: image_bytes("JPEG"), "ok.jpeg": image_bytes("JPEG")}),
-                                   max_member_bytes=MEMBER_LIMIT)
+    members, failures = zip_expand(
+        zip_upload({unsafe: image_bytes("JPEG"), "ok.jpeg": image_bytes("JPEG")}), max_member_bytes=MEMBER_LIMIT
+    )
     assert [member.name for member in members] == ["ok.jpeg"]
     assert len(failures) == 1 and "unsafe path" in failures[0].reason
 
@@ -55,9 +59,12 @@ def test_member_whose_header_lies_about_its_size_is_refused():
 
 
 def test_member_over_the_size_limit_is_reported_not_read():
-    members, failures = zip_expand(zip_upload({"big.jpeg": image_bytes("JPEG"), "small.jpeg": image_bytes("JPEG")},
-                                              compression=zipfile.ZIP_STORED),
-                                   max_member_bytes=len(image_bytes("JPEG")) - 1)
+    members, failures = zip_expand(
+        zip_upload(
+            {"big.jpeg": image_bytes("JPEG"), "small.jpeg": image_bytes("JPEG")}, compression=zipfile.ZIP_STORED
+        ),
+        max_member_bytes=len(image_bytes("JPEG")) - 1,
+    )
     assert members == [] and [failure.filename for failure in failures] == ["big.jpeg", "small.jpeg"]
     assert "the limit is" in failures[0].reason
 
@@ -69,9 +76,15 @@ def test_not_a_zip_is_rejected_with_its_name():
 
 @pytest.mark.django_db
 def test_non_image_members_are_reported_one_by_one_and_images_are_classified(user, model_path, isolated_media):
-    upload = zip_upload({"smear/a.jpeg": image_bytes("JPEG"), "smear/readme.txt": b"notes",
-                         "smear/fake.jpeg": b"not a picture", "../escape.jpeg": image_bytes("JPEG")})
-    predictions, failures = services.prediction_create_many(owner=user, uploads=[upload])
+    upload = zip_upload(
+        {
+            "smear/a.jpeg": image_bytes("JPEG"),
+            "smear/readme.txt": b"notes",
+            "smear/fake.jpeg": b"not a picture",
+            "../escape.jpeg": image_bytes("JPEG"),
+        }
+    )
+    predictions, failures = prediction_create_many(owner=user, uploads=[upload])
     assert [prediction.original_filename for prediction in predictions] == ["a.jpeg"]
     reasons = " ".join(failure.reason for failure in failures)
     assert {failure.filename for failure in failures} == {"readme.txt", "fake.jpeg", "../escape.jpeg"}
@@ -80,12 +93,14 @@ def test_non_image_members_are_reported_one_by_one_and_images_are_classified(use
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("make_upload", [lambda: lying_zip(),
-                                         lambda: zip_upload({"bomb.jpeg": b"\0" * (2 * 1024 * 1024)})],
-                         ids=["lying header", "bomb"])
+@pytest.mark.parametrize(
+    "make_upload",
+    [lambda: lying_zip(), lambda: zip_upload({"bomb.jpeg": b"\0" * (2 * 1024 * 1024)})],
+    ids=["lying header", "bomb"],
+)
 def test_a_rejected_zip_is_one_failure_and_other_uploads_still_count(user, model_path, make_upload):
     good = SimpleUploadedFile("good.jpeg", image_bytes("JPEG"), content_type="image/jpeg")
-    predictions, failures = services.prediction_create_many(owner=user, uploads=[make_upload(), good])
+    predictions, failures = prediction_create_many(owner=user, uploads=[make_upload(), good])
     assert [prediction.original_filename for prediction in predictions] == ["good.jpeg"]
     assert len(failures) == 1 and failures[0].filename.endswith(".zip")
     assert Prediction.objects.count() == 1

@@ -10,9 +10,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from classifier import selectors, services, tasks
-from classifier.models import PendingImage, Prediction
+from classifier import tasks
+from classifier.models import Prediction, WaitingImage
+from classifier.selectors import waiting_ids
+from classifier.services.waiting import sample_images_add, waiting_classify
 from hematovision.celery import app as celery_app
+from labs.services.samples import sample_delete
+from labs.services.sign_off import sample_verify
 from tests.factories import (
     image_bytes,
     media_files,
@@ -39,105 +43,120 @@ def sample(user):
 
 
 def three_images():
-    return [upload_file("a.jpeg"), upload_file("cells.zip", zip_of({"b.jpeg": image_bytes(), "c.jpeg": image_bytes()}),
-                                                "application/zip")]
+    return [
+        upload_file("a.jpeg"),
+        upload_file("cells.zip", zip_of({"b.jpeg": image_bytes(), "c.jpeg": image_bytes()}), "application/zip"),
+    ]
 
 
 def test_api_upload_stores_every_file_answers_at_once_and_shows_n_of_m(
-        background, model_path, user, sample, django_capture_on_commit_callbacks):
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     api = token_client(user)
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         response = upload(api, reverse("api:sample-images", args=[sample.pk]), *three_images())
     assert response.status_code == 202
-    assert response.json() == {"predictions": [], "queued": 3, "errors": []}
-    assert PendingImage.objects.count() == 3 and not Prediction.objects.exists()
+    assert response.json() == {"predictions": [], "waiting": 3, "errors": []}
+    assert WaitingImage.objects.count() == 3 and not Prediction.objects.exists()
     assert len(enqueued) == 1
     body = api.get(reverse("api:sample", args=[sample.pk])).json()
-    assert (body["image_count"], body["queued_count"], body["classification"]) == (0, 3, "0 of 3 classified")
-    assert api.get(reverse("api:sample-differential", args=[sample.pk])).json()["queued_count"] == 3
+    assert (body["image_count"], body["waiting_count"], body["classification"]) == (0, 3, "0 of 3 classified")
+    assert api.get(reverse("api:sample-differential", args=[sample.pk])).json()["waiting_count"] == 3
 
 
 def test_sample_page_shows_progress_until_every_image_is_classified(
-        background, model_path, alice_client, sample, django_capture_on_commit_callbacks):
+    background, model_path, alice_client, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
-        response = alice_client.post(reverse("classifier:sample_upload", args=[sample.pk]),
-                                     {"images": three_images()}, follow=True)
+        response = alice_client.post(
+            reverse("labs:sample_upload", args=[sample.pk]), {"images": three_images()}, follow=True
+        )
     page = response.content.decode()
     assert "3 image(s) stored in sample S-BG; they are being classified." in page and "Not classified" not in page
-    assert "0 of 3 classified" in page and 'data-queued="3"' in page
+    assert "0 of 3 classified" in page and 'data-waiting="3"' in page
     enqueued[0]()  # the eager task: classifies the three images in batches of two
-    page = alice_client.get(reverse("classifier:sample_detail", args=[sample.pk])).content.decode()
-    assert "classified;" not in page and 'data-queued="0"' in page
+    page = alice_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert "classified;" not in page and 'data-waiting="0"' in page
     assert sorted(sample.predictions.values_list("original_filename", flat=True)) == ["a.jpeg", "b.jpeg", "c.jpeg"]
-    assert not PendingImage.objects.exists()
+    assert not WaitingImage.objects.exists()
 
 
-def test_prediction_keeps_the_stored_upload_and_gets_a_preview(background, model_path, user, sample,
-                                                               django_capture_on_commit_callbacks, isolated_media):
+def test_prediction_keeps_the_stored_upload_and_gets_a_preview(
+    background, model_path, user, sample, django_capture_on_commit_callbacks, isolated_media
+):
     with django_capture_on_commit_callbacks(execute=True):
-        services.sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
+        sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
     prediction = Prediction.objects.get()
     assert prediction.image.read() == image_bytes()
     assert (prediction.image_width, prediction.image_height) == (320, 240)
-    assert len(media_files(isolated_media)) == 2  # the upload and its preview: no copy left behind
+    assert len(media_files(isolated_media)) == 3  # the upload, its preview and crop: no copy left behind
 
 
-def test_a_batch_delivered_twice_classifies_each_image_once(background, model_path, user, sample,
-                                                            django_capture_on_commit_callbacks):
+def test_a_batch_delivered_twice_classifies_each_image_once(
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
-        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
-    ids = selectors.pending_ids(sample=sample)
-    assert services.pending_classify(pending_ids=ids[:2]) == 2
-    assert services.pending_classify(pending_ids=ids) == 1
-    assert services.pending_classify(pending_ids=ids) == 0
+        sample_images_add(owner=user, sample=sample, uploads=three_images())
+    ids = waiting_ids(sample=sample)
+    assert waiting_classify(ids=ids[:2]) == 2
+    assert waiting_classify(ids=ids) == 1
+    assert waiting_classify(ids=ids) == 0
     assert Prediction.objects.count() == 3
 
 
-def test_a_sample_cannot_be_verified_while_images_wait(background, model_path, user, sample,
-                                                       django_capture_on_commit_callbacks):
+def test_a_sample_cannot_be_verified_while_images_wait(
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
-        services.sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
+        sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
     with pytest.raises(ValidationError, match="waiting to be classified"):
-        services.sample_verify(sample=sample, reviewer=reviewer_grant(user))
+        sample_verify(sample=sample, reviewer=reviewer_grant(user))
 
 
-def test_deleting_a_sample_removes_its_waiting_files(background, model_path, user, sample, isolated_media,
-                                                     django_capture_on_commit_callbacks):
+def test_deleting_a_sample_removes_its_waiting_files(
+    background, model_path, user, sample, isolated_media, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
-        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+        sample_images_add(owner=user, sample=sample, uploads=three_images())
     with django_capture_on_commit_callbacks(execute=True):
-        services.sample_delete(sample=sample)
-    assert not PendingImage.objects.exists() and media_files(isolated_media) == []
+        sample_delete(sample=sample)
+    assert not WaitingImage.objects.exists() and media_files(isolated_media) == []
 
 
-def test_queue_pending_sends_every_waiting_image_again(background, model_path, user, sample,
-                                                       django_capture_on_commit_callbacks):
+def test_queue_pending_sends_every_waiting_image_again(
+    background, model_path, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):
-        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+        sample_images_add(owner=user, sample=sample, uploads=three_images())
     call_command("queue_pending")  # eager here: the workers' job done in-process
-    assert Prediction.objects.count() == 3 and not PendingImage.objects.exists()
+    assert Prediction.objects.count() == 3 and not WaitingImage.objects.exists()
 
 
 def test_the_stale_sweep_sends_again_only_images_waiting_longer_than_the_visibility_timeout(
-        background, model_path, settings, user, sample, django_capture_on_commit_callbacks):
+    background, model_path, settings, user, sample, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False):  # their messages lost: never sent
-        services.sample_images_add(owner=user, sample=sample, uploads=three_images())
-    stale, *recent = PendingImage.objects.order_by("id")
-    PendingImage.objects.filter(pk=stale.pk).update(
-        queued_at=timezone.now() - timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER + 1))
-    assert tasks.send_stale_pending_again.delay().get() == 1  # eager: the worker's job done in-process
+        sample_images_add(owner=user, sample=sample, uploads=three_images())
+    stale, *recent = WaitingImage.objects.order_by("id")
+    WaitingImage.objects.filter(pk=stale.pk).update(
+        queued_at=timezone.now() - timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER + 1)
+    )
+    assert tasks.send_waiting_again.delay().get() == 1  # eager: the worker's job done in-process
     assert list(Prediction.objects.values_list("original_filename", flat=True)) == [stale.original_filename]
-    assert list(PendingImage.objects.order_by("id")) == recent
+    assert list(WaitingImage.objects.order_by("id")) == recent
 
 
 def test_beat_runs_the_stale_sweep_once_per_visibility_timeout(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["send-stale-pending-again"]
-    assert entry["task"] in celery_app.tasks and entry["task"] == tasks.send_stale_pending_again.name
-    assert entry["schedule"] == settings.HEMATOVISION_RESEND_AFTER == settings.CELERY_BROKER_TRANSPORT_OPTIONS[
-        "visibility_timeout"]
+    entry = settings.CELERY_BEAT_SCHEDULE["send-waiting-again"]
+    assert entry["task"] in celery_app.tasks and entry["task"] == tasks.send_waiting_again.name
+    assert (
+        entry["schedule"]
+        == settings.HEMATOVISION_RESEND_AFTER
+        == settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    )
 
 
 def test_without_a_broker_a_sample_upload_is_classified_in_the_request(model_path, user, sample):
-    predictions, queued, failures = services.sample_images_add(owner=user, sample=sample, uploads=three_images())
+    predictions, queued, failures = sample_images_add(owner=user, sample=sample, uploads=three_images())
     assert (len(predictions), queued, failures) == (3, 0, [])
-    assert not PendingImage.objects.exists()
+    assert not WaitingImage.objects.exists()

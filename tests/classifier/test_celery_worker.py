@@ -11,11 +11,11 @@ import time
 import pytest
 from django.db import connection
 
-from classifier import services
-from classifier.load_benchmark import QUEUE, BenchmarkError, free_port, wait_until
-from classifier.models import PendingImage, Prediction
+from benchmarks.load import QUEUE, BenchmarkError, free_port, wait_until
+from classifier.models import Prediction, WaitingImage
+from classifier.services.waiting import sample_images_add
 from hematovision.celery import app as celery_app
-from tests.conftest import PROJECT_DIR
+from tests.environment import PROJECT_DIR, skip_or_fail
 from tests.factories import image_bytes, sample_make, smear_rgb, upload_file
 
 IMAGES = 24
@@ -28,13 +28,25 @@ def redis_url(tmp_path):
     binary = shutil.which("redis-server")
     if binary is None:
         reason = "redis-server is not installed (apt-get install redis-server) to run the Celery worker test."
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"In CI, {reason}")
-        pytest.skip(reason)
+        skip_or_fail(reason)
     port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                               "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    import redis  # noqa: PLC0415 - installed with celery[redis]
+    server = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    import redis  # imported here: installed with celery[redis]
 
     wait_until(lambda: _pings(redis.Redis(port=port)), 10, "redis-server to answer")
     yield f"redis://127.0.0.1:{port}/0"
@@ -63,8 +75,7 @@ def broker(redis_url, settings, monkeypatch):
     settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND = True
     settings.HEMATOVISION_CLASSIFY_BATCH = 2
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)  # Celery reads it before its settings
-    celery_app.conf.update(task_always_eager=False,
-                           broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT})
+    celery_app.conf.update(task_always_eager=False, broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT})
     _forget_connections()
     yield redis_url
     _forget_connections()
@@ -80,13 +91,33 @@ def _database_url() -> str:
 
 
 def _start_worker(broker_url: str, settings, log) -> subprocess.Popen:
-    environment = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": broker_url,
-                   "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-                   "HEMATOVISION_MODEL_PATH": str(settings.HEMATOVISION_MODEL_PATH),
-                   "HEMATOVISION_MEDIA_ROOT": str(settings.MEDIA_ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "hematovision", "worker", "--pool=solo",
-                             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                            cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        "HEMATOVISION_MODEL_PATH": str(settings.HEMATOVISION_MODEL_PATH),
+        "HEMATOVISION_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hematovision",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=PROJECT_DIR,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_for_workers(condition, timeout: float, what: str, log_path):
@@ -101,7 +132,7 @@ def _upload_to_the_queue(user) -> list[str]:
     """IMAGES images of a new sample, stored and queued; their names."""
     sample = sample_make(user, "S-KILL")
     uploads = [upload_file(f"cell-{index:02}.jpeg", image_bytes(rgb=smear_rgb(seed=index))) for index in range(IMAGES)]
-    _, queued, failures = services.sample_images_add(owner=user, sample=sample, uploads=uploads)
+    _, queued, failures = sample_images_add(owner=user, sample=sample, uploads=uploads)
     assert (queued, failures) == (IMAGES, [])
     return [upload.name for upload in uploads]
 
@@ -111,8 +142,9 @@ def _classified_names() -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(broker, settings, model_path,
-                                                                               user, tmp_path):
+def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(
+    broker, settings, model_path, user, tmp_path
+):
     names = _upload_to_the_queue(user)
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
@@ -124,14 +156,15 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
             first.wait(10)
         classified_by_first = Prediction.objects.count()
         assert 0 < classified_by_first < IMAGES, "the kill must land while images still wait"
-        assert PendingImage.objects.count() == IMAGES - classified_by_first  # nothing lost with the worker
+        assert WaitingImage.objects.count() == IMAGES - classified_by_first  # nothing lost with the worker
         # A kill between taking a batch from Redis and recording it as unacknowledged loses the message itself;
         # once it is older than the timeout, the starting worker sends its images again.
         time.sleep(VISIBILITY_TIMEOUT)
         second = _start_worker(broker, settings, log)
         try:
-            _wait_for_workers(lambda: not PendingImage.objects.exists(), 180, "the second worker to classify the rest",
-                              log_path)
+            _wait_for_workers(
+                lambda: not WaitingImage.objects.exists(), 180, "the second worker to classify the rest", log_path
+            )
             time.sleep(VISIBILITY_TIMEOUT + 1)  # any batch delivered once more has had its chance to run again
         finally:
             second.terminate()
@@ -140,9 +173,10 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_none_is_classified_twice(b
 
 
 @pytest.mark.django_db(transaction=True)
-def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(broker, settings, model_path, user,
-                                                                              tmp_path):
-    import redis  # noqa: PLC0415 - installed with celery[redis]
+def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(
+    broker, settings, model_path, user, tmp_path
+):
+    import redis  # imported here: installed with celery[redis]
 
     names = _upload_to_the_queue(user)
     broker_client = redis.Redis.from_url(broker)
@@ -153,7 +187,7 @@ def test_batches_whose_messages_are_gone_are_sent_again_when_a_worker_starts(bro
     with open(log_path, "w") as log:
         worker = _start_worker(broker, settings, log)
         try:
-            _wait_for_workers(lambda: not PendingImage.objects.exists(), 120, "the worker to classify them", log_path)
+            _wait_for_workers(lambda: not WaitingImage.objects.exists(), 120, "the worker to classify them", log_path)
         finally:
             worker.terminate()
             worker.wait(30)

@@ -1,4 +1,5 @@
-"""The cell crop reviewers judge: a square around the located cell at native resolution, stored once, private."""
+"""The cell crop reviewers judge: a square around the located cell at native resolution, stored when the cell is
+classified, private; reading it never writes."""
 
 import io
 
@@ -9,7 +10,8 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import model_gateway
-from tests.factories import image_bytes, media_files, prediction_make, sample_make, smear_rgb
+from classifier.services.predictions import prediction_create_many
+from tests.factories import image_bytes, media_files, prediction_make, sample_make, smear_rgb, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -52,17 +54,24 @@ def test_a_huge_cell_is_shrunk_to_the_maximum_side(alice_client, user):
     assert crop_of(alice_client.get(url(prediction))).size == (model_gateway.CELL_CROP_MAX_SIDE,) * 2
 
 
-def test_crop_is_computed_once_and_stored(alice_client, user, isolated_media, monkeypatch):
-    prediction = prediction_make(sample_make(user))
-    calls = []
-    real = model_gateway.cell_crop_jpeg
-    monkeypatch.setattr(model_gateway, "cell_crop_jpeg", lambda data: calls.append(1) or real(data))
-    first = alice_client.get(url(prediction)).content
-    files = media_files(isolated_media)
-    assert alice_client.get(url(prediction)).content == first
-    assert len(calls) == 1 and media_files(isolated_media) == files
-    prediction.refresh_from_db()
+def test_crop_is_stored_when_the_cell_is_classified_and_served_as_stored(alice_client, user, model_path, monkeypatch):
+    predictions, _ = prediction_create_many(owner=user, uploads=[upload_file("cell.jpeg")], sample=sample_make(user))
+    prediction = predictions[0]
     assert prediction.cell_crop.name
+    with prediction.cell_crop.open("rb") as handle:
+        stored = handle.read()
+    monkeypatch.setattr(model_gateway, "cell_crop_jpeg", lambda rgb: pytest.fail("a stored crop is not made again"))
+    assert alice_client.get(url(prediction)).content == stored
+
+
+def test_reading_the_crop_of_an_older_cell_writes_nothing(alice_client, user, isolated_media):
+    prediction = prediction_make(sample_make(user))  # classified before crops were stored: none is
+    files = media_files(isolated_media)
+    first = alice_client.get(url(prediction)).content
+    assert alice_client.get(url(prediction)).content == first
+    assert media_files(isolated_media) == files
+    prediction.refresh_from_db()
+    assert not prediction.cell_crop
 
 
 def test_another_users_cell_is_404(client, user, other_user):

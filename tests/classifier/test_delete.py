@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
+from classifier.services.predictions import prediction_delete
 from tests.factories import media_files
 
 pytestmark = pytest.mark.django_db
@@ -14,13 +15,14 @@ def url(prediction):
 
 
 def stored_names(prediction):
-    return [field.name for field in (prediction.image, prediction.preview) if field.name]
+    return [field.name for field in (prediction.image, prediction.preview, prediction.cell_crop) if field.name]
 
 
-def test_owner_deletes_and_the_files_are_removed(alice_client, alice_prediction, isolated_media,
-                                                 django_capture_on_commit_callbacks):
+def test_owner_deletes_and_the_files_are_removed(
+    alice_client, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     names = stored_names(alice_prediction)
-    assert len(names) == 2 and all(alice_prediction.image.storage.exists(name) for name in names)
+    assert len(names) == 3 and all(alice_prediction.image.storage.exists(name) for name in names)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(url(alice_prediction), follow=True)
     assert response.redirect_chain[-1][0] == reverse("classifier:history")
@@ -30,15 +32,16 @@ def test_owner_deletes_and_the_files_are_removed(alice_client, alice_prediction,
     assert media_files(isolated_media) == []
 
 
-def test_other_user_gets_404_and_nothing_is_deleted(client, other_user, alice_prediction, isolated_media,
-                                                    django_capture_on_commit_callbacks):
+def test_other_user_gets_404_and_nothing_is_deleted(
+    client, other_user, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     files_before = media_files(isolated_media)
     client.force_login(other_user)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(alice_prediction))
     assert response.status_code == 404
     assert Prediction.objects.filter(pk=alice_prediction.pk).exists()
-    assert media_files(isolated_media) == files_before and len(files_before) == 2
+    assert media_files(isolated_media) == files_before and len(files_before) == 3
 
 
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
@@ -46,7 +49,7 @@ def test_only_post_is_allowed(alice_client, alice_prediction, isolated_media, me
     response = getattr(alice_client, method)(url(alice_prediction))
     assert response.status_code == 405
     assert Prediction.objects.filter(pk=alice_prediction.pk).exists()
-    assert len(media_files(isolated_media)) == 2
+    assert len(media_files(isolated_media)) == 3  # the image, its preview and its cell crop
 
 
 def test_anonymous_post_is_redirected_and_nothing_is_deleted(client, alice_prediction):
@@ -58,13 +61,11 @@ def test_anonymous_post_is_redirected_and_nothing_is_deleted(client, alice_predi
 def test_files_stay_when_the_deletion_is_rolled_back(alice_prediction, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    from classifier import services
-
     names, pk = stored_names(alice_prediction), alice_prediction.pk
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                services.prediction_delete(prediction=alice_prediction)
+                prediction_delete(prediction=alice_prediction)
                 raise RuntimeError("roll back")
         except RuntimeError:
             pass
@@ -75,7 +76,8 @@ def test_files_stay_when_the_deletion_is_rolled_back(alice_prediction, django_ca
 
 @pytest.mark.django_db(transaction=True)  # real commits: the view reads the outcome of the on-commit deletion
 def test_a_storage_fault_on_delete_keeps_rows_consistent_and_tells_the_user(
-        alice_client, alice_prediction, isolated_media, monkeypatch, caplog):
+    alice_client, alice_prediction, isolated_media, monkeypatch, caplog
+):
     from django.core.files.storage import FileSystemStorage
 
     attempts = []
@@ -96,11 +98,10 @@ def test_a_storage_fault_on_delete_keeps_rows_consistent_and_tells_the_user(
     assert all(f"Could not delete the stored file {name} after 3 attempts" in caplog.text for name in names)
 
 
-def test_a_passing_storage_fault_is_retried_and_the_files_go(alice_prediction, isolated_media, monkeypatch,
-                                                              django_capture_on_commit_callbacks):
+def test_a_passing_storage_fault_is_retried_and_the_files_go(
+    alice_prediction, isolated_media, monkeypatch, django_capture_on_commit_callbacks
+):
     from django.core.files.storage import FileSystemStorage
-
-    from classifier import services
 
     delete, failures = FileSystemStorage.delete, []
 
@@ -112,5 +113,5 @@ def test_a_passing_storage_fault_is_retried_and_the_files_go(alice_prediction, i
 
     monkeypatch.setattr(FileSystemStorage, "delete", flaky)
     with django_capture_on_commit_callbacks(execute=True):
-        cleanup = services.prediction_delete(prediction=alice_prediction)
+        cleanup = prediction_delete(prediction=alice_prediction)
     assert cleanup.left == [] and media_files(isolated_media) == []

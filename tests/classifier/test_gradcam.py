@@ -7,8 +7,7 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import model_gateway
-from tests.conftest import TINY_INPUT
-from tests.factories import media_files
+from tests.factories import TINY_INPUT, media_files
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +35,13 @@ def test_detail_page_offers_the_heatmap_button(alice_client, alice_prediction):
     assert "Show Grad-CAM heatmap" in page and url(alice_prediction) in page
 
 
-def test_post_computes_the_overlay_of_the_predicted_class_at_the_model_input_size(alice_client, alice_prediction,
-                                                                                   gradcam_calls):
+def test_post_computes_the_overlay_of_the_predicted_class_at_the_model_input_size(
+    alice_client, alice_prediction, gradcam_calls
+):
     response = alice_client.post(url(alice_prediction))
-    assert response.status_code == 302 and response["Location"] == reverse("classifier:detail",
-                                                                           args=[alice_prediction.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "classifier:detail", args=[alice_prediction.pk]
+    )
     assert gradcam_calls == [alice_prediction.predicted_label]
     image_response = alice_client.get(url(alice_prediction))
     assert image_response["Content-Type"] == "image/png" and "private" in image_response["Cache-Control"]
@@ -85,8 +86,9 @@ def test_a_different_active_model_explains_nothing(alice_client, alice_predictio
     assert not alice_prediction.gradcam and media_files(isolated_media) == files_before
 
 
-def test_deleting_the_prediction_deletes_its_heatmap(alice_client, alice_prediction, isolated_media,
-                                                    django_capture_on_commit_callbacks):
+def test_deleting_the_prediction_deletes_its_heatmap(
+    alice_client, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     alice_client.post(url(alice_prediction))
     with django_capture_on_commit_callbacks(execute=True):
         alice_client.post(reverse("classifier:delete", args=[alice_prediction.pk]))

@@ -1,22 +1,22 @@
 """History: the user's own records only, newest first, paginated, filtered by class and date range."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 
-from classifier import services
 from classifier.models import Prediction
+from classifier.services.predictions import prediction_create_many
 from tests.factories import upload_file
 
 pytestmark = pytest.mark.django_db
 URL = reverse("classifier:history")
-DAY = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+DAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def make_predictions(owner, names):
     """Real predictions (one batched model call), dated one day apart in the order given: the last is newest."""
-    predictions, failures = services.prediction_create_many(owner=owner, uploads=[upload_file(n) for n in names])
+    predictions, failures = prediction_create_many(owner=owner, uploads=[upload_file(n) for n in names])
     assert not failures
     for offset, prediction in enumerate(predictions):
         Prediction.objects.filter(pk=prediction.pk).update(created_at=DAY + timedelta(days=offset))
@@ -72,15 +72,16 @@ def test_filter_by_class(alice_client, user, model_path):
 
 def test_filter_by_date_range(alice_client, user, model_path):
     make_predictions(user, ["day0.jpeg", "day1.jpeg", "day2.jpeg", "day3.jpeg"])  # 10 to 13 March
-    assert listed_names(alice_client.get(URL, {"date_from": "2026-03-11", "date_to": "2026-03-12"})) == \
-        ["day2.jpeg", "day1.jpeg"]
+    assert listed_names(alice_client.get(URL, {"date_from": "2026-03-11", "date_to": "2026-03-12"})) == [
+        "day2.jpeg",
+        "day1.jpeg",
+    ]
     assert listed_names(alice_client.get(URL, {"date_from": "2026-03-13"})) == ["day3.jpeg"]
     assert listed_names(alice_client.get(URL, {"date_to": "2026-03-10"})) == ["day0.jpeg"]
     assert listed_names(alice_client.get(URL, {"date_from": "2026-04-01"})) == []
 
 
-@pytest.mark.parametrize("params", [{"date_from": "not-a-date"}, {"date_to": "2026-13-45"},
-                                    {"label": "BASOPHIL"}])
+@pytest.mark.parametrize("params", [{"date_from": "not-a-date"}, {"date_to": "2026-13-45"}, {"label": "BASOPHIL"}])
 def test_bad_filter_shows_a_message_not_a_crash(alice_client, user, model_path, params):
     make_predictions(user, ["kept.jpeg"])
     response = alice_client.get(URL, params)

@@ -4,31 +4,53 @@ import pytest
 from django.urls import reverse
 
 from classifier import model_gateway
-from classifier.models import ModelVersion
 from ml import artifact
+from registry import services as registry_services
+from registry.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
 EVALUATION = {
-    "split": "kaggle TEST", "accuracy": 0.875, "unlike_training_share": 0.0625, "macro_f1": 0.87, "accuracy_ci95": [0.8, 0.95], "n_images": 8, "photos_total": 2,
-    "photos_correct": 1, "images_per_second": 63.0, "class_names": ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"],
+    "split": "kaggle TEST",
+    "accuracy": 0.875,
+    "unlike_training_share": 0.0625,
+    "macro_f1": 0.87,
+    "accuracy_ci95": [0.8, 0.95],
+    "n_images": 8,
+    "photos_total": 2,
+    "photos_correct": 1,
+    "images_per_second": 63.0,
+    "class_names": ["EOSINOPHIL", "LYMPHOCYTE", "MONOCYTE", "NEUTROPHIL"],
     "per_class": {"EOSINOPHIL": {"precision": 1.0, "recall": 0.75, "f1": 0.857, "support": 4}},
     "confusion_matrix": [[3, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 4]],
-    "per_photo": [{"photo": "EOSINOPHIL/source-7", "true": "EOSINOPHIL", "voted": "NEUTROPHIL", "images": 4,
-                   "accuracy": 0.25},
-                  {"photo": "NEUTROPHIL/source-3", "true": "NEUTROPHIL", "voted": "NEUTROPHIL", "images": 4,
-                   "accuracy": 1.0}],
+    "per_photo": [
+        {"photo": "EOSINOPHIL/source-7", "true": "EOSINOPHIL", "voted": "NEUTROPHIL", "images": 4, "accuracy": 0.25},
+        {"photo": "NEUTROPHIL/source-3", "true": "NEUTROPHIL", "voted": "NEUTROPHIL", "images": 4, "accuracy": 1.0},
+    ],
 }
-HELD_OUT = {**EVALUATION, "split": "pbc held-out", "accuracy": 0.98, "n_images": 4, "photos_total": 4,
-            "photos_correct": 4, "per_photo": [{"photo": f"pbc:MONOCYTE/MO_{i}", "true": "MONOCYTE",
-                                                "voted": "MONOCYTE", "images": 1, "accuracy": 1.0} for i in range(4)]}
+HELD_OUT = {
+    **EVALUATION,
+    "split": "pbc held-out",
+    "accuracy": 0.98,
+    "n_images": 4,
+    "photos_total": 4,
+    "photos_correct": 4,
+    "per_photo": [
+        {"photo": f"pbc:MONOCYTE/MO_{i}", "true": "MONOCYTE", "voted": "MONOCYTE", "images": 1, "accuracy": 1.0}
+        for i in range(4)
+    ],
+}
 
 
 @pytest.fixture
 def evaluated_version(model_path):
-    return ModelVersion.objects.create(name="evaluated", file_path=str(model_path),
-                                       sha256=artifact.read_metadata(model_path).sha256, base_network="MobileNetV2",
-                                       input_size=32, metrics={"evaluation": {"kaggle TEST": EVALUATION,
-                                                                               "pbc held-out": HELD_OUT}})
+    return ModelVersion.objects.create(
+        name="evaluated",
+        file_path=str(model_path),
+        sha256=artifact.read_metadata(model_path).sha256,
+        base_network="MobileNetV2",
+        input_size=32,
+        metrics={"evaluation": {"kaggle TEST": EVALUATION, "pbc held-out": HELD_OUT}},
+    )
 
 
 def test_page_shows_every_evaluation_set_and_every_source_photo(alice_client, evaluated_version):
@@ -43,8 +65,10 @@ def test_page_shows_every_evaluation_set_and_every_source_photo(alice_client, ev
 
 
 def test_refit_model_says_it_was_trained_on_every_photo(alice_client, evaluated_version):
-    evaluated_version.metrics = {**evaluated_version.metrics, "training": {
-        "train_images": 14225, "val_images": 0, "train_images_per_source": {"kaggle": 9957, "pbc": 4268}}}
+    evaluated_version.metrics = {
+        **evaluated_version.metrics,
+        "training": {"train_images": 14225, "val_images": 0, "train_images_per_source": {"kaggle": 9957, "pbc": 4268}},
+    }
     evaluated_version.save()
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert "Trained on all 14225 training images" in page and "Validation (held-out" not in page
@@ -52,9 +76,11 @@ def test_refit_model_says_it_was_trained_on_every_photo(alice_client, evaluated_
 
 
 def test_validated_model_shows_its_validation_instead(alice_client, evaluated_version):
-    evaluated_version.metrics = {**evaluated_version.metrics, "validation": {"accuracy": 0.947, "macro_f1": 0.947},
-                                 "training": {"train_images": 7900, "val_images": 2057,
-                                              "train_images_per_source": {"kaggle": 7900}}}
+    evaluated_version.metrics = {
+        **evaluated_version.metrics,
+        "validation": {"accuracy": 0.947, "macro_f1": 0.947},
+        "training": {"train_images": 7900, "val_images": 2057, "train_images_per_source": {"kaggle": 7900}},
+    }
     evaluated_version.save()
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert "Validation (held-out" in page and "94.7%" in page and 'id="refit"' not in page
@@ -62,9 +88,16 @@ def test_validated_model_shows_its_validation_instead(alice_client, evaluated_ve
 
 def test_full_size_check_is_shown_once_run(alice_client, evaluated_version):
     assert 'id="full-size"' not in alice_client.get(reverse("classifier:model")).content.decode()
-    evaluated_version.metrics = {**evaluated_version.metrics, "full_size": {
-        "n_pairs": 71, "agreement": 0.9859, "accuracy_small": 0.9296, "accuracy_original": 0.9155,
-        "max_largest_probability_shift": 0.188}}
+    evaluated_version.metrics = {
+        **evaluated_version.metrics,
+        "full_size": {
+            "n_pairs": 71,
+            "agreement": 0.9859,
+            "accuracy_small": 0.9296,
+            "accuracy_original": 0.9155,
+            "max_largest_probability_shift": 0.188,
+        },
+    }
     evaluated_version.save()
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert "The 71 TEST_SIMPLE photos" in page and "both sizes for 98.6%" in page
@@ -93,7 +126,7 @@ def test_page_reads_the_loaded_model_not_its_metadata_file(alice_client, evaluat
         raise AssertionError("the Model page read the metadata file")
 
     monkeypatch.setattr(artifact, "read_metadata", unreadable)
-    monkeypatch.setattr(model_gateway, "read_metadata", unreadable)
+    monkeypatch.setattr(registry_services, "read_metadata", unreadable)
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert 'class="number accuracy">87.5%' in page
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from classifier.models import REVIEW_REASON_TEXT, Prediction
+from classifier.models import Prediction, ReviewReason
 from tests.factories import (
     blank_rgb,
     cat_like_rgb,
@@ -28,9 +28,11 @@ NOT_CELLS = {
 
 def upload(client, name, rgb):
     fmt = "JPEG" if name.endswith(".jpeg") else "PNG"
-    return client.post(reverse("classifier:upload"),
-                       {"images": [upload_file(name, image_bytes(fmt, rgb=rgb), f"image/{fmt.lower()}")]},
-                       follow=True)
+    return client.post(
+        reverse("classifier:upload"),
+        {"images": [upload_file(name, image_bytes(fmt, rgb=rgb), f"image/{fmt.lower()}")]},
+        follow=True,
+    )
 
 
 @pytest.mark.parametrize("name", NOT_CELLS)
@@ -41,7 +43,7 @@ def test_non_cell_image_needs_review_even_when_the_model_is_sure(alice_client, m
     prediction = Prediction.objects.get(original_filename=name)
     assert prediction.needs_review and reason in prediction.review_reasons
     assert "Needs review" in response.content.decode()
-    assert REVIEW_REASON_TEXT[reason] in response.content.decode()
+    assert ReviewReason(reason).label in response.content.decode()
 
 
 def test_smear_image_with_a_confident_model_needs_no_review(alice_client, model_path, settings):
@@ -58,7 +60,7 @@ def test_low_confidence_needs_review_with_the_reason_in_words(alice_client, mode
     prediction = Prediction.objects.get()
     assert prediction.review_reasons == ["low_confidence"]
     page = alice_client.get(reverse("classifier:detail", args=[prediction.pk])).content.decode()
-    assert "Needs review" in page and REVIEW_REASON_TEXT["low_confidence"] in page
+    assert "Needs review" in page and ReviewReason.LOW_CONFIDENCE.label in page
 
 
 def headline(page: str, tag: str) -> str:
@@ -67,8 +69,9 @@ def headline(page: str, tag: str) -> str:
 
 
 @pytest.mark.parametrize("name", NOT_CELLS)
-def test_a_non_cell_image_is_headlined_as_not_recognised_with_its_probabilities_below(alice_client, model_path,
-                                                                                       settings, name):
+def test_a_non_cell_image_is_headlined_as_not_recognised_with_its_probabilities_below(
+    alice_client, model_path, settings, name
+):
     settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 0.0  # however sure the model is, no class is headlined
     rgb, _ = NOT_CELLS[name]
     results = upload(alice_client, name, rgb).content.decode()
@@ -85,8 +88,9 @@ def test_a_non_cell_image_is_headlined_as_not_recognised_with_its_probabilities_
 
 def test_a_confident_cell_with_no_objecting_check_is_headlined_by_its_class(alice_client, model_path, settings):
     settings.HEMATOVISION_CONFIDENCE_THRESHOLD = 1.01  # low confidence flags it, but it is still a cell
-    results = alice_client.post(reverse("classifier:upload"), {"images": [upload_file("cell.jpeg")]},
-                                follow=True).content.decode()
+    results = alice_client.post(
+        reverse("classifier:upload"), {"images": [upload_file("cell.jpeg")]}, follow=True
+    ).content.decode()
     prediction = Prediction.objects.get()
     assert prediction.recognised
     assert headline(results, "h2").startswith(prediction.get_predicted_label_display())

@@ -4,9 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from classifier import services
-from classifier.models import ModelVersion, Prediction
+from classifier import model_gateway
+from classifier.models import Prediction
 from ml.artifact import read_metadata
+from registry.models import ModelVersion
 from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file, zip_of
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,16 @@ def test_upload_classifies_each_file_and_shows_all_probabilities(alice_client, m
         assert name in content
 
 
-@pytest.mark.parametrize("fmt, name, mode", [("TIFF", "cell.tiff", None), ("BMP", "cell.bmp", None),
-                                             ("PNG", "grey.png", "L"), ("PNG", "alpha.png", "RGBA"),
-                                             ("TIFF", "sixteen.tif", "I;16")])
+@pytest.mark.parametrize(
+    "fmt, name, mode",
+    [
+        ("TIFF", "cell.tiff", None),
+        ("BMP", "cell.bmp", None),
+        ("PNG", "grey.png", "L"),
+        ("PNG", "alpha.png", "RGBA"),
+        ("TIFF", "sixteen.tif", "I;16"),
+    ],
+)
 def test_upload_accepts_every_supported_format_and_mode(alice_client, model_path, fmt, name, mode):
     data = image_bytes(fmt, rgb=smear_rgb() if mode != "I;16" else smear_rgb()[..., 0], mode=mode)
     post(alice_client, upload_file(name, data, "image/" + fmt.lower()))
@@ -68,9 +76,10 @@ def test_second_request_reuses_the_loaded_model(alice_client, model_path, fresh_
 
 def test_model_version_is_registered_once_and_stamps_every_upload(alice_client, model_path, monkeypatch):
     registrations = []
-    register = services.model_version_register
-    monkeypatch.setattr(services, "model_version_register",
-                        lambda **kwargs: registrations.append(kwargs) or register(**kwargs))
+    register = model_gateway.model_version_register
+    monkeypatch.setattr(
+        model_gateway, "model_version_register", lambda **kwargs: registrations.append(kwargs) or register(**kwargs)
+    )
     post(alice_client, upload_file("first.jpeg"))
     post(alice_client, upload_file("second.jpeg"))
     assert len(registrations) == 1
@@ -89,8 +98,9 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_bad_file_is_refused_with_a_clear_message_and_nothing_is_lost(alice_client, alice_prediction,
-                                                                    isolated_media, case):
+def test_bad_file_is_refused_with_a_clear_message_and_nothing_is_lost(
+    alice_client, alice_prediction, isolated_media, case
+):
     name, data, message = BAD_FILES[case]
     files_before = media_files(isolated_media)
     response = post(alice_client, upload_file(name, data))
@@ -123,8 +133,9 @@ def test_post_without_files_asks_for_one(alice_client, model_path):
     assert "Choose at least one image." in response.content.decode()
 
 
-def test_missing_model_gives_a_clear_message_and_stores_nothing(alice_client, settings, tmp_path, caplog,
-                                                                fresh_model_cache, isolated_media):
+def test_missing_model_gives_a_clear_message_and_stores_nothing(
+    alice_client, settings, tmp_path, caplog, fresh_model_cache, isolated_media
+):
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     response = post(alice_client, upload_file())
     assert response.status_code == 503

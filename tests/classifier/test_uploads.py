@@ -9,10 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
 
-from classifier import model_gateway, services
+from classifier import model_gateway
 from classifier.models import Prediction
+from classifier.services.predictions import CLASSIFY_CHUNK_FILES, prediction_create_many
 from classifier.uploads import uploads_count_check
-from tests.factories import image_bytes, smear_rgb, upload_file, zip_of
+from tests.factories import image_bytes, smear_rgb, upload_file, zip_of, zip_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -50,9 +51,9 @@ def test_files_are_decoded_and_classified_a_chunk_at_a_time(user, model_path, mo
     batches = []
     classify = model_gateway.classify
     monkeypatch.setattr(model_gateway, "classify", lambda images: batches.append(len(images)) or classify(images))
-    uploads = [upload_file(f"cell-{index}.jpeg") for index in range(services.CLASSIFY_CHUNK_FILES * 2 + 3)]
-    predictions, failures = services.prediction_create_many(owner=user, uploads=uploads)
-    assert batches == [services.CLASSIFY_CHUNK_FILES, services.CLASSIFY_CHUNK_FILES, 3]
+    uploads = [upload_file(f"cell-{index}.jpeg") for index in range(CLASSIFY_CHUNK_FILES * 2 + 3)]
+    predictions, failures = prediction_create_many(owner=user, uploads=uploads)
+    assert batches == [CLASSIFY_CHUNK_FILES, CLASSIFY_CHUNK_FILES, 3]
     assert len(predictions) == len(uploads) and failures == []
     assert [p.original_filename for p in predictions] == [u.name for u in uploads]
 
@@ -60,44 +61,45 @@ def test_files_are_decoded_and_classified_a_chunk_at_a_time(user, model_path, mo
 def test_files_past_the_request_pixel_budget_are_refused_one_by_one(user, model_path, settings):
     settings.HEMATOVISION_MAX_REQUEST_PIXELS = 2 * 320 * 240
     uploads = [upload_file(f"cell-{index}.jpeg") for index in range(3)]
-    predictions, failures = services.prediction_create_many(owner=user, uploads=uploads)
+    predictions, failures = prediction_create_many(owner=user, uploads=uploads)
     assert [p.original_filename for p in predictions] == ["cell-0.jpeg", "cell-1.jpeg"]
     [failure] = failures
     assert failure.filename == "cell-2.jpeg"
     assert "153,600 pixels" in failure.reason and "another upload" in failure.reason
 
 
-def zip_upload(count: int, name: str = "cells.zip"):
+def zip_of_cells(count: int):
     members = {f"smear/cell-{index}.jpeg": image_bytes("JPEG") for index in range(count)}
     members["__MACOSX/smear/._cell-0.jpeg"] = b"metadata, not counted"
-    return upload_file(name, zip_of(members), "application/zip")
+    return zip_upload(members)
 
 
 def test_zip_members_count_toward_the_file_limit(settings):
     settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 4
-    assert uploads_count_check([zip_upload(3), upload_file()]) == 4
+    assert uploads_count_check([zip_of_cells(3), upload_file()]) == 4
     with pytest.raises(ValidationError) as refused:
-        uploads_count_check([zip_upload(4), upload_file()])
+        uploads_count_check([zip_of_cells(4), upload_file()])
     assert "5 files (ZIP contents included); at most 4" in refused.value.messages[0]
 
 
-def test_an_upload_over_the_limit_is_refused_whole_before_anything_is_classified(user, model_path, settings,
-                                                                                 monkeypatch):
+def test_an_upload_over_the_limit_is_refused_whole_before_anything_is_classified(
+    user, model_path, settings, monkeypatch
+):
     settings.HEMATOVISION_MAX_FILES_PER_UPLOAD = 3
     monkeypatch.setattr(model_gateway, "classify", lambda images: pytest.fail("nothing may be classified"))
     with pytest.raises(ValidationError, match="4 files"):
-        services.prediction_create_many(owner=user, uploads=[zip_upload(4)])
+        prediction_create_many(owner=user, uploads=[zip_of_cells(4)])
     assert not Prediction.objects.exists()
 
 
 def test_an_empty_zip_says_there_is_nothing_to_classify(user, model_path):
     with pytest.raises(ValidationError, match="Nothing to classify: the upload held no images."):
-        services.prediction_create_many(owner=user, uploads=[upload_file("empty.zip", zip_of({}), "application/zip")])
+        prediction_create_many(owner=user, uploads=[upload_file("empty.zip", zip_of({}), "application/zip")])
 
 
 def test_decode_limit_leaves_the_stored_original_untouched(user, model_path):
     data = image_bytes("PNG", rgb=np.zeros((100, 3000, 3), np.uint8))
-    [prediction], _ = services.prediction_create_many(owner=user, uploads=[upload_file("wide.png", data, "image/png")])
+    [prediction], _ = prediction_create_many(owner=user, uploads=[upload_file("wide.png", data, "image/png")])
     assert (prediction.image_width, prediction.image_height) == (3000, 100)
     with prediction.image.open("rb") as handle:
         assert handle.read() == data

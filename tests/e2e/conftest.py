@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import skip_or_fail
+
 CHROMIUM = os.environ.get("HEMATOVISION_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("HEMATOVISION_CHROMEDRIVER", "/usr/bin/chromedriver")
 WAIT_SECONDS = 30  # generous: the first classification loads the model in the live server
@@ -20,10 +22,10 @@ def _binaries_or_skip():
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
     if not missing:
         return
-    reason = f"Chromium for the browser tests is missing ({', '.join(missing)}): apt-get install chromium chromium-driver."
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"In CI, {reason}")
-    pytest.skip(reason)
+    reason = (
+        f"Chromium for the browser tests is missing ({', '.join(missing)}): apt-get install chromium chromium-driver."
+    )
+    skip_or_fail(reason)
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +46,19 @@ def browser(_chromium_profile_root):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="profile-", dir=_chromium_profile_root)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
-                     f"--user-data-dir={profile}"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console errors, CSP violations among them
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)

@@ -58,7 +58,8 @@ def pages_image_loaded(driver, image) -> bool:
 
 @pytest.mark.real_model
 def test_user_classifies_real_images_finds_them_in_history_and_deletes_one(
-        pages, settings, user, dataset_dir, trained_model_path):
+    pages, settings, user, dataset_dir, trained_model_path
+):
     settings.HEMATOVISION_MODEL_PATH = trained_model_path
     root = resolve_dataset_root(dataset_dir)
     cell = root / "TEST_SIMPLE" / TEST_CELL[0] / TEST_CELL[1]
@@ -77,7 +78,7 @@ def test_user_classifies_real_images_finds_them_in_history_and_deletes_one(
     pages.wait_for_title("Results")
     cards = pages.find_all("article.prediction")
     assert len(cards) == len(files)
-    for card, path in zip(cards, files):
+    for card, path in zip(cards, files, strict=True):
         assert_prediction_card(card, path.name)
     pages.screenshot("results")
     assert Prediction.objects.filter(owner=user).count() == len(files)
@@ -122,8 +123,11 @@ def test_sign_up_log_out_log_in_and_change_password(pages, django_user_model):
     pages.click_link("Sign up")
     pages.wait_for_title("Sign up")
     pages.screenshot("signup")
-    pages.submit_form("main form", {"username": "carol", "password1": "Lab-bench-2026!",
-                                    "password2": "Lab-bench-2026!"}, "Create account")
+    pages.submit_form(
+        "main form",
+        {"username": "carol", "password1": "Lab-bench-2026!", "password2": "Lab-bench-2026!"},
+        "Create account",
+    )
     pages.wait_for_title("Classify")
     assert "Welcome to HematoVision." in pages.find(".messages").text
     assert pages.find("nav a[href='/accounts/password_change/']").text == "carol"
@@ -135,8 +139,11 @@ def test_sign_up_log_out_log_in_and_change_password(pages, django_user_model):
 
     pages.click_link("carol")
     pages.wait_for_title("Change password")
-    pages.submit_form("main form", {"old_password": "Lab-bench-2026!", "new_password1": "Smear-stain-2027?",
-                                    "new_password2": "Smear-stain-2027?"}, "Change password")
+    pages.submit_form(
+        "main form",
+        {"old_password": "Lab-bench-2026!", "new_password1": "Smear-stain-2027?", "new_password2": "Smear-stain-2027?"},
+        "Change password",
+    )
     pages.wait_for_title("Password changed")
     assert "Your password was changed." in pages.find("main").text
     pages.screenshot("password_changed")
@@ -182,12 +189,14 @@ def test_text_file_named_jpeg_shows_a_clear_error_and_the_page_still_works(pages
     pages.find("#results-link").click()
     pages.wait_for_title("Results")
     assert [card.find_element(By.CSS_SELECTOR, ".file-name").text for card in pages.find_all("article.prediction")] == [
-        "cell.png"]
+        "cell.png"
+    ]
 
 
 def test_staff_see_every_prediction_in_the_admin(pages, alice_prediction, django_user_model):
-    django_user_model.objects.create_user(username="staffer", password="Staff-pass-2026!", is_staff=True,
-                                          is_superuser=True)
+    django_user_model.objects.create_user(
+        username="staffer", password="Staff-pass-2026!", is_staff=True, is_superuser=True
+    )
     pages.login("staffer", "Staff-pass-2026!")
     pages.click_link("Admin")
     pages.wait_for_title("Site administration")
@@ -195,8 +204,13 @@ def test_staff_see_every_prediction_in_the_admin(pages, alice_prediction, django
     pages.wait_for_title("Select prediction to change")
     row = pages.find("#result_list tbody tr")
     text = row.text
-    for expected in ("alice-cell.jpeg", alice_prediction.get_predicted_label_display(), "alice",
-                     "tiny-test-model", f"{alice_prediction.confidence:.1%}"):
+    for expected in (
+        "alice-cell.jpeg",
+        alice_prediction.get_predicted_label_display(),
+        "alice",
+        "tiny-test-model",
+        f"{alice_prediction.confidence:.1%}",
+    ):
         assert expected in text
     assert pages_image_loaded(pages.driver, row.find_element(By.TAG_NAME, "img"))
     pages.screenshot("admin_predictions")
@@ -212,22 +226,43 @@ def test_every_page_passes_the_content_security_policy(pages, user, django_user_
     prediction_make(sample, "MONOCYTE")
     reviewer_grant(user)
     pages.login("alice", "s3cret-pass-alice")
-    for path in ("/", "/history/", "/samples/", f"/samples/{sample.pk}/", f"/samples/{sample.pk}/cells/",
-                 f"/predictions/{alice_prediction.pk}/", "/model/", "/accounts/password_change/", "/api/docs/",
-                 "/no-such-page/"):
+    for path in (
+        "/",
+        "/history/",
+        "/samples/",
+        f"/samples/{sample.pk}/",
+        f"/samples/{sample.pk}/cells/",
+        f"/predictions/{alice_prediction.pk}/",
+        "/model/",
+        "/accounts/password_change/",
+        "/api/docs/",
+        "/no-such-page/",
+    ):
         pages.open(path)
-        assert console_errors(pages.driver) in ([], [f"{pages.base_url}/no-such-page/ - Failed to load resource: "
-                                                     "the server responded with a status of 404 (Not Found)"]), path
+        assert console_errors(pages.driver) in (
+            [],
+            [
+                f"{pages.base_url}/no-such-page/ - Failed to load resource: "
+                "the server responded with a status of 404 (Not Found)"
+            ],
+        ), path
     pages.open("/api/docs/")
     pages.find("#swagger-ui .information-container")  # Swagger UI started from its script file
     pages.open("/")
     pages.logout()
-    django_user_model.objects.create_user(username="staffer", password="Staff-pass-2026!", is_staff=True,
-                                          is_superuser=True)
+    django_user_model.objects.create_user(
+        username="staffer", password="Staff-pass-2026!", is_staff=True, is_superuser=True
+    )
     pages.login("staffer", "Staff-pass-2026!")
-    for path in ("/admin/", "/admin/classifier/prediction/", f"/admin/classifier/prediction/{alice_prediction.pk}/change/",
-                 "/admin/classifier/sample/", f"/admin/classifier/sample/{sample.pk}/change/",
-                 "/admin/classifier/lab/", "/admin/classifier/sampleevent/"):
+    for path in (
+        "/admin/",
+        "/admin/classifier/prediction/",
+        f"/admin/classifier/prediction/{alice_prediction.pk}/change/",
+        "/admin/classifier/sample/",
+        f"/admin/classifier/sample/{sample.pk}/change/",
+        "/admin/classifier/lab/",
+        "/admin/classifier/sampleevent/",
+    ):
         pages.open(path)
         errors = console_errors(pages.driver)
         assert errors == [], (path, errors)

@@ -3,7 +3,7 @@ column fits, nothing needs sideways scrolling."""
 
 import pytest
 
-from classifier.models import Sample
+from labs.models import Sample
 from tests.factories import prediction_make, predictions_make, reviewed_lab_sample_make, reviewer_grant, reviewer_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,14 +28,22 @@ def test_sample_page_history_and_error_pages_fit_a_phone(pages, user, django_use
     sample = reviewed_lab_sample_make(user, reviewer)  # lab, report number, warning, review counts, gallery
     Sample.objects.filter(pk=sample.pk).update(verified_at=None, verified_by=None)  # the upload form shows too
     predictions_make(sample, {"EOSINOPHIL": 1, "MONOCYTE": 1})
-    prediction_make(sample, "MONOCYTE", needs_review=True,
-                    filename="a-very-long-file-name-from-the-scanner-0001-field-17-cell-3.jpeg")
+    prediction_make(
+        sample,
+        "MONOCYTE",
+        needs_review=True,
+        filename="a-very-long-file-name-from-the-scanner-0001-field-17-cell-3.jpeg",
+    )
     reviewer_grant(user)
     pages.driver.set_window_size(PHONE_WIDTH, 844)
     pages.login("alice", "s3cret-pass-alice")
     too_wide = {}  # every page's overflow, reported at once
-    for path, name in ((f"/samples/{sample.pk}/", "phone_sample"), ("/history/", "phone_history"),
-                       ("/samples/", "phone_samples"), ("/no-such-page/", "phone_404")):
+    for path, name in (
+        (f"/samples/{sample.pk}/", "phone_sample"),
+        ("/history/", "phone_history"),
+        ("/samples/", "phone_samples"),
+        ("/no-such-page/", "phone_404"),
+    ):
         pages.open(path)
         assert pages.driver.execute_script("return window.innerWidth") <= PHONE_WIDTH
         pages.screenshot(name)
@@ -44,10 +52,13 @@ def test_sample_page_history_and_error_pages_fit_a_phone(pages, user, django_use
             too_wide[path] = sizes
     assert not too_wide
     pages.open(f"/samples/{sample.pk}/")
-    for image in pages.find_all("#gallery img"):  # every cell's crop arrives (cut on first request, then stored)
+    for image in pages.find_all("#gallery img"):  # every cell's crop arrives (stored when it was classified)
         pages.driver.execute_script("arguments[0].scrollIntoView()", image)
-        pages.wait.until(lambda driver: driver.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+        pages.wait.until(
+            lambda driver, image=image: driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", image
+            )
+        )
     pages.screenshot("phone_sample_gallery")
     flags = pages.find_all("#differential tbody .flag")
     assert flags and all(flag.is_displayed() for flag in flags)  # the flag column is on screen, not cut off

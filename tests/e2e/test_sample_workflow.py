@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.alert import Alert
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from classifier.apps import REVIEWERS_GROUP
-from classifier.models import Prediction, Sample
+from classifier.models import Prediction
+from labs.apps import REVIEWERS_GROUP
+from labs.models import Sample
 from ml import CLASS_NAMES
 from ml.data import resolve_dataset_root
 from tests.factories import lab_make, pdf_text
@@ -62,7 +63,8 @@ def key_for(name: str) -> str:
 
 
 def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_cell_and_verifies(
-        pages, login, user, django_user_model, settings, dataset_dir, trained_model_path, tmp_path):
+    pages, login, user, django_user_model, settings, dataset_dir, trained_model_path, tmp_path
+):
     settings.HEMATOVISION_MODEL_PATH = trained_model_path
     reviewer = django_user_model.objects.create_user("rita", password="s3cret-pass-rita")
     reviewer.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
@@ -110,12 +112,14 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     for group in pages.find_all(".cell-group"):  # one group per predicted class, in the class table's order
         name = group.find_element(By.TAG_NAME, "h2").text.split()[1].upper()
         assert {cell.get_attribute("data-predicted") for cell in group.find_elements(By.CSS_SELECTOR, ".cell")} == {
-            name}
+            name
+        }
     shown = [group.find_element(By.TAG_NAME, "h2").text.split()[1].upper() for group in pages.find_all(".cell-group")]
     assert shown == [name for name in CLASS_NAMES if name in shown]
     crop = grid[0].find_element(By.CSS_SELECTOR, "img.cell-crop")
-    pages.wait.until(lambda driver: driver.execute_script("return arguments[0].complete && arguments[0]"
-                                                          ".naturalWidth", crop))
+    pages.wait.until(
+        lambda driver: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", crop)
+    )
     assert crop.size["width"] >= 150 and pages.driver.execute_script("return arguments[0].naturalWidth", crop) >= 150
 
     crop.click()
@@ -127,7 +131,7 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
 
     corrected_cell, excluded_cell = grid[0], grid[1]
     corrected_pk = int(corrected_cell.get_attribute("id").removeprefix("cell-"))
-    for index, cell in enumerate(grid):
+    for cell in grid:
         pages.wait.until(lambda driver, cell=cell: driver.switch_to.active_element == cell)
         predicted = cell.get_attribute("data-predicted")
         if cell == corrected_cell:
@@ -162,8 +166,7 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     # Download the CSV as a user would: Chromium saves it into a folder we watch.
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    pages.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow",
-                                                                 "downloadPath": str(downloads)})
+    pages.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     pages.find("#sample-csv").click()
     with downloaded_file(downloads, ".csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -171,32 +174,51 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     corrected = Prediction.objects.get(sample=sample, pk=corrected_pk)
     row = next(row for row in rows if row["file_name"] == corrected.original_filename)
     assert (row["reviewed_label"], row["final_label"], row["reviewer"]) == (
-        corrected.reviewed_label, corrected.reviewed_label, "rita")
+        corrected.reviewed_label,
+        corrected.reviewed_label,
+        "rita",
+    )
     assert corrected.reviewed_label != corrected.predicted_label
     assert all(row["model_sha256"] and row["predicted_label"] in CLASS_NAMES for row in rows)
 
     # The PDF report, fetched with the reviewer's session from the page's link, states the sign-off.
-    encoded = pages.driver.execute_async_script("""
+    encoded = pages.driver.execute_async_script(
+        """
         const done = arguments[1];
         fetch(arguments[0], {credentials: "same-origin"}).then(response => response.arrayBuffer()).then(buffer => {
           let binary = "";
           new Uint8Array(buffer).forEach(byte => { binary += String.fromCharCode(byte); });
           done(btoa(binary));
-        });""", pages.find("#sample-pdf").get_attribute("href"))
+        });""",
+        pages.find("#sample-pdf").get_attribute("href"),
+    )
     report = pdf_text(base64.b64decode(encoded))
     confirmed = len(cells) - 2
-    for expected in ("sample S-E2E-1", "Haematology North", f"Cells counted {len(cells) - 1}",
-                     f"Reviewed {len(cells)} of {len(cells)} cells: {confirmed} confirmed, 1 corrected, 1 excluded",
-                     "Verified by rita on", "Excluded (not counted): 1 cell", "Smudge cell"):
+    for expected in (
+        "sample S-E2E-1",
+        "Haematology North",
+        f"Cells counted {len(cells) - 1}",
+        f"Reviewed {len(cells)} of {len(cells)} cells: {confirmed} confirmed, 1 corrected, 1 excluded",
+        "Verified by rita on",
+        "Excluded (not counted): 1 cell",
+        "Smudge cell",
+    ):
         assert expected in report, expected
 
     # A reviewer of another lab finds none of it.
     pages.open("/")
     pages.logout()
     login("otto", "s3cret-pass-otto")
-    for path in (f"/samples/{sample.pk}/", f"/samples/{sample.pk}/cells/", f"/predictions/{corrected.pk}/cell.jpg",
-                 f"/samples/{sample.pk}/sample.csv", f"/samples/{sample.pk}/report.pdf", f"/api/samples/{sample.pk}/"):
+    for path in (
+        f"/samples/{sample.pk}/",
+        f"/samples/{sample.pk}/cells/",
+        f"/predictions/{corrected.pk}/cell.jpg",
+        f"/samples/{sample.pk}/sample.csv",
+        f"/samples/{sample.pk}/report.pdf",
+        f"/api/samples/{sample.pk}/",
+    ):
         status = pages.driver.execute_async_script(
             "const done = arguments[1]; fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status));",
-            pages.base_url + path)
+            pages.base_url + path,
+        )
         assert status == 404, path

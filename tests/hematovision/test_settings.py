@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import PROJECT_DIR
+from tests.environment import PROJECT_DIR
 
 PRODUCTION = {  # the README's Deployment section
     "DJANGO_SECRET_KEY": "k7Vb2Qx9-RtL4mZp8sYw1NcE6hJd3GuA0fKoXiT5vBnMqWeRy_Hs3dPa9LzC4",  # as token_urlsafe(50)
@@ -22,8 +22,14 @@ PRODUCTION = {  # the README's Deployment section
 
 def manage(*args, **environment) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env={**clean, **environment},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={**clean, **environment},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_documented_production_settings_pass_the_deploy_check_without_a_warning():

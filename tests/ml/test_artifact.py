@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from ml import CLASS_NAMES
-from ml.artifact import (ArtifactError, ArtifactMetadata, load_artifact, metadata_path, novelty_path, read_metadata,
-                         save_artifact)
+from ml.artifact import (
+    ArtifactError,
+    ArtifactMetadata,
+    load_artifact,
+    metadata_path,
+    novelty_path,
+    read_metadata,
+    save_artifact,
+)
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import PreprocessingSpec
 

@@ -8,8 +8,16 @@ import tensorflow as tf
 from PIL import Image
 
 from ml.data import LabelledImage
-from ml.preprocessing import (WHITE_LEVEL, ImageError, PreprocessingSpec, crop_padded, decode_image, load_for_model,
-                              locate_cell, preprocess)
+from ml.preprocessing import (
+    WHITE_LEVEL,
+    ImageError,
+    PreprocessingSpec,
+    crop_padded,
+    decode_image,
+    load_for_model,
+    locate_cell,
+    preprocess,
+)
 from ml.training import augment, make_dataset, stain_augment
 from tests.factories import image_bytes, png_bomb, smear_rgb, truncated_jpeg
 

@@ -5,8 +5,16 @@ import pytest
 
 from ml.inference import CellClassifier
 from ml.preprocessing import decode_image
-from ml.quality import (FLAT_COLOUR_SHARE, UNLIKE_TRAINING_IMAGES, assess_image, choose_review_threshold,
-                        flat_colour_share, grey_contrast, review_outcomes, review_summary)
+from ml.quality import (
+    FLAT_COLOUR_SHARE,
+    UNLIKE_TRAINING_IMAGES,
+    assess_image,
+    choose_review_threshold,
+    flat_colour_share,
+    grey_contrast,
+    review_outcomes,
+    review_summary,
+)
 from tests.factories import blank_rgb, jpeg_round_trip, noise_rgb, screenshot_rgb, smear_rgb
 
 BLANKS = {

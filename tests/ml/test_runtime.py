@@ -7,8 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from ml.artifact import (ArtifactError, load_artifact, metadata_path, novelty_path, openvino_paths, read_metadata,
-                         save_artifact, sha256_of)
+from ml.artifact import (
+    ArtifactError,
+    load_artifact,
+    metadata_path,
+    novelty_path,
+    openvino_paths,
+    read_metadata,
+    save_artifact,
+    sha256_of,
+)
 from ml.inference import CellClassifier, ClassifierCache, ViewAveragedForward, export_artifact
 from ml.preprocessing import preprocess
 from tests.factories import noise_rgb, smear_rgb

@@ -8,8 +8,17 @@ from PIL import Image
 
 from ml import CLASS_NAMES
 from ml.data import DatasetError
-from ml.sources import (Source, cap_per_class, evaluation_images, is_held_out, other_evaluation_images, parse_source,
-                        parse_sources, read_class_folders, training_images)
+from ml.sources import (
+    Source,
+    cap_per_class,
+    evaluation_images,
+    is_held_out,
+    other_evaluation_images,
+    parse_source,
+    parse_sources,
+    read_class_folders,
+    training_images,
+)
 from tests.factories import smear_rgb
 from tests.ml.conftest import write_tiny_split
 

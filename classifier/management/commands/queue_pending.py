@@ -6,12 +6,12 @@ this is for an operator who will not wait that long (say, after the broker was d
 
 from django.core.management.base import BaseCommand
 
-from classifier import services
+from classifier.services.waiting import waiting_send_again
 
 
 class Command(BaseCommand):
-    help = "Queue every stored sample image that is still waiting to be classified."
+    help = "Send every stored sample image that is still waiting to be classified to the workers again."
 
     def handle(self, *args, **options):
-        count = services.pending_send_again()
+        count = waiting_send_again()
         self.stdout.write(f"{count} waiting image(s) queued.")

@@ -8,8 +8,10 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from classifier import services
-from classifier.models import ModelVersion, Prediction, Sample
+from classifier.models import Prediction
+from labs.models import Sample
+from labs.services.samples import sample_create
+from registry.models import ModelVersion
 from tests.factories import image_bytes, smear_rgb, upload, upload_file
 
 CLIENTS = 8
@@ -23,8 +25,11 @@ def _client_uploads(base_url: str, token: str, client: int) -> list[int]:
         session.headers["Authorization"] = f"Token {token}"
         for index in range(UPLOADS_PER_CLIENT):
             data = image_bytes("JPEG", rgb=smear_rgb(seed=client * 100 + index))
-            response = session.post(f"{base_url}/api/predictions/", timeout=120,
-                                    files={"images": (f"c{client}-{index}.jpeg", data, "image/jpeg")})
+            response = session.post(
+                f"{base_url}/api/predictions/",
+                timeout=120,
+                files={"images": (f"c{client}-{index}.jpeg", data, "image/jpeg")},
+            )
             codes.append(response.status_code)
     return codes
 
@@ -33,8 +38,11 @@ def _client_uploads(base_url: str, token: str, client: int) -> list[int]:
 def test_eight_clients_uploading_at_once_get_no_error_and_every_record_is_stored(live_server, user, model_path):
     token = Token.objects.create(user=user).key
     with ThreadPoolExecutor(CLIENTS) as pool:
-        codes = [code for client_codes in pool.map(lambda client: _client_uploads(live_server.url, token, client),
-                                                   range(CLIENTS)) for code in client_codes]
+        codes = [
+            code
+            for client_codes in pool.map(lambda client: _client_uploads(live_server.url, token, client), range(CLIENTS))
+            for code in client_codes
+        ]
     assert codes == [201] * CLIENTS * UPLOADS_PER_CLIENT
     assert Prediction.objects.filter(owner=user).count() == CLIENTS * UPLOADS_PER_CLIENT
     assert ModelVersion.objects.count() == 1
@@ -47,7 +55,7 @@ def _read_then_write(owner, writer: int) -> int:
         for index in range(10):
             with transaction.atomic():
                 Sample.objects.filter(owner=owner).count()
-                services.sample_create(owner=owner, identifier=f"W{writer}-{index}")
+                sample_create(owner=owner, identifier=f"W{writer}-{index}")
         return 10
     finally:
         connections.close_all()

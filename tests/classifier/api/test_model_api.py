@@ -3,21 +3,22 @@
 import pytest
 from django.urls import reverse
 
-from classifier import model_gateway, services
-from classifier.models import ModelVersion
+from classifier import model_gateway
 from ml import CLASS_NAMES
+from ml.artifact import read_metadata
+from registry.models import ModelVersion
+from registry.services import model_version_record_evaluation
 
 pytestmark = pytest.mark.django_db
 URL = reverse("api:model")
 
 
 def test_active_model_is_described_with_its_metrics(alice_api, model_path):
-    services.model_version_record_evaluation(model_path=model_path,
-                                             metrics={"split": "TEST", "accuracy": 0.91, "macro_f1": 0.9})
+    model_version_record_evaluation(model_path=model_path, metrics={"split": "TEST", "accuracy": 0.91, "macro_f1": 0.9})
     response = alice_api.get(URL)
     assert response.status_code == 200
     body = response.json()
-    assert body["sha256"] == model_gateway.read_metadata(model_path).sha256
+    assert body["sha256"] == read_metadata(model_path).sha256
     assert (body["name"], body["input_size"]) == ("tiny-test-model", 32)
     assert body["base_network"].startswith("MobileNetV2")
     assert body["class_names"] == list(CLASS_NAMES)

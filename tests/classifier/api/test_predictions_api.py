@@ -66,8 +66,13 @@ def test_zip_upload_is_expanded_into_its_images(alice_api, model_path):
 
 
 def test_bad_file_is_reported_by_name_and_the_good_ones_are_kept(alice_api, model_path):
-    response = upload(alice_api, LIST_URL, upload_file("good.jpeg"), upload_file("notes.jpeg", b"lab notes"),
-                      upload_file("empty.jpeg", b""))
+    response = upload(
+        alice_api,
+        LIST_URL,
+        upload_file("good.jpeg"),
+        upload_file("notes.jpeg", b"lab notes"),
+        upload_file("empty.jpeg", b""),
+    )
     assert response.status_code == 201
     body = response.json()
     assert [item["original_filename"] for item in body["predictions"]] == ["good.jpeg"]
@@ -82,8 +87,9 @@ def test_only_bad_files_is_a_400_listing_each_reason_and_stores_nothing(alice_ap
     assert response.status_code == 400
     body = response.json()
     assert body["detail"] == "None of the files could be classified."
-    assert body["errors"] == [{"filename": "cell.gif",
-                               "reason": "cell.gif: only BMP, JPEG, PNG and TIFF files are accepted."}]
+    assert body["errors"] == [
+        {"filename": "cell.gif", "reason": "cell.gif: only BMP, JPEG, PNG and TIFF files are accepted."}
+    ]
     assert not Prediction.objects.exists() and not media_files(isolated_media)
 
 
@@ -93,8 +99,9 @@ def test_upload_without_files_is_a_400_naming_the_field(alice_api, model_path):
     assert response.json() == {"images": ["This field is required."]}
 
 
-def test_missing_model_is_a_503_json_and_stores_nothing(alice_api, settings, tmp_path, fresh_model_cache,
-                                                        isolated_media):
+def test_missing_model_is_a_503_json_and_stores_nothing(
+    alice_api, settings, tmp_path, fresh_model_cache, isolated_media
+):
     settings.HEMATOVISION_MODEL_PATH = tmp_path / "absent.keras"
     response = upload(alice_api, LIST_URL, upload_file())
     assert response.status_code == 503
@@ -167,8 +174,9 @@ def test_detail_returns_the_prediction(alice_api, alice_prediction):
     assert response.json()["confidence"] == pytest.approx(alice_prediction.confidence)
 
 
-def test_delete_removes_the_prediction_and_its_files(alice_api, alice_prediction, isolated_media,
-                                                     django_capture_on_commit_callbacks):
+def test_delete_removes_the_prediction_and_its_files(
+    alice_api, alice_prediction, isolated_media, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_api.delete(detail_url(alice_prediction))
     assert response.status_code == 204
@@ -177,8 +185,9 @@ def test_delete_removes_the_prediction_and_its_files(alice_api, alice_prediction
 
 
 @pytest.mark.parametrize("method", ["get", "delete"])
-def test_another_users_prediction_is_404_and_untouched(bob_api, alice_prediction, isolated_media, method,
-                                                       django_capture_on_commit_callbacks):
+def test_another_users_prediction_is_404_and_untouched(
+    bob_api, alice_prediction, isolated_media, method, django_capture_on_commit_callbacks
+):
     files_before = media_files(isolated_media)
     with django_capture_on_commit_callbacks(execute=True):
         response = getattr(bob_api, method)(detail_url(alice_prediction))
@@ -206,8 +215,10 @@ def test_upload_over_the_file_limit_is_a_400_with_the_number(alice_api, model_pa
     zip_file = upload_file("cells.zip", zip_of({f"cell-{i}.jpeg": image_bytes() for i in range(3)}), "application/zip")
     response = upload(alice_api, LIST_URL, zip_file)
     assert response.status_code == 400
-    assert response.json() == {"detail": "This upload holds 3 files (ZIP contents included); at most 2 files per "
-                                         "upload. Send them in several uploads."}
+    assert response.json() == {
+        "detail": "This upload holds 3 files (ZIP contents included); at most 2 files per "
+        "upload. Send them in several uploads."
+    }
 
 
 def test_an_empty_zip_is_a_400_saying_so(alice_api, model_path):

@@ -1,0 +1,71 @@
+"""Stored files of deleted rows: removed only once the deletion commits, each failure logged, never raised."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from classifier.models import Prediction
+
+FILE_DELETE_ATTEMPTS = 3
+logger = logging.getLogger("hematovision.storage")
+
+
+def stored_files(prediction: Prediction) -> list:
+    """(storage, name) of every file the prediction holds."""
+    return [
+        (field.storage, field.name)
+        for field in (prediction.image, prediction.preview, prediction.gradcam, prediction.cell_crop)
+        if field.name
+    ]
+
+
+def storage_delete(storage, name: str) -> bool:
+    """Delete one stored file, trying again on a storage fault; a file that stays is logged, never raised."""
+    for attempt in range(1, FILE_DELETE_ATTEMPTS + 1):
+        try:
+            storage.delete(name)
+            return True
+        except Exception as error:  # noqa: BLE001 - any backend's fault (OSError, an S3 client error)
+            if attempt == FILE_DELETE_ATTEMPTS:
+                logger.error(
+                    "Could not delete the stored file %s after %d attempts (%s); its row is gone: remove the "
+                    "file by hand.",
+                    name,
+                    attempt,
+                    error,
+                )
+                return False
+            time.sleep(0.05 * attempt)
+    return False
+
+
+def files_delete(files: list) -> None:
+    """Delete (storage, name) pairs now: the files of rows that were never saved."""
+    for storage, name in files:
+        storage_delete(storage, name)
+
+
+@dataclass
+class FileCleanup:
+    """The stored files of deleted rows, removed once the deletion commits (a rolled-back deletion keeps them);
+    ``left`` names the files storage would not remove, each one logged."""
+
+    files: list
+    left: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        self.left = [name for storage, name in self.files if not storage_delete(storage, name)]
+
+
+def files_delete_on_commit(predictions, waiting=()) -> FileCleanup:
+    """Files go only after the rows: a failed file delete leaves an orphan file (logged), never a row without
+    its image."""
+    files = [item for prediction in predictions for item in stored_files(prediction)]
+    files += [(image.image.storage, image.image.name) for image in waiting]
+    cleanup = FileCleanup(files)
+    transaction.on_commit(cleanup.run)
+    return cleanup

@@ -1,0 +1,176 @@
+"""Predictions from uploads, classified in the request: stored with their preview and cell crop, deleted with
+their files, explained (Grad-CAM) on request.
+
+A cell of a verified sample is never written here: ``labs.selectors.sample_refuse_if_verified`` is asked inside
+the transaction that would write it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from PIL import Image
+
+from accounts.services import owner_or_staff_check
+from classifier import model_gateway
+from classifier.models import Prediction, ReviewReason, upload_to
+from classifier.services.files import FileCleanup, files_delete, files_delete_on_commit, stored_files
+from classifier.uploads import (
+    CheckedUpload,
+    PixelBudget,
+    UploadFailure,
+    uploads_check,
+    uploads_count_check,
+    uploads_expand,
+)
+from labs.selectors import sample_is_member, sample_refuse_if_verified
+from registry.models import ModelVersion
+
+PREVIEW_MAX_SIDE = 640
+NOTHING_TO_CLASSIFY = "Nothing to classify: the upload held no images."
+CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a request's memory stays bounded
+# A new prediction's relations are objects the service has just read: checking that each exists would cost a query
+# apiece per image.
+JUST_READ_RELATIONS = ["owner", "sample", "model_version"]
+
+
+def _jpeg(image: Image.Image, name: str, quality: int = 90) -> ContentFile:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return ContentFile(buffer.getvalue(), name=name)
+
+
+def _preview_jpeg(rgb) -> ContentFile:
+    """A browser-friendly JPEG copy (TIFF and 16-bit images do not display in browsers)."""
+    image = Image.fromarray(rgb)
+    image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
+    return _jpeg(image, "preview.jpg")
+
+
+def review_reasons_for(result) -> list[str]:
+    """Why a person must look at this prediction before it counts (empty when it may be trusted)."""
+    reasons = list(result.quality_flags)
+    if result.confidence < settings.HEMATOVISION_CONFIDENCE_THRESHOLD:
+        reasons.append(ReviewReason.LOW_CONFIDENCE.value)
+    return reasons
+
+
+def prediction_new(*, owner, sample, filename: str, result, version: ModelVersion) -> Prediction:
+    """An unsaved prediction of ``result``, without its files."""
+    reasons = review_reasons_for(result)
+    return Prediction(
+        owner=owner,
+        sample=sample,
+        needs_review=bool(reasons),
+        review_reasons=reasons,
+        original_filename=filename,
+        predicted_label=result.label,
+        confidence=result.confidence,
+        probabilities=result.probabilities,
+        nucleus_found=result.nucleus_found,
+        model_version=version,
+        inference_ms=result.inference_ms,
+    )
+
+
+def prediction_derived_files_save(prediction: Prediction, rgb) -> None:
+    """Store the preview and the cell crop of a prediction being classified (the rows are saved by the caller):
+    the pages and the report only read them after."""
+    prediction.preview.save("preview.jpg", _preview_jpeg(rgb), save=False)
+    prediction.cell_crop.save("cell.jpg", ContentFile(model_gateway.cell_crop_jpeg(rgb)), save=False)
+
+
+def checked_chunks(uploads: list[UploadedFile]) -> Iterator[tuple[list[CheckedUpload], list[UploadFailure]]]:
+    """(checked, failures) for ``CLASSIFY_CHUNK_FILES`` files at a time, ZIPs expanded: a request's decoded images
+    stay bounded. A request over the file limit (ZIP members counted) is refused whole, an empty one says so,
+    and the pixels it may decode in all are bounded by a ``PixelBudget``."""
+    uploads_count_check(uploads)
+    files, failures = uploads_expand(uploads)
+    if not files and not failures:  # an empty ZIP, or one of nothing but folders and Mac metadata
+        raise ValidationError(NOTHING_TO_CLASSIFY, code="no_images")
+    if failures:
+        yield [], failures
+    budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
+    for start in range(0, len(files), CLASSIFY_CHUNK_FILES):
+        yield uploads_check(files[start : start + CLASSIFY_CHUNK_FILES], budget)
+
+
+def sample_check_writable(*, user, sample) -> None:
+    """Images go only into the user's own samples or their lab's, and never into a verified one."""
+    if not sample_is_member(user=user, sample=sample):
+        raise PermissionDenied("Images can only be added to your own samples or your lab's.")
+    sample_refuse_if_verified(sample)
+
+
+def prediction_create_many(
+    *,
+    owner,
+    uploads: list[UploadedFile],
+    sample=None,
+) -> tuple[list[Prediction], list[UploadFailure]]:
+    """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
+
+    Files are decoded, classified (one batched model call) and stored a chunk at a time (``checked_chunks``).
+    """
+    if sample is not None:
+        sample_check_writable(user=owner, sample=sample)
+    predictions, failures = [], []
+    for checked, chunk_failures in checked_chunks(uploads):
+        failures += chunk_failures
+        if checked:
+            results, version = model_gateway.classify([item.rgb for item in checked])
+            predictions += [
+                _prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
+                for item, result in zip(checked, results, strict=True)
+            ]
+    return predictions, failures
+
+
+def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction:
+    prediction = prediction_new(owner=owner, sample=sample, filename=upload.filename, result=result, version=version)
+    prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
+    try:
+        prediction_derived_files_save(prediction, upload.rgb)
+        prediction.full_clean(exclude=JUST_READ_RELATIONS)
+        with transaction.atomic():
+            sample_refuse_if_verified(sample)  # verified while this upload was being classified
+            prediction.save()
+    except Exception:
+        files_delete(stored_files(prediction))
+        raise
+    return prediction
+
+
+@transaction.atomic
+def prediction_delete(*, prediction: Prediction, actor=None) -> FileCleanup:
+    """Delete a prediction and its files; never a cell of a verified sample. ``actor`` (None: the system) must be
+    its owner or staff: lab members see each other's cells but do not delete them."""
+    owner_or_staff_check(actor=actor, record=prediction, what="this image")
+    sample_refuse_if_verified(prediction.sample if prediction.sample_id else None)
+    cleanup = files_delete_on_commit([prediction])
+    prediction.delete()
+    return cleanup
+
+
+def prediction_explain(*, prediction: Prediction) -> Prediction:
+    """Store the Grad-CAM overlay of the predicted class, computed once and reused after.
+
+    Two simultaneous requests may both compute it; only the first stored file is kept.
+    """
+    if prediction.gradcam:
+        return prediction
+    with prediction.image.open("rb") as handle:
+        png = model_gateway.gradcam_png(
+            handle.read(), prediction.predicted_label, model_sha256=prediction.model_version.sha256
+        )
+    name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
+    if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
+        prediction.gradcam.storage.delete(name)
+    prediction.refresh_from_db(fields=["gradcam"])
+    return prediction

@@ -1,0 +1,98 @@
+"""System checks of HematoVision's own settings: a bad value fails ``manage.py check`` (and start-up) with a
+message, instead of a ``KeyError`` or a nonsense flag on some later request."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+from classifier.model_gateway import RUNTIMES
+from classifier.models import CLASS_NAMES
+
+POSITIVE_LIMITS = (
+    "HEMATOVISION_MAX_UPLOAD_BYTES",
+    "HEMATOVISION_MAX_IMAGE_PIXELS",
+    "HEMATOVISION_MAX_FILES_PER_UPLOAD",
+    "HEMATOVISION_MAX_REQUEST_PIXELS",
+    "PAGINATE_BY",
+    "HEMATOVISION_REPORT_MIN_CELLS",
+)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _interval_errors(name: str, interval) -> list[str]:
+    if not isinstance(interval, (list, tuple)) or len(interval) != 2 or not all(map(_is_number, interval)):
+        return [f"{name} must be a pair of numbers [low, high], not {interval!r}."]
+    low, high = interval
+    if not 0 <= low <= high <= 100:
+        return [f"{name} is [{low}, {high}]; it must satisfy 0 <= low <= high <= 100 (percent)."]
+    return []
+
+
+@register()
+def reference_intervals_check(app_configs, **kwargs) -> list[Error]:
+    intervals = settings.HEMATOVISION_REFERENCE_INTERVALS
+    hint = (
+        'Set HEMATOVISION_REFERENCE_INTERVALS to JSON such as {"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], '
+        '"MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}.'
+    )
+    if not isinstance(intervals, dict):
+        return [
+            Error(
+                f"HEMATOVISION_REFERENCE_INTERVALS must be an object by class, not {intervals!r}.",
+                hint=hint,
+                id="hematovision.E001",
+            )
+        ]
+    messages = [
+        f"HEMATOVISION_REFERENCE_INTERVALS has no interval for {name}." for name in CLASS_NAMES if name not in intervals
+    ]
+    messages += [
+        f"HEMATOVISION_REFERENCE_INTERVALS names {name!r}, which is not a class ({', '.join(CLASS_NAMES)})."
+        for name in intervals
+        if name not in CLASS_NAMES
+    ]
+    for name in CLASS_NAMES:
+        if name in intervals:
+            messages += _interval_errors(f"HEMATOVISION_REFERENCE_INTERVALS[{name!r}]", intervals[name])
+    return [Error(message, hint=hint, id="hematovision.E001") for message in messages]
+
+
+@register()
+def review_threshold_check(app_configs, **kwargs) -> list[Error]:
+    threshold = settings.HEMATOVISION_CONFIDENCE_THRESHOLD
+    if _is_number(threshold) and 0 <= threshold <= 1:
+        return []
+    return [
+        Error(
+            f"HEMATOVISION_CONFIDENCE_THRESHOLD is {threshold!r}; it must be a probability from 0 to 1.",
+            hint="`make calibrate` prints the trade-off to choose it from.",
+            id="hematovision.E002",
+        )
+    ]
+
+
+@register()
+def limits_check(app_configs, **kwargs) -> list[Error]:
+    return [
+        Error(f"{name} is {getattr(settings, name)!r}; it must be a positive whole number.", id="hematovision.E003")
+        for name in POSITIVE_LIMITS
+        if not (isinstance(getattr(settings, name), int) and getattr(settings, name) > 0)
+    ]
+
+
+@register()
+def runtime_check(app_configs, **kwargs) -> list[Error]:
+    if settings.HEMATOVISION_RUNTIME in RUNTIMES:
+        return []
+    return [
+        Error(
+            f"HEMATOVISION_RUNTIME is {settings.HEMATOVISION_RUNTIME!r}; it must be one of {', '.join(RUNTIMES)}.",
+            id="hematovision.E004",
+        )
+    ]

@@ -1,0 +1,117 @@
+"""Serializers of samples, their review and differential: the shape of the API's input and output only;
+services decide what is acceptable."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from classifier.models import CLASS_CHOICES, REASON_MAX_LENGTH
+from labs.models import IDENTIFIER_HELP, NOTES_HELP, Lab, Sample, SampleEvent
+from labs.selectors import sample_classification
+
+
+class ReviewSerializer(serializers.Serializer):
+    label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The class the reviewer confirms or sets.")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why: kept in the sample's audit trail.")
+
+
+class SampleSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    lab = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="The lab's slug; null: the owner's alone."
+    )
+    reviewed_count = serializers.IntegerField(
+        read_only=True, help_text="Cells confirmed, corrected or excluded: verification needs all of them."
+    )
+    verified_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    image_count = serializers.IntegerField(read_only=True)
+    flagged_count = serializers.IntegerField(read_only=True, help_text="Images whose prediction needs review.")
+    unreviewed_count = serializers.IntegerField(read_only=True, help_text="Flagged images not reviewed yet.")
+    waiting_count = serializers.IntegerField(
+        read_only=True,
+        help_text="Images stored and waiting for a worker: until 0, the counts and the differential are partial.",
+    )
+    classification = serializers.SerializerMethodField(help_text='"n of m classified".')
+
+    class Meta:
+        model = Sample
+        fields = [
+            "id",
+            "identifier",
+            "notes",
+            "owner",
+            "lab",
+            "created_at",
+            "is_verified",
+            "verified_at",
+            "verified_by",
+            "image_count",
+            "reviewed_count",
+            "flagged_count",
+            "unreviewed_count",
+            "waiting_count",
+            "classification",
+        ]
+        read_only_fields = fields
+
+    def get_classification(self, sample) -> str:
+        return str(sample_classification(sample=sample))
+
+
+class SampleCreateSerializer(serializers.Serializer):
+    identifier = serializers.CharField(
+        max_length=Sample._meta.get_field("identifier").max_length, help_text=IDENTIFIER_HELP
+    )
+    notes = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=Sample._meta.get_field("notes").max_length,
+        help_text=NOTES_HELP,
+    )
+    lab = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Lab.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The slug of one of your labs; left out: the sample is yours alone.",
+    )
+
+    def __init__(self, *args, labs=None, **kwargs):
+        """``labs``: the labs the user is a member of; any other slug is refused as unknown (the schema generator
+        passes none)."""
+        super().__init__(*args, **kwargs)
+        if labs is not None:
+            self.fields["lab"].queryset = labs
+
+
+class SampleEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = SampleEvent
+        fields = ["at", "kind", "actor", "prediction", "cell", "from_label", "to_label", "reason"]
+        read_only_fields = fields
+
+
+class DifferentialRowSerializer(serializers.Serializer):
+    class_name = serializers.ChoiceField(choices=CLASS_CHOICES)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.FloatField()
+    reference_low = serializers.FloatField(help_text="Lower end of the adult reference interval, in percent.")
+    reference_high = serializers.FloatField(help_text="Upper end of the adult reference interval, in percent.")
+    flag = serializers.ChoiceField(choices=["low", "high", ""], help_text="Outside the reference interval.")
+
+
+class DifferentialSerializer(serializers.Serializer):
+    sample = serializers.IntegerField(source="sample.pk")
+    total = serializers.IntegerField(help_text="Cells counted in the differential (excluded ones are not).")
+    waiting_count = serializers.IntegerField(
+        help_text="Images still waiting for a worker; the rows are partial until 0."
+    )
+    rows = DifferentialRowSerializer(many=True)

@@ -1,0 +1,167 @@
+"""Thin API views of samples and their review: querysets come from selectors (already limited to the user),
+writes go through services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from classifier import selectors as prediction_selectors
+from classifier.api.serializers import ErrorSerializer, PredictionSerializer, UploadSerializer
+from classifier.api.views import FORBIDDEN, INVALID, NOT_FOUND, UPLOAD_RESPONSES, VERIFIED, WAITING, upload_response
+from labs import differential, selectors
+from labs.api.serializers import (
+    DifferentialSerializer,
+    ReasonSerializer,
+    ReviewSerializer,
+    SampleCreateSerializer,
+    SampleEventSerializer,
+    SampleSerializer,
+)
+from labs.services import review, samples, sign_off
+
+
+class PredictionReviewApi(generics.GenericAPIView):
+    serializer_class = ReviewSerializer
+
+    def get_queryset(self):
+        return prediction_selectors.prediction_list_visible(user=self.request.user)
+
+    @extend_schema(
+        summary="Confirm or correct a prediction (reviewers only); the model's label is kept",
+        responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        prediction = self.get_object()
+        fields = self.get_serializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        review.prediction_review(prediction=prediction, reviewer=request.user, label=fields.validated_data["label"])
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+
+class PredictionExcludeApi(generics.GenericAPIView):
+    serializer_class = ReasonSerializer
+
+    def get_queryset(self):
+        return prediction_selectors.prediction_list_visible(user=self.request.user)
+
+    @extend_schema(
+        summary="Exclude a sample's cell from its differential, with the reason (reviewers only)",
+        responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        prediction = self.get_object()
+        fields = self.get_serializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        review.prediction_exclude(prediction=prediction, reviewer=request.user, reason=fields.validated_data["reason"])
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+
+class SampleApi(generics.GenericAPIView):
+    """Samples with their image and flagged counts; every sample URL looks the id up in the user's samples."""
+
+    serializer_class = SampleSerializer
+
+    def get_queryset(self):
+        return selectors.sample_list_with_counts(user=self.request.user)
+
+
+@extend_schema_view(get=extend_schema(summary="List your samples, newest first"))
+class SampleListApi(SampleApi, generics.ListAPIView):
+    @extend_schema(
+        summary="Create a sample (a smear)",
+        request=SampleCreateSerializer,
+        responses={201: SampleSerializer, 400: INVALID},
+    )
+    def post(self, request):
+        fields = SampleCreateSerializer(data=request.data, labs=selectors.lab_list(user=request.user))
+        fields.is_valid(raise_exception=True)
+        sample = samples.sample_create(owner=request.user, **fields.validated_data)
+        created = self.get_queryset().get(pk=sample.pk)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One sample", responses={200: SampleSerializer, 404: NOT_FOUND}),
+    delete=extend_schema(
+        summary="Delete a sample with all its images (its owner or staff; never a verified one)",
+        responses={204: None, 400: VERIFIED, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+)
+class SampleDetailApi(SampleApi, generics.RetrieveDestroyAPIView):
+    def perform_destroy(self, instance):
+        samples.sample_delete(sample=instance, actor=self.request.user)
+
+
+class SampleImagesApi(SampleApi):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Classify images (or ZIP archives) into the sample",
+        request=UploadSerializer,
+        responses={**UPLOAD_RESPONSES, 202: WAITING, 403: OpenApiResponse(ErrorSerializer), 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        return upload_response(request, sample=self.get_object())
+
+
+class SampleDifferentialApi(SampleApi):
+    @extend_schema(
+        summary="The sample's differential count against the reference intervals",
+        responses={200: DifferentialSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        sample = self.get_object()
+        report = differential.sample_report(sample=sample)
+        return Response(
+            DifferentialSerializer(
+                {
+                    "sample": sample,
+                    "total": report.counted,
+                    "waiting_count": report.waiting,
+                    "rows": report.differential,
+                }
+            ).data
+        )
+
+
+class SampleVerifyApi(SampleApi):
+    @extend_schema(
+        summary="Verify (sign off) the sample: reviewers only, once every cell is confirmed, corrected "
+        "or excluded; then nothing in it changes",
+        request=None,
+        responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        sign_off.sample_verify(sample=self.get_object(), reviewer=request.user)
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class SampleUnverifyApi(SampleApi):
+    @extend_schema(
+        summary="Un-verify a verified sample, with the reason (the un-verify permission only)",
+        request=ReasonSerializer,
+        responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        sample = self.get_object()
+        fields = ReasonSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        sign_off.sample_unverify(sample=sample, actor=request.user, reason=fields.validated_data["reason"])
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The sample's audit trail, newest first",
+        responses={200: SampleEventSerializer(many=True), 404: NOT_FOUND},
+    )
+)
+class SampleEventsApi(generics.ListAPIView):
+    serializer_class = SampleEventSerializer
+
+    def get_queryset(self):
+        sample = selectors.sample_get(user=self.request.user, pk=self.kwargs["pk"])
+        return selectors.sample_events(sample=sample)

@@ -1,0 +1,89 @@
+"""Reviewers confirm, correct or exclude each cell of a sample in a keyboard grid, then verify (sign off) the
+sample; holders of the un-verify permission open a verified sample again. The grid's script calls the REST API;
+these views answer plain form posts (no JavaScript) with a redirect and a message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from classifier.models import CLASS_CHOICES, REASON_MAX_LENGTH, REVIEW_PERMISSION
+from classifier.views.common import error_text
+from labs import selectors
+from labs.services import review, sign_off
+
+EXCLUSION_SUGGESTIONS = ["Blast", "Smudge cell", "Basophil", "Artefact", "Not a white cell", "Two cells"]
+
+
+@login_required
+@require_GET
+def sample_review_grid(request, pk: int):
+    sample = selectors.sample_get_with_counts(user=request.user, pk=pk)
+    only_flagged = request.GET.get("needs_review") == "1"
+    can_review = request.user.has_perm(REVIEW_PERMISSION) and not sample.is_verified
+    return render(
+        request,
+        "labs/samples/review.html",
+        {
+            "sample": sample,
+            "only_flagged": only_flagged,
+            "can_review": can_review,
+            "groups": selectors.sample_predictions_by_class(sample=sample, needs_review=True if only_flagged else None),
+            "counts": selectors.sample_review_counts(sample),
+            "classes": [(index, name, label) for index, (name, label) in enumerate(CLASS_CHOICES, start=1)],
+            "reason_max_length": REASON_MAX_LENGTH,
+            "reason_suggestions": EXCLUSION_SUGGESTIONS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def prediction_review(request, pk: int, prediction_pk: int):
+    """A per-cell form post: ``label`` confirms or corrects, ``exclude`` with a ``reason`` excludes."""
+    sample = selectors.sample_get(user=request.user, pk=pk)
+    prediction = selectors.sample_prediction_get(sample=sample, pk=prediction_pk)
+    try:
+        if "exclude" in request.POST:
+            review.prediction_exclude(
+                prediction=prediction, reviewer=request.user, reason=request.POST.get("reason", "")
+            )
+            message = f"Excluded {prediction.original_filename}: {prediction.exclusion_reason}."
+        else:
+            review.prediction_review(prediction=prediction, reviewer=request.user, label=request.POST.get("label", ""))
+            message = f"Reviewed {prediction.original_filename}: {prediction.get_reviewed_label_display()}."
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, message)
+    return redirect(f"{reverse('labs:sample_review', args=[sample.pk])}#cell-{prediction.pk}")
+
+
+@login_required
+@require_POST
+def sample_verify(request, pk: int):
+    sample = selectors.sample_get(user=request.user, pk=pk)
+    try:
+        sign_off.sample_verify(sample=sample, reviewer=request.user)
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, f"Sample {sample.identifier} is verified.")
+    return redirect("labs:sample_detail", pk=sample.pk)
+
+
+@login_required
+@require_POST
+def sample_unverify(request, pk: int):
+    sample = selectors.sample_get(user=request.user, pk=pk)
+    try:
+        sign_off.sample_unverify(sample=sample, actor=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, f"Sample {sample.identifier} is open again; the reason is in its audit trail.")
+    return redirect("labs:sample_detail", pk=sample.pk)

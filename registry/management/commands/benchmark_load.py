@@ -1,0 +1,165 @@
+"""``manage.py benchmark_load`` (``make bench-load``): concurrent API clients against a real gunicorn, without
+workers and with 1 and 2 Celery workers; latency, throughput, errors and lost records per scenario."""
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from benchmarks.load import (
+    HEADER,
+    BenchmarkError,
+    Scenario,
+    Stack,
+    cpu_scaling_ratio,
+    format_row,
+    latency_floor_ms,
+    run,
+    scaling_ratio,
+)
+from ml.data import DatasetError, list_split
+from registry.management.options import add_dataset_argument, add_model_argument, require_dataset
+
+
+def _worker_counts(value: str) -> list[int]:
+    try:
+        counts = [int(item) for item in value.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 0:
+        raise argparse.ArgumentTypeError(f"expected worker counts such as 0,1,2, not {value!r}")
+    return counts
+
+
+def _test_images(dataset_dir: str, count: int) -> list[tuple[str, bytes]]:
+    """``count`` TEST JPEGs spread evenly over the split, so every class is sent."""
+    samples = list_split(dataset_dir, "TEST")
+    chosen = samples[:: max(len(samples) // count, 1)][:count]
+    return [(sample.path.name, sample.path.read_bytes()) for sample in chosen]
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the app as `make run` does (on a free port, a throwaway SQLite database and media folder) and "
+        "measure concurrent uploads of real TEST images: single images, and batches into samples, in the "
+        "request (0 workers) and queued for 1 and 2 Celery workers on a private redis-server."
+    )
+
+    def add_arguments(self, parser):
+        add_dataset_argument(parser)
+        add_model_argument(parser)
+        parser.add_argument("--clients", type=int, default=8, help="concurrent single-image clients")
+        parser.add_argument("--singles", type=int, default=20, help="single-image requests per client")
+        parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batch clients")
+        parser.add_argument("--batch-size", type=int, default=25, help="images per batch request")
+        parser.add_argument(
+            "--batches",
+            type=int,
+            default=4,
+            help="batch requests per batch client (4 x 4 x 25: 400 images, 32 worker tasks)",
+        )
+        parser.add_argument(
+            "--workers",
+            type=_worker_counts,
+            default=[0, 1, 2],
+            help="the runs, as Celery worker counts (0: classified in the request); default 0,1,2",
+        )
+        parser.add_argument(
+            "--pin",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="pin worker i to core i with taskset (default: when taskset exists and there are "
+            "as many cores as workers)",
+        )
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=None,
+            help="gunicorn processes (default: gunicorn.conf.py's, WEB_CONCURRENCY or 1)",
+        )
+        parser.add_argument(
+            "--queue-timeout", type=float, default=300, help="seconds to wait for the workers to empty the queue"
+        )
+
+    def handle(self, *args, **options):
+        require_dataset(options)
+        model_path = Path(options["model"]).resolve()
+        if not model_path.is_file():
+            raise CommandError(f"No model at {model_path}: pass --model or set HEMATOVISION_MODEL_PATH.")
+        batches = f"{options['batch_clients']} x {options['batches']} x {options['batch_size']}"
+        batch_sizes = (options["batch_clients"], options["batches"], options["batch_size"])
+        scenarios = [
+            Scenario(
+                f"{options['clients']} x {options['singles']} single",
+                options["clients"],
+                options["singles"],
+                1,
+                to_sample=False,
+            ),
+            Scenario(f"{batches} batch", *batch_sizes, to_sample=True),
+            Scenario(f"{batches} backlog drained", *batch_sizes, to_sample=True, drain=True),
+        ]
+        try:
+            images = _test_images(options["dataset_dir"], max(scenario.images for scenario in scenarios))
+        except DatasetError as error:
+            raise CommandError(str(error)) from error
+        cores = os.cpu_count()
+        pin = options["pin"]
+        if pin is None:
+            pin = shutil.which("taskset") is not None and cores >= max(options["workers"])
+        self.stdout.write(
+            f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start; model {model_path}; "
+            f"workers {'pinned to one core each' if pin else 'not pinned'}, web not pinned."
+        )
+        self.stdout.write(HEADER)
+        results, floors, workdir = {}, [], Path(tempfile.mkdtemp(prefix="hematovision-bench-"))
+        for workers in options["workers"]:
+            stack = Stack(
+                project_dir=Path(settings.BASE_DIR),
+                model_path=model_path,
+                workdir=workdir / f"workers-{workers}",
+                workers=workers,
+                pin_workers=pin,
+                web_workers=options["web_workers"],
+            )
+            try:
+                results[workers] = run(stack, scenarios, images, queue_timeout=options["queue_timeout"])
+            except BenchmarkError as error:
+                raise CommandError(f"{error} The processes' logs are kept in {stack.workdir}.") from error
+            run_name = f"{workers} worker(s)" if workers else "in request"
+            for scenario, summary in results[workers]:
+                self.stdout.write(format_row(run_name, scenario, summary))
+            floors.append(self._latency_floor(run_name, *results[workers][0], cores))
+        shutil.rmtree(workdir)  # the throwaway databases and uploads; kept above when a run failed
+        self.stdout.write("\n".join(floors))
+        if 1 in results and 2 in results:
+            for index, what in ((1, "Batches queued as they were uploaded"), (2, "The backlog, the web idle")):
+                self.stdout.write(self._scaling(what, results[1][index][1], results[2][index][1]))
+        self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")
+
+    @staticmethod
+    def _scaling(what: str, one, two) -> str:
+        """Two workers against one on the same scenario: by the clock, and projected from their CPU times."""
+        cpu = " + ".join(f"{seconds:.1f}" for seconds in two.worker_cpu_s)
+        per_image = [1000 * sum(summary.worker_cpu_s) / summary.sent for summary in (one, two)]
+        return (
+            f"{what}: 2 workers classified {scaling_ratio(one, two):.2f}x as fast as 1 by the clock; "
+            f"worker CPU {sum(one.worker_cpu_s):.1f} s (1 worker) and {cpu} s (2 workers), "
+            f"{per_image[0]:.1f} and {per_image[1]:.1f} ms per image, so "
+            f"{cpu_scaling_ratio(one, two):.2f}x if each worker had a core to itself."
+        )
+
+    @staticmethod
+    def _latency_floor(run_name: str, scenario: Scenario, summary, cores: int) -> str:
+        """Where the single-image latency comes from: CPU per request, and the mean latency it leaves at least."""
+        per_request = [1000 * seconds / summary.requests for seconds in (summary.web_cpu_s, summary.client_cpu_s)]
+        return (
+            f"{run_name}, {scenario.name}: CPU per request {per_request[0]:.1f} ms in gunicorn + "
+            f"{per_request[1]:.1f} ms in the clients; {scenario.clients} clients on {cores} cores cannot wait "
+            f"less than {latency_floor_ms(summary, scenario.clients, cores):.0f} ms on average (Little's law); "
+            f"measured mean {summary.mean_ms:.0f} ms."
+        )

@@ -19,7 +19,7 @@ PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cro
 	test_calibrate_review_threshold
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
-.PHONY: install run model train cross-validate calibrate test test-postgres lint check-deploy evaluate bench bench-load \
+.PHONY: install run model train cross-validate calibrate leave-one-lab-out test test-postgres lint check-deploy evaluate bench bench-load \
 	bench-runtime superuser clean
 
 install: $(VENV)/.installed
@@ -71,6 +71,12 @@ cross-validate: install
 # The review threshold for the model at HEMATOVISION_MODEL_PATH, from the out-of-fold predictions of its recipe.
 calibrate: install
 	$(BIN)/python manage.py calibrate_review_threshold --cross-validation artifacts/cross_validation.json
+
+# The shipped recipe trained on each laboratory alone and read on the other (docs/model-card.md, "A laboratory it
+# has never seen"), then the review threshold that leaves at most 5% of the unseen lab's cells wrong and unflagged.
+leave-one-lab-out: install
+	$(BIN)/python manage.py leave_one_lab_out --json artifacts/leave_one_lab_out.json
+	$(BIN)/python manage.py calibrate_review_threshold --leave-one-lab-out artifacts/leave_one_lab_out.json
 
 evaluate: model
 	$(BIN)/python manage.py evaluate_model --json artifacts/evaluation.json --plots artifacts/plots

@@ -20,7 +20,13 @@ from ml.data import DatasetError, LabelledImage
 from ml.evaluation import predict_split
 from ml.inference import CellClassifier
 from ml.leave_one_lab_out import unseen_lab_readings
-from ml.quality import ReviewOutcome, choose_review_threshold, review_outcomes, threshold_for_unseen_labs
+from ml.quality import (
+    ReviewOutcome,
+    choose_review_threshold,
+    review_outcomes,
+    review_summary,
+    threshold_for_unseen_labs,
+)
 from ml.sources import cap_per_class, parse_sources
 from ml.training import TrainingConfig, load_training_images
 from registry.management.options import add_model_argument
@@ -82,7 +88,8 @@ def trade_off_lines(outcomes: list[ReviewOutcome]) -> list[str]:
 def unseen_lab_report(results_path: str, max_wrong_unflagged: float) -> str:
     """The threshold for a laboratory the model has never seen, and the trade-off on each left-out lab."""
     try:
-        readings = unseen_lab_readings(json.loads(Path(results_path).read_text()))
+        result = json.loads(Path(results_path).read_text())
+        readings = unseen_lab_readings(result)
     except (OSError, ValueError, KeyError) as error:
         raise CommandError(f"Cannot read the leave-one-lab-out results {results_path} ({error}).") from error
     threshold, table = threshold_for_unseen_labs(readings, max_wrong_unflagged)
@@ -99,7 +106,20 @@ def unseen_lab_report(results_path: str, max_wrong_unflagged: float) -> str:
     else:
         lines.append(f"Lowest threshold with at most {max_wrong_unflagged:.0%} wrong and unflagged on every "
                      f"left-out lab: {threshold:.2f} (HEMATOVISION_CONFIDENCE_THRESHOLD={threshold:.2f})")
+        lines += evaluation_lines(result, threshold)
     return "\n".join(lines) + "\n"
+
+
+def evaluation_lines(result: dict, threshold: float) -> list[str]:
+    """At the chosen threshold, each left-out lab's evaluation set (for the model card; never for the choice)."""
+    if not all("evaluation" in figures for figures in result["left_out"].values()):
+        return []
+    lines = [f"At {threshold:.2f}, each left-out lab's evaluation set (read for the table, not for the choice):"]
+    for lab, (probabilities, labels, unlike) in unseen_lab_readings(result, "evaluation").items():
+        summary = review_summary(probabilities, labels, unlike, threshold)
+        lines.append(f"  {lab}: flagged {summary['flagged_share']:.1%}, unflagged right "
+                     f"{summary['unflagged_accuracy']:.2%}, wrong and unflagged {summary['wrong_unflagged_share']:.1%}")
+    return lines
 
 
 class Command(BaseCommand):

@@ -115,7 +115,8 @@ def format_report(metrics: dict) -> str:
         f"flagged for review (top probability under {metrics['review_threshold']} or unlike): "
         f"{metrics['flagged_share']:.1%}; unflagged right {metrics['unflagged_accuracy']:.2%}; "
         f"wrong and unflagged {metrics['wrong_unflagged_share']:.1%}",
-        f"answered 'none of the four' (another kind): {metrics['answered_other_share']:.1%}",
+        f"answered 'none of the four' (another kind): {metrics['answered_other_share']:.1%}; "
+        f"another kind or flagged (never counted unreviewed): {metrics['other_or_flagged_share']:.1%}",
         f"speed: {metrics['images_per_second']:.0f} images/s end to end",
         "",
         *class_table_lines(metrics),

@@ -70,6 +70,8 @@ def review_summary(probabilities: np.ndarray, labels, unlike: np.ndarray, thresh
         "flagged_share": float(flagged.mean()),
         "unlike_training_share": float(unlike.mean()),
         "answered_other_share": float((predicted >= len(CLASS_NAMES)).mean()),
+        # never counted silently: answered another kind, or flagged
+        "other_or_flagged_share": float(((predicted >= len(CLASS_NAMES)) | flagged).mean()),
         "unflagged_accuracy": float((~wrong[unflagged]).mean()) if unflagged.any() else 0.0,
         "wrong_unflagged_share": float((wrong & unflagged).mean()),
     }

@@ -66,6 +66,7 @@ def test_review_summary_counts_what_the_flags_miss():
     assert summary["wrong_unflagged_share"] == 0.25  # the confident wrong answer for image 2
     assert summary["unflagged_accuracy"] == 0.5
     assert summary["answered_other_share"] == 0.25  # index 4: not one of the four
+    assert summary["other_or_flagged_share"] == 0.5  # the low-confidence one and the other-kind one
 
 
 def test_classifier_adds_the_learned_flag_to_the_plain_ones(tiny_model_path):

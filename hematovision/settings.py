@@ -137,13 +137,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Brute-force protection (django-axes) of every authenticate(): the web log-in, the admin and the token endpoint.
 # A username is locked out from an address after this many failures in a row, for the cool-off time; a success
-# resets the count; `python manage.py axes_reset` (or `axes_reset_username NAME`) lifts lock-outs at once. Behind a
-# proxy every client has the proxy's address, so the lock-out is then in effect per username.
+# resets the count; `python manage.py axes_reset` (or `axes_reset_username NAME`) lifts lock-outs at once. The
+# address is the real client's (HEMATOVISION_TRUSTED_PROXIES, below), so a stranger who knows a username cannot lock
+# its owner out, and a failed try during a lock-out does not make it last longer.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = int(os.environ.get("HEMATOVISION_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 
 LOGIN_URL = "login"
@@ -247,8 +249,21 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False):  # the proxy ends TLS and says so; else the redirect loops
+BEHIND_HTTPS_PROXY = env_bool("DJANGO_BEHIND_HTTPS_PROXY", False)
+if BEHIND_HTTPS_PROXY:  # the proxy ends TLS and says so; else the redirect loops
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address, for the token throttle and the lock-outs: each trusted proxy appends the address it was
+# reached from to X-Forwarded-For, so the client is the entry this many from the end; whatever the client sent
+# before it is ignored, and with no proxy trusted the header is not read at all (the socket's address counts).
+HEMATOVISION_TRUSTED_PROXIES = int(os.environ.get("HEMATOVISION_TRUSTED_PROXIES", "1" if BEHIND_HTTPS_PROXY else "0"))
+REST_FRAMEWORK["NUM_PROXIES"] = HEMATOVISION_TRUSTED_PROXIES
+# django-axes reads it through django-ipware, which counts only the proxies named inside the header (the nearest
+# one is REMOTE_ADDR), hence one less; not strict: a client may send X-Forwarded-For entries of its own.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if HEMATOVISION_TRUSTED_PROXIES else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_COUNT = HEMATOVISION_TRUSTED_PROXIES - 1 if HEMATOVISION_TRUSTED_PROXIES else None
+IPWARE_STRICT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))  # set only once HTTPS is permanent
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)

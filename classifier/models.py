@@ -36,12 +36,14 @@ class ReviewReason(models.TextChoices):
 # The checks that say the image is probably not a white cell the model knows: then no class is headlined.
 NOT_RECOGNISED_REASONS = frozenset({ReviewReason.BLANK, ReviewReason.NO_NUCLEUS, ReviewReason.UNLIKE_TRAINING_IMAGES})
 
+UPLOAD_FOLDER = "predictions"  # every stored image and derived file, in the default storage
+
 
 def upload_to(instance, filename: str) -> str:
     """A generated name: the client's file name never becomes a path (only its extension is kept)."""
     suffix = PurePath(filename).suffix.lower()[:6]
     unique = uuid.uuid4().hex
-    return f"predictions/{unique[:2]}/{unique}{suffix}"
+    return f"{UPLOAD_FOLDER}/{unique[:2]}/{unique}{suffix}"
 
 
 class WaitingImage(models.Model):

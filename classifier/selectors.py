@@ -7,13 +7,15 @@ rules are in ``labs.selectors``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from classifier.filters import PredictionFilter
-from classifier.models import Prediction, WaitingImage
+from classifier.models import UPLOAD_FOLDER, Prediction, WaitingImage
 
 
 def prediction_list(*, user) -> QuerySet[Prediction]:
@@ -51,3 +53,35 @@ def waiting_ids(*, sample=None, queued_before: datetime | None = None) -> list[i
     if queued_before is not None:
         images = images.filter(queued_at__lt=queued_before)
     return list(images.order_by("id").values_list("pk", flat=True))
+
+
+# A file younger than this may belong to an upload whose row is not committed yet: never called an orphan.
+ORPHAN_MIN_AGE = timedelta(hours=1)
+
+
+def _stored_names(folder: str) -> set[str]:
+    """Every file under ``folder`` of the default storage (the file system or a bucket alike)."""
+    try:
+        folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:  # nothing uploaded yet
+        return set()
+    names = {f"{folder}/{name}" for name in files}
+    for sub in folders:
+        names |= _stored_names(f"{folder}/{sub}")
+    return names
+
+
+def _referenced_names() -> set[str]:
+    names = set(WaitingImage.objects.values_list("image", flat=True))
+    for field in ("image", "preview", "gradcam", "cell_crop"):
+        names |= set(Prediction.objects.exclude(**{field: ""}).values_list(field, flat=True))
+    return names
+
+
+def media_orphans() -> tuple[list[str], list[str]]:
+    """(stored files no row points to, older than ``ORPHAN_MIN_AGE``; files rows point to that are not stored),
+    each sorted: what a failed delete, a killed upload or a lost disk leaves behind."""
+    stored, referenced = _stored_names(UPLOAD_FOLDER), _referenced_names()
+    settled = timezone.now() - ORPHAN_MIN_AGE
+    orphans = [name for name in sorted(stored - referenced) if default_storage.get_modified_time(name) < settled]
+    return orphans, sorted(referenced - stored)

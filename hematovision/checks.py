@@ -1,5 +1,6 @@
 """System checks of HematoVision's own settings: a bad value fails ``manage.py check`` (and start-up) with a
-message, instead of a ``KeyError`` or a nonsense flag on some later request."""
+message, instead of a traceback, a ``KeyError`` or a nonsense flag on some later request. Numbers are checked as
+they are read (hematovision/environment.py); this reports what was refused."""
 
 from __future__ import annotations
 
@@ -10,15 +11,6 @@ from django.core.checks import Error, register
 
 from classifier.model_gateway import RUNTIMES
 from classifier.models import CLASS_NAMES
-
-POSITIVE_LIMITS = (
-    "HEMATOVISION_MAX_UPLOAD_BYTES",
-    "HEMATOVISION_MAX_IMAGE_PIXELS",
-    "HEMATOVISION_MAX_FILES_PER_UPLOAD",
-    "HEMATOVISION_MAX_REQUEST_PIXELS",
-    "PAGINATE_BY",
-    "HEMATOVISION_REPORT_MIN_CELLS",
-)
 
 
 def _is_number(value) -> bool:
@@ -64,26 +56,9 @@ def reference_intervals_check(app_configs, **kwargs) -> list[Error]:
 
 
 @register()
-def review_threshold_check(app_configs, **kwargs) -> list[Error]:
-    threshold = settings.HEMATOVISION_CONFIDENCE_THRESHOLD
-    if _is_number(threshold) and 0 <= threshold <= 1:
-        return []
-    return [
-        Error(
-            f"HEMATOVISION_CONFIDENCE_THRESHOLD is {threshold!r}; it must be a probability from 0 to 1.",
-            hint="`make calibrate` prints the trade-off to choose it from.",
-            id="hematovision.E002",
-        )
-    ]
-
-
-@register()
-def limits_check(app_configs, **kwargs) -> list[Error]:
-    return [
-        Error(f"{name} is {getattr(settings, name)!r}; it must be a positive whole number.", id="hematovision.E003")
-        for name in POSITIVE_LIMITS
-        if not (isinstance(getattr(settings, name), int) and getattr(settings, name) > 0)
-    ]
+def environment_check(app_configs, **kwargs) -> list[Error]:
+    """Every variable the settings refused (hematovision/environment.py), by name: its default stands meanwhile."""
+    return [Error(message, id="hematovision.E003") for message in settings.HEMATOVISION_REFUSED_SETTINGS.values()]
 
 
 @register()

@@ -3,7 +3,6 @@
 Every HEMATOVISION_* / DJANGO_* variable is documented in README.md, the production set under Deployment.
 """
 
-import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -12,20 +11,15 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from hematovision.environment import Environment
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+env = Environment()
+HEMATOVISION_REFUSED_SETTINGS = env.refused  # `manage.py check` names each (hematovision/checks.py)
 
-
-def env_bool(name: str, default: bool) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+DEBUG = env.flag("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env.items("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env.items("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 CSRF_FAILURE_VIEW = "hematovision.errors.csrf_failure"  # the styled 403 page
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 # A built-in key suits only a site nobody else can reach: DEBUG, or served to this machine alone.
@@ -137,13 +131,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Brute-force protection (django-axes) of every authenticate(): the web log-in, the admin and the token endpoint.
 # A username is locked out from an address after this many failures in a row, for the cool-off time; a success
-# resets the count; `python manage.py axes_reset` (or `axes_reset_username NAME`) lifts lock-outs at once. Behind a
-# proxy every client has the proxy's address, so the lock-out is then in effect per username.
+# resets the count; `python manage.py axes_reset` (or `axes_reset_username NAME`) lifts lock-outs at once. The
+# address is the real client's (HEMATOVISION_TRUSTED_PROXIES, below), so a stranger who knows a username cannot lock
+# its owner out, and a failed try during a lock-out does not make it last longer.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = int(os.environ.get("HEMATOVISION_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env.number("HEMATOVISION_LOGIN_FAILURE_LIMIT", 5, low=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.number("HEMATOVISION_LOGIN_LOCKOUT_MINUTES", 15, low=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 
 LOGIN_URL = "login"
@@ -175,11 +171,11 @@ if os.environ.get("HEMATOVISION_S3_BUCKET"):  # object storage through django-st
     }
 
 # Uploads: the limit per file is ours; Django's own limits are raised so that ours is the one users meet.
-HEMATOVISION_MAX_UPLOAD_BYTES = int(os.environ.get("HEMATOVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024
-HEMATOVISION_MAX_IMAGE_PIXELS = int(os.environ.get("HEMATOVISION_MAX_IMAGE_PIXELS", "40000000"))
-HEMATOVISION_MAX_FILES_PER_UPLOAD = int(os.environ.get("HEMATOVISION_MAX_FILES_PER_UPLOAD", "500"))
+HEMATOVISION_MAX_UPLOAD_BYTES = env.number("HEMATOVISION_MAX_UPLOAD_MB", 20, low=1) * 1024 * 1024
+HEMATOVISION_MAX_IMAGE_PIXELS = env.number("HEMATOVISION_MAX_IMAGE_PIXELS", 40_000_000, low=1)
+HEMATOVISION_MAX_FILES_PER_UPLOAD = env.number("HEMATOVISION_MAX_FILES_PER_UPLOAD", 500, low=1)
 # Pixels one request may decode in all (12 images at the per-image limit): bounds a request's CPU time.
-HEMATOVISION_MAX_REQUEST_PIXELS = int(os.environ.get("HEMATOVISION_MAX_REQUEST_PIXELS", "500000000"))
+HEMATOVISION_MAX_REQUEST_PIXELS = env.number("HEMATOVISION_MAX_REQUEST_PIXELS", 500_000_000, low=1)
 DATA_UPLOAD_MAX_NUMBER_FILES = HEMATOVISION_MAX_FILES_PER_UPLOAD
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -202,16 +198,16 @@ HEMATOVISION_MODEL_PATH = Path(
 # Which runtime computes predictions: auto (the model's OpenVINO export when present and intact, else Keras),
 # openvino (that export, or the model is unavailable) or keras. See ml/runtime.py.
 HEMATOVISION_RUNTIME = os.environ.get("HEMATOVISION_RUNTIME", "auto")
-HEMATOVISION_ALLOW_SIGNUP = env_bool("HEMATOVISION_ALLOW_SIGNUP", True)
+HEMATOVISION_ALLOW_SIGNUP = env.flag("HEMATOVISION_ALLOW_SIGNUP", True)
 
 PAGINATE_BY = 20
 
 # E-mail, for password reset only: the "Forgot your password?" link and pages exist only once a host is set.
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "587"))
+EMAIL_PORT = env.number("DJANGO_EMAIL_PORT", 587, low=1, high=65535)
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+EMAIL_USE_TLS = env.flag("DJANGO_EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "hematovision@localhost")
 HEMATOVISION_PASSWORD_RESET = bool(EMAIL_HOST)
 
@@ -229,7 +225,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("HEMATOVISION_TOKEN_RATE", "10/minute")},
 }
 # API tokens end on log-out and on a password change, and after this many hours (0: only then).
-HEMATOVISION_TOKEN_TTL_HOURS = int(os.environ.get("HEMATOVISION_TOKEN_TTL_HOURS", "720"))
+HEMATOVISION_TOKEN_TTL_HOURS = env.number("HEMATOVISION_TOKEN_TTL_HOURS", 720, whole=False)
 SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc served from this site (drf-spectacular-sidecar): no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -246,13 +242,26 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False):  # the proxy ends TLS and says so; else the redirect loops
+SECURE_SSL_REDIRECT = env.flag("DJANGO_SECURE_SSL_REDIRECT", False)
+BEHIND_HTTPS_PROXY = env.flag("DJANGO_BEHIND_HTTPS_PROXY", False)
+if BEHIND_HTTPS_PROXY:  # the proxy ends TLS and says so; else the redirect loops
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))  # set only once HTTPS is permanent
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# The client's address, for the token throttle and the lock-outs: each trusted proxy appends the address it was
+# reached from to X-Forwarded-For, so the client is the entry this many from the end; whatever the client sent
+# before it is ignored, and with no proxy trusted the header is not read at all (the socket's address counts).
+HEMATOVISION_TRUSTED_PROXIES = env.number("HEMATOVISION_TRUSTED_PROXIES", int(BEHIND_HTTPS_PROXY))
+REST_FRAMEWORK["NUM_PROXIES"] = HEMATOVISION_TRUSTED_PROXIES
+# django-axes reads it through django-ipware, which counts only the proxies named inside the header (the nearest
+# one is REMOTE_ADDR), hence one less; not strict: a client may send X-Forwarded-For entries of its own.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if HEMATOVISION_TRUSTED_PROXIES else ("REMOTE_ADDR",)
+)
+AXES_IPWARE_PROXY_COUNT = HEMATOVISION_TRUSTED_PROXIES - 1 if HEMATOVISION_TRUSTED_PROXIES else None
+IPWARE_STRICT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.flag("DJANGO_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env.number("DJANGO_HSTS_SECONDS", 0)  # set only once HTTPS is permanent
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.flag("DJANGO_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,
@@ -270,16 +279,14 @@ LOGGING = {
 # HEMATOVISION_REFERENCE_INTERVALS.
 # Chosen for a laboratory the model has never seen: the lowest threshold that leaves at most 5% of each left-out
 # lab's training images wrong and unflagged (`make leave-one-lab-out`; docs/model-card.md).
-HEMATOVISION_CONFIDENCE_THRESHOLD = float(os.environ.get("HEMATOVISION_CONFIDENCE_THRESHOLD", "0.79"))
+HEMATOVISION_CONFIDENCE_THRESHOLD = env.number("HEMATOVISION_CONFIDENCE_THRESHOLD", 0.79, whole=False, high=1)
 # The sample report: the laboratory's name at its head (a sample's own lab, where it has one, comes first), and
 # the count under which it warns that the percentages are imprecise (a manual differential counts 100 cells).
 HEMATOVISION_LAB_NAME = os.environ.get("HEMATOVISION_LAB_NAME", "Haematology laboratory")
-HEMATOVISION_REPORT_MIN_CELLS = int(os.environ.get("HEMATOVISION_REPORT_MIN_CELLS", "100"))
-HEMATOVISION_REFERENCE_INTERVALS = json.loads(
-    os.environ.get(
-        "HEMATOVISION_REFERENCE_INTERVALS",
-        '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
-    )
+HEMATOVISION_REPORT_MIN_CELLS = env.number("HEMATOVISION_REPORT_MIN_CELLS", 100, low=1)
+HEMATOVISION_REFERENCE_INTERVALS = env.json(
+    "HEMATOVISION_REFERENCE_INTERVALS",
+    '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
 )
 
 # Background classification (docs/deployment.md). Without a broker, tasks run in the process that sends them and
@@ -293,7 +300,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one batch at a time; the others wait for a free worker
 CELERY_TASK_IGNORE_RESULT = True
 # How long an unfinished batch stays with a worker that vanished before Redis gives it to another one.
-_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+_VISIBILITY_TIMEOUT = env.number("CELERY_VISIBILITY_TIMEOUT", 3600, low=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _VISIBILITY_TIMEOUT,
     # A killed worker's batch is handed on soon after its visibility timeout: kombu sweeps for such batches every
@@ -314,4 +321,4 @@ CELERY_BEAT_SCHEDULE = {
     },  # the next one supersedes it
 }
 HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
-HEMATOVISION_CLASSIFY_BATCH = int(os.environ.get("HEMATOVISION_CLASSIFY_BATCH", "16"))  # images per task
+HEMATOVISION_CLASSIFY_BATCH = env.number("HEMATOVISION_CLASSIFY_BATCH", 16, low=1)  # images per task

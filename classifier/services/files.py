@@ -6,9 +6,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from classifier.models import Prediction
+from classifier.selectors import media_orphans
 
 FILE_DELETE_ATTEMPTS = 3
 logger = logging.getLogger("hematovision.storage")
@@ -69,3 +71,13 @@ def files_delete_on_commit(predictions, waiting=()) -> FileCleanup:
     cleanup = FileCleanup(files)
     transaction.on_commit(cleanup.run)
     return cleanup
+
+
+def media_sweep(*, delete: bool) -> tuple[list[str], list[str]]:
+    """``media_orphans()``; with ``delete`` the orphan files go too. Rows whose files are missing are only listed:
+    what they recorded (a verified sample's cells among them) is not ours to drop."""
+    orphans, missing = media_orphans()
+    if delete:
+        for name in orphans:
+            storage_delete(default_storage, name)
+    return orphans, missing

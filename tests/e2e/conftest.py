@@ -22,10 +22,10 @@ def _binaries_or_skip():
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
     if not missing:
         return
-    reason = (
-        f"Chromium for the browser tests is missing ({', '.join(missing)}): apt-get install chromium chromium-driver."
+    skip_or_fail(
+        f"Chromium for the browser tests is missing ({', '.join(missing)}): apt-get install chromium "
+        "chromium-driver, or set HEMATOVISION_CHROMIUM and HEMATOVISION_CHROMEDRIVER to their paths."
     )
-    skip_or_fail(reason)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ def _chromium_profile_root():
 def browser(_chromium_profile_root):
     """A fresh headless Chromium (own profile, no network beyond the live server), quit at teardown."""
     _binaries_or_skip()
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never try to download a driver
+    os.environ["SE_OFFLINE"] = "true"  # belt and braces: with both paths given Selenium Manager is never called
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

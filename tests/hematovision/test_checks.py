@@ -39,28 +39,10 @@ def test_bad_reference_intervals_fail_with_a_message(settings, intervals, messag
     assert "hematovision.E001" in output and message in output
 
 
-@pytest.mark.parametrize("threshold", [-0.1, 1.01, "0.7"])
-def test_review_threshold_outside_zero_to_one_fails(settings, threshold):
-    settings.HEMATOVISION_CONFIDENCE_THRESHOLD = threshold
+def test_a_refused_environment_variable_fails_by_name(settings):
+    settings.HEMATOVISION_REFUSED_SETTINGS = {"HEMATOVISION_MAX_UPLOAD_MB": "HEMATOVISION_MAX_UPLOAD_MB is 'ten'; ..."}
     output = check_output()
-    assert "hematovision.E002" in output and "HEMATOVISION_CONFIDENCE_THRESHOLD" in output
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "HEMATOVISION_MAX_UPLOAD_BYTES",
-        "HEMATOVISION_MAX_IMAGE_PIXELS",
-        "HEMATOVISION_MAX_FILES_PER_UPLOAD",
-        "HEMATOVISION_MAX_REQUEST_PIXELS",
-        "PAGINATE_BY",
-        "HEMATOVISION_REPORT_MIN_CELLS",
-    ],
-)
-def test_limits_that_are_not_positive_fail(settings, name):
-    setattr(settings, name, 0)
-    output = check_output()
-    assert "hematovision.E003" in output and f"{name} is 0" in output
+    assert "hematovision.E003" in output and "HEMATOVISION_MAX_UPLOAD_MB is 'ten'" in output
 
 
 def test_an_unknown_runtime_fails(settings):

@@ -22,7 +22,6 @@ import keras
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import PreprocessingSpec
 
-
 # Metadata fields that artifacts saved before them lack, and that load with their default.
 OPTIONAL_FIELDS = {"openvino"}
 
@@ -51,23 +50,34 @@ class ArtifactMetadata:
     openvino: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "class_names": list(self.class_names), "tta": list(self.tta),
-                "preprocessing": self.preprocessing.to_dict()}
+        return {
+            **dataclasses.asdict(self),
+            "class_names": list(self.class_names),
+            "tta": list(self.tta),
+            "preprocessing": self.preprocessing.to_dict(),
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ArtifactMetadata":
+    def from_dict(cls, data: dict) -> ArtifactMetadata:
         names = {field.name for field in dataclasses.fields(cls)}
         missing = names - set(data) - OPTIONAL_FIELDS
         if missing:
-            raise ArtifactError(f"Model metadata lacks {', '.join(sorted(missing))}: the model was trained by an "
-                                "older version; retrain it with `python manage.py train_model`.")
+            raise ArtifactError(
+                f"Model metadata lacks {', '.join(sorted(missing))}: the model was trained by an "
+                "older version; retrain it with `python manage.py train_model`."
+            )
         try:
             preprocessing = PreprocessingSpec.from_dict(data["preprocessing"])
         except (KeyError, TypeError, ValueError) as error:
             raise ArtifactError(f"Model metadata has unreadable preprocessing ({error}).") from error
-        return cls(**{**{name: data[name] for name in names & set(data)},
-                      "class_names": tuple(data["class_names"]), "tta": tuple(data["tta"]),
-                      "preprocessing": preprocessing})
+        return cls(
+            **{
+                **{name: data[name] for name in names & set(data)},
+                "class_names": tuple(data["class_names"]),
+                "tta": tuple(data["tta"]),
+                "preprocessing": preprocessing,
+            }
+        )
 
 
 def metadata_path(model_path: str | Path) -> Path:
@@ -104,8 +114,9 @@ def _atomic_write(target: Path, write) -> None:
         raise
 
 
-def save_artifact(model: keras.Model, distribution: TrainingDistribution, model_path: str | Path,
-                  metadata: ArtifactMetadata) -> ArtifactMetadata:
+def save_artifact(
+    model: keras.Model, distribution: TrainingDistribution, model_path: str | Path, metadata: ArtifactMetadata
+) -> ArtifactMetadata:
     """Save model, novelty check, then metadata (with both checksums); returns the metadata written.
 
     An OpenVINO export of the model saved here before belongs to that model: it is removed.
@@ -115,14 +126,20 @@ def save_artifact(model: keras.Model, distribution: TrainingDistribution, model_
     _atomic_write(novelty_path(model_path), lambda temporary: temporary.write_bytes(distribution.to_bytes()))
     for path in openvino_paths(model_path):
         path.unlink(missing_ok=True)
-    return write_metadata(model_path, dataclasses.replace(
-        metadata, sha256=sha256_of(model_path), novelty_sha256=sha256_of(novelty_path(model_path)), openvino={}))
+    return write_metadata(
+        model_path,
+        dataclasses.replace(
+            metadata, sha256=sha256_of(model_path), novelty_sha256=sha256_of(novelty_path(model_path)), openvino={}
+        ),
+    )
 
 
 def write_metadata(model_path: str | Path, metadata: ArtifactMetadata) -> ArtifactMetadata:
     """Write the metadata beside ``model_path`` (atomically) and return it."""
-    _atomic_write(metadata_path(model_path),
-                  lambda temporary: temporary.write_text(json.dumps(metadata.to_dict(), indent=2, sort_keys=True)))
+    _atomic_write(
+        metadata_path(model_path),
+        lambda temporary: temporary.write_text(json.dumps(metadata.to_dict(), indent=2, sort_keys=True)),
+    )
     return metadata
 
 
@@ -142,17 +159,21 @@ def _check_checksum(path: Path, expected: str, what: str) -> None:
         raise ArtifactError(f"The model's {what} {path} is missing; retrain or restore the artifact's files together.")
     actual = sha256_of(path)
     if actual != expected:
-        raise ArtifactError(f"{what.capitalize()} {path} does not match its metadata (sha256 {actual[:12]}… vs "
-                            f"{expected[:12]}…); retrain or restore the artifact's files together.")
+        raise ArtifactError(
+            f"{what.capitalize()} {path} does not match its metadata (sha256 {actual[:12]}… vs "
+            f"{expected[:12]}…); retrain or restore the artifact's files together."
+        )
 
 
 def load_artifact(model_path: str | Path) -> tuple[keras.Model, TrainingDistribution, ArtifactMetadata]:
     """Load the model, its novelty check and its metadata, checking that the metadata describes these files."""
     model_path = Path(model_path)
     if not model_path.is_file():
-        raise ArtifactError(f"No trained model at {model_path}. Train one with `python manage.py train_model` "
-                            "(needs HEMATOVISION_TRAINING_SOURCES and HEMATOVISION_BASE_WEIGHTS), or set "
-                            "HEMATOVISION_MODEL_PATH to an existing model.")
+        raise ArtifactError(
+            f"No trained model at {model_path}. Train one with `python manage.py train_model` "
+            "(needs HEMATOVISION_TRAINING_SOURCES and HEMATOVISION_BASE_WEIGHTS), or set "
+            "HEMATOVISION_MODEL_PATH to an existing model."
+        )
     metadata = read_metadata(model_path)
     _check_checksum(model_path, metadata.sha256, "model")
     _check_checksum(novelty_path(model_path), metadata.novelty_sha256, "novelty check")

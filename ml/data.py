@@ -18,7 +18,8 @@ from pathlib import Path
 from ml import CLASS_NAMES, MODEL_CLASSES
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp"}
-_CELL_PATTERN = re.compile(r"^_(\d+)_\d+$")
+# Kaggle's generated file names, ``_<position>_<copy>``: the position of the source photo within its class.
+KAGGLE_FILE_NAME = re.compile(r"^_(\d+)_\d+$")
 
 
 class DatasetError(Exception):
@@ -48,13 +49,17 @@ def resolve_dataset_root(directory: str | Path) -> Path:
     """Return the folder holding the split folders; accepts ``dataset2-master`` (with ``images/``) too."""
     root = Path(directory).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"Dataset folder {root} does not exist. Set HEMATOVISION_DATASET_DIR "
-                           "to the folder that holds TRAIN/ and TEST/.")
+        raise DatasetError(
+            f"Dataset folder {root} does not exist. Set HEMATOVISION_DATASET_DIR "
+            "to the folder that holds TRAIN/ and TEST/."
+        )
     for candidate in (root, root / "images", root / "dataset2-master" / "images"):
         if (candidate / "TRAIN").is_dir() or (candidate / "TEST").is_dir():
             return candidate
-    raise DatasetError(f"{root} holds no TRAIN/ or TEST/ folder (nor images/TRAIN/). "
-                       "Point HEMATOVISION_DATASET_DIR at the dataset2-master folder of the Blood Cells dataset.")
+    raise DatasetError(
+        f"{root} holds no TRAIN/ or TEST/ folder (nor images/TRAIN/). "
+        "Point HEMATOVISION_DATASET_DIR at the dataset2-master folder of the Blood Cells dataset."
+    )
 
 
 def is_image_file(path: Path) -> bool:
@@ -63,7 +68,7 @@ def is_image_file(path: Path) -> bool:
 
 def group_for(path: Path, class_name: str) -> str:
     """The group an image's name suggests; files not named ``_<i>_<n>`` are their own group."""
-    match = _CELL_PATTERN.match(path.stem)
+    match = KAGGLE_FILE_NAME.match(path.stem)
     return f"{class_name}/{match.group(1) if match else path.stem}"
 
 
@@ -76,8 +81,9 @@ def list_split(directory: str | Path, split: str) -> list[LabelledImage]:
     for label, class_name in enumerate(CLASS_NAMES):
         class_dir = split_dir / class_name
         if not class_dir.is_dir():
-            raise DatasetError(f"Class folder {class_dir} is missing; expected one folder per class: "
-                               f"{', '.join(CLASS_NAMES)}.")
+            raise DatasetError(
+                f"Class folder {class_dir} is missing; expected one folder per class: {', '.join(CLASS_NAMES)}."
+            )
         for path in sorted(class_dir.iterdir()):
             if is_image_file(path):
                 samples.append(LabelledImage(path=path, label=label, group=group_for(path, class_name)))
@@ -86,7 +92,9 @@ def list_split(directory: str | Path, split: str) -> list[LabelledImage]:
     return samples
 
 
-def grouped_split(samples: list[LabelledImage], val_fraction: float, seed: int) -> tuple[list[LabelledImage], list[LabelledImage]]:
+def grouped_split(
+    samples: list[LabelledImage], val_fraction: float, seed: int
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """Split by group, stratified by source and class, so no photo is on both sides."""
     if not 0 < val_fraction < 1:
         raise ValueError("val_fraction must be between 0 and 1.")
@@ -106,5 +114,7 @@ def fingerprint(samples: list[LabelledImage]) -> str:
     """A short hash of which files (name, size) were used, to tell training sets apart."""
     digest = hashlib.sha256()
     for sample in samples:
-        digest.update(f"{sample.source}:{sample.path.parent.name}/{sample.path.name}:{sample.path.stat().st_size}\n".encode())
+        digest.update(
+            f"{sample.source}:{sample.path.parent.name}/{sample.path.name}:{sample.path.stat().st_size}\n".encode()
+        )
     return digest.hexdigest()[:16]

@@ -24,8 +24,9 @@ from ml.sources import Source, evaluation_images, other_evaluation_images  # noq
 from ml.training import make_dataset, predict_dataset  # noqa: E402
 
 
-def predict_split(classifier: CellClassifier, samples: list[LabelledImage], batch_size: int
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
+def predict_split(
+    classifier: CellClassifier, samples: list[LabelledImage], batch_size: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Probabilities and novelty distances of every sample, and the images/s achieved (decode and crop included)."""
     dataset = make_dataset(samples, classifier.spec, batch_size, training=False, cache=False)
     started = time.perf_counter()
@@ -34,8 +35,9 @@ def predict_split(classifier: CellClassifier, samples: list[LabelledImage], batc
     return probabilities, distances, len(samples) / (time.perf_counter() - started)
 
 
-def evaluate_set(classifier: CellClassifier, name: str, samples: list[LabelledImage], review_threshold: float,
-                 batch_size: int = 64) -> dict:
+def evaluate_set(
+    classifier: CellClassifier, name: str, samples: list[LabelledImage], review_threshold: float, batch_size: int = 64
+) -> dict:
     """All metrics of the classifier on one evaluation set, as a JSON-ready dict, with what the review flags
     (``review_threshold`` and the novelty check) catch. On a set of other-kind cells "accuracy" is the kind's.
 
@@ -59,8 +61,9 @@ def evaluate_set(classifier: CellClassifier, name: str, samples: list[LabelledIm
     }
 
 
-def evaluate(model_path: str | Path, sources: list[Source], review_threshold: float,
-             batch_size: int = 64) -> dict[str, dict]:
+def evaluate(
+    model_path: str | Path, sources: list[Source], review_threshold: float, batch_size: int = 64
+) -> dict[str, dict]:
     """``evaluate_set`` for every evaluation set of every source (the four classes, then the held-out other-kind
     cells when the source has them), keyed by the set's name."""
     classifier = CellClassifier.from_path(model_path)
@@ -93,8 +96,9 @@ def confusion_png_bytes(metrics: dict) -> bytes:
     axes.set_ylabel("true")
     axes.set_title(f"{metrics['split']}: accuracy {metrics['accuracy']:.1%}")
     for (row, column), value in np.ndenumerate(matrix):
-        axes.text(column, row, str(value), ha="center", va="center",
-                  color="white" if value > matrix.max() / 2 else "black")
+        axes.text(
+            column, row, str(value), ha="center", va="center", color="white" if value > matrix.max() / 2 else "black"
+        )
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -123,8 +127,13 @@ def format_report(metrics: dict) -> str:
     ]
     if metrics["photos_total"] == metrics["n_images"]:
         return "\n".join(lines)  # every image its own cell: a per-photo table would repeat the images
-    lines += ["", "accuracy per source photo, worst first (voted = majority of its images):",
-              f"{'source photo':<32}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}"]
-    lines += [f"{row['photo']:<32}{row['true']:<12}{row['voted']:<12}{row['images']:>7}{row['accuracy']:>10.1%}"
-              for row in metrics["per_photo"]]
+    lines += [
+        "",
+        "accuracy per source photo, worst first (voted = majority of its images):",
+        f"{'source photo':<32}{'true':<12}{'voted':<12}{'images':>7}{'accuracy':>10}",
+    ]
+    lines += [
+        f"{row['photo']:<32}{row['true']:<12}{row['voted']:<12}{row['images']:>7}{row['accuracy']:>10.1%}"
+        for row in metrics["per_photo"]
+    ]
     return "\n".join(lines)

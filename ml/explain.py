@@ -23,8 +23,7 @@ OVERLAY_OPACITY = 0.45  # share of the heatmap colour in the overlay; the cell s
 def class_score_and_activations(model: keras.Model, images: tf.Tensor, class_index: int, tape: tf.GradientTape):
     """Forward pass layer by layer; returns (score of ``class_index``, last conv activations)."""
     base = model.get_layer(BASE_LAYER_NAME)
-    base_with_activations = keras.Model(base.inputs,
-                                        [base.get_layer(LAST_CONV_LAYER_NAME).output, base.output])
+    base_with_activations = keras.Model(base.inputs, [base.get_layer(LAST_CONV_LAYER_NAME).output, base.output])
     outputs, activations = images, None
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):

@@ -35,12 +35,19 @@ def list_original_pairs(dataset_dir: str | Path) -> list[OriginalPair]:
     blood_cells = images_root.parent.parent if images_root.name == "images" else images_root.parent
     table = blood_cells / PAIRS_TABLE
     if not table.is_file():
-        raise DatasetError(f"{table} does not exist: the full-size check needs the table that maps TEST_SIMPLE "
-                           f"files to their originals in {blood_cells / ORIGINALS_FOLDER}.")
+        raise DatasetError(
+            f"{table} does not exist: the full-size check needs the table that maps TEST_SIMPLE "
+            f"files to their originals in {blood_cells / ORIGINALS_FOLDER}."
+        )
     with table.open(newline="") as handle:
-        pairs = [OriginalPair(label=row["class"], small_path=images_root / "TEST_SIMPLE" / row["class"] / row["file"],
-                              original_path=blood_cells / ORIGINALS_FOLDER / row["original_image"])
-                 for row in csv.DictReader(handle)]
+        pairs = [
+            OriginalPair(
+                label=row["class"],
+                small_path=images_root / "TEST_SIMPLE" / row["class"] / row["file"],
+                original_path=blood_cells / ORIGINALS_FOLDER / row["original_image"],
+            )
+            for row in csv.DictReader(handle)
+        ]
     missing = [str(path) for pair in pairs for path in (pair.small_path, pair.original_path) if not path.is_file()]
     if missing:
         raise DatasetError(f"{len(missing)} file(s) named in {table} are missing, e.g. {missing[0]}.")
@@ -53,8 +60,10 @@ def compare_full_size(classifier: CellClassifier, pairs: list[OriginalPair]) -> 
     """Accuracy on each size, how often the two sizes agree, and how far their probabilities move apart."""
     small = classifier.classify_arrays([decode_image(pair.small_path) for pair in pairs])
     original = classifier.classify_arrays([decode_image(pair.original_path) for pair in pairs])
-    rows = [_pair_row(pair, small_result, original_result)
-            for pair, small_result, original_result in zip(pairs, small, original)]
+    rows = [
+        _pair_row(pair, small_result, original_result)
+        for pair, small_result, original_result in zip(pairs, small, original, strict=True)
+    ]
     shifts = np.array([row["largest_probability_shift"] for row in rows])
     return {
         "n_pairs": len(rows),
@@ -76,8 +85,9 @@ def _pair_row(pair: OriginalPair, small: Classification, original: Classificatio
         "true": pair.label,
         "small_label": small.label,
         "original_label": original.label,
-        "largest_probability_shift": round(max(abs(small.probabilities[name] - original.probabilities[name])
-                                               for name in small.probabilities), 4),
+        "largest_probability_shift": round(
+            max(abs(small.probabilities[name] - original.probabilities[name]) for name in small.probabilities), 4
+        ),
     }
 
 
@@ -96,10 +106,16 @@ def format_full_size_report(result: dict) -> str:
         f"largest probability shift between sizes: mean {result['mean_largest_probability_shift']:.3f}, "
         f"max {result['max_largest_probability_shift']:.3f}",
     ]
-    differing = [row for row in result["pairs"]
-                 if row["small_label"] != row["original_label"] or row["small_label"] != row["true"]]
+    differing = [
+        row
+        for row in result["pairs"]
+        if row["small_label"] != row["original_label"] or row["small_label"] != row["true"]
+    ]
     if differing:
         lines += ["", f"{'file':<18}{'original':<24}{'true':<12}{'320x240':<12}{'full size':<12}{'shift':>6}"]
-        lines += [f"{row['file']:<18}{row['original']:<24}{row['true']:<12}{row['small_label']:<12}"
-                  f"{row['original_label']:<12}{row['largest_probability_shift']:>6.3f}" for row in differing]
+        lines += [
+            f"{row['file']:<18}{row['original']:<24}{row['true']:<12}{row['small_label']:<12}"
+            f"{row['original_label']:<12}{row['largest_probability_shift']:>6.3f}"
+            for row in differing
+        ]
     return "\n".join(lines)

@@ -18,8 +18,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ml.artifact import (ArtifactError, ArtifactMetadata, load_artifact, metadata_path, openvino_paths, read_metadata,
-                         write_metadata)
+from ml.artifact import (
+    ArtifactError,
+    ArtifactMetadata,
+    load_artifact,
+    metadata_path,
+    openvino_paths,
+    read_metadata,
+    write_metadata,
+)
 from ml.model import probabilities_and_features
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import locate_cell, preprocess
@@ -63,8 +70,9 @@ class ViewAveragedForward:
         self.input_size = input_size
         self.description = f"keras {keras.__version__} (tensorflow {tf.__version__})"
         self._network = probabilities_and_features(model)
-        self.traced = tf.function(self._average_over_views,
-                                  input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)])
+        self.traced = tf.function(
+            self._average_over_views, input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.uint8)]
+        )
         self(np.zeros((1, input_size, input_size, 3), np.uint8))  # trace and warm up now, not on a request
 
     def _average_over_views(self, images: tf.Tensor):
@@ -79,16 +87,21 @@ class ViewAveragedForward:
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, features) for uint8 images of the model's input size."""
-        batches = [self.traced(tf.constant(images[start:start + self.batch_size]))
-                   for start in range(0, len(images), self.batch_size)]
+        batches = [
+            self.traced(tf.constant(images[start : start + self.batch_size]))
+            for start in range(0, len(images), self.batch_size)
+        ]
         if not batches:
             return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
-        return (np.concatenate([probabilities.numpy() for probabilities, _ in batches]),
-                np.concatenate([features.numpy() for _, features in batches]))
+        return (
+            np.concatenate([probabilities.numpy() for probabilities, _ in batches]),
+            np.concatenate([features.numpy() for _, features in batches]),
+        )
 
 
-def runtime_forward(model, metadata: ArtifactMetadata, model_path: str | Path, runtime: str = "auto",
-                    batch_size: int = 32) -> ViewAveragedForward | OpenVINOForward:
+def runtime_forward(
+    model, metadata: ArtifactMetadata, model_path: str | Path, runtime: str = "auto", batch_size: int = 32
+) -> ViewAveragedForward | OpenVINOForward:
     """The forward pass ``runtime`` asks for: ``openvino`` (its export, or an ``ArtifactError``), ``keras``, or
     ``auto``: the export when it can serve, else Keras with the reason logged."""
     if runtime not in RUNTIMES:
@@ -107,8 +120,13 @@ def runtime_forward(model, metadata: ArtifactMetadata, model_path: str | Path, r
 class CellClassifier:
     """A trained artifact ready to serve: the forward pass on its runtime, its novelty check and its metadata."""
 
-    def __init__(self, model, distribution: TrainingDistribution, metadata: ArtifactMetadata,
-                 forward: ViewAveragedForward | OpenVINOForward | None = None):
+    def __init__(
+        self,
+        model,
+        distribution: TrainingDistribution,
+        metadata: ArtifactMetadata,
+        forward: ViewAveragedForward | OpenVINOForward | None = None,
+    ):
         self.metadata = metadata
         self.class_names: list[str] = list(metadata.class_names)
         self.spec = metadata.preprocessing
@@ -118,7 +136,7 @@ class CellClassifier:
         self.forward = forward or ViewAveragedForward(model, metadata.tta, self.spec.input_size)
 
     @classmethod
-    def from_path(cls, model_path: str | Path, runtime: str = "auto") -> "CellClassifier":
+    def from_path(cls, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
         model, distribution, metadata = load_artifact(model_path)
         classifier = cls(model, distribution, metadata, runtime_forward(model, metadata, model_path, runtime))
         logger.info("Model %s (%s) serves on %s.", metadata.name, model_path, classifier.runtime)
@@ -133,31 +151,32 @@ class CellClassifier:
     def sha256(self) -> str:
         return self.metadata.sha256
 
-    def predict_arrays(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities for already preprocessed images."""
-        return self.forward(images)[0]
-
     def classify_arrays(self, rgb_images: list[np.ndarray]) -> list[Classification]:
         """Classify decoded RGB images of any size; inference time is shared evenly across the batch."""
         started = time.perf_counter()
         locations = [locate_cell(rgb) for rgb in rgb_images]
-        inputs = np.stack([preprocess(rgb, self.spec, location) for rgb, location in zip(rgb_images, locations)])
-        flags = [assess_image(rgb, location) for rgb, location in zip(rgb_images, locations)]
+        inputs = np.stack(
+            [preprocess(rgb, self.spec, location) for rgb, location in zip(rgb_images, locations, strict=True)]
+        )
+        flags = [assess_image(rgb, location) for rgb, location in zip(rgb_images, locations, strict=True)]
         probabilities, features = self.forward(inputs)
         distances = self.distribution.distances(features)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(1, len(rgb_images))
-        return [self._result(row, location.nucleus_found, float(distance), image_flags, elapsed_ms)
-                for row, location, distance, image_flags in zip(probabilities, locations, distances, flags)]
+        return [
+            self._result(row, location.nucleus_found, float(distance), image_flags, elapsed_ms)
+            for row, location, distance, image_flags in zip(probabilities, locations, distances, flags, strict=True)
+        ]
 
-    def _result(self, row: np.ndarray, nucleus_found: bool, distance: float, image_flags: tuple[str, ...],
-                elapsed_ms: float) -> Classification:
+    def _result(
+        self, row: np.ndarray, nucleus_found: bool, distance: float, image_flags: tuple[str, ...], elapsed_ms: float
+    ) -> Classification:
         best = int(np.argmax(row))
         far = distance > self.distribution.threshold and UNLIKE_TRAINING_IMAGES not in image_flags
         unlike = (UNLIKE_TRAINING_IMAGES,) if far else ()
         return Classification(
             label=self.class_names[best],
             confidence=float(row[best]),
-            probabilities={name: float(value) for name, value in zip(self.class_names, row)},
+            probabilities={name: float(value) for name, value in zip(self.class_names, row, strict=True)},
             nucleus_found=nucleus_found,
             inference_ms=elapsed_ms,
             novelty_distance=distance,
@@ -178,8 +197,11 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
     keras_forward = ViewAveragedForward(model, metadata.tta, metadata.preprocessing.input_size)
     record = export_ir(keras_forward.traced, model_path)
     try:
-        differences = check_export(OpenVINOForward(model_path, metadata.preprocessing.input_size),
-                                   keras_forward, metadata.preprocessing.input_size)
+        differences = check_export(
+            OpenVINOForward(model_path, metadata.preprocessing.input_size),
+            keras_forward,
+            metadata.preprocessing.input_size,
+        )
     except ArtifactError:
         for path in openvino_paths(model_path):
             path.unlink(missing_ok=True)
@@ -198,8 +220,11 @@ class ClassifierCache:
 
     def get(self, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
         path = Path(model_path)
-        key = (str(path.resolve()), runtime, *(file.stat().st_mtime_ns if file.exists() else None
-                                               for file in (path, metadata_path(path))))
+        key = (
+            str(path.resolve()),
+            runtime,
+            *(file.stat().st_mtime_ns if file.exists() else None for file in (path, metadata_path(path))),
+        )
         with self._lock:
             if self._classifier is None or self._key != key:
                 self._classifier = CellClassifier.from_path(path, runtime)

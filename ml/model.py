@@ -22,8 +22,10 @@ def resolve_base_weights(setting: str | None) -> str | None:
         return "imagenet"
     path = Path(setting).expanduser()
     if not path.is_file():
-        raise BaseWeightsError(f"Base weights file {path} does not exist. Set HEMATOVISION_BASE_WEIGHTS to a "
-                               "MobileNetV2 no-top .h5 file, or to 'imagenet' where Keras can download it.")
+        raise BaseWeightsError(
+            f"Base weights file {path} does not exist. Set HEMATOVISION_BASE_WEIGHTS to a "
+            "MobileNetV2 no-top .h5 file, or to 'imagenet' where Keras can download it."
+        )
     return os.fspath(path)
 
 
@@ -37,14 +39,21 @@ def alpha_from_weights(weights: str | None, default: float = 1.0) -> float:
     return default
 
 
-def build_model(*, num_classes: int, input_size: int, base_weights: str | None, alpha: float = 1.0,
-                dropout: float = 0.2, name: str = "hematovision_mobilenetv2") -> keras.Model:
+def build_model(
+    *,
+    num_classes: int,
+    input_size: int,
+    base_weights: str | None,
+    alpha: float = 1.0,
+    dropout: float = 0.2,
+    name: str = "hematovision_mobilenetv2",
+) -> keras.Model:
     """uint8-range RGB in, class probabilities out; MobileNetV2 scaling lives inside the model."""
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
     scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_scaling")(inputs)
     base = keras.applications.MobileNetV2(
-        input_shape=(input_size, input_size, 3), include_top=False, weights=base_weights, alpha=alpha,
-        pooling="avg")
+        input_shape=(input_size, input_size, 3), include_top=False, weights=base_weights, alpha=alpha, pooling="avg"
+    )
     base.name = BASE_LAYER_NAME
     features = base(scaled)
     features = keras.layers.Dropout(dropout, name="head_dropout")(features)
@@ -72,15 +81,21 @@ def probabilities_and_features(model: keras.Model) -> keras.Model:
         return networks[0]
     inputs = keras.Input(shape=networks[0].input_shape[1:], name="image")
     outputs = [network(inputs) for network in networks]
-    return keras.Model(inputs, [keras.layers.Average()([pair[0] for pair in outputs]),
-                                keras.layers.Concatenate()([pair[1] for pair in outputs])])
+    return keras.Model(
+        inputs,
+        [
+            keras.layers.Average()([pair[0] for pair in outputs]),
+            keras.layers.Concatenate()([pair[1] for pair in outputs]),
+        ],
+    )
 
 
 def _with_features(network: keras.Model) -> keras.Model:
     inputs = keras.Input(shape=network.input_shape[1:], name="image")
     pooled = network.get_layer(BASE_LAYER_NAME)(network.get_layer("mobilenet_scaling")(inputs))
-    return keras.Model(inputs, [network.get_layer("probabilities")(pooled), pooled],
-                       name=f"{network.name}_with_features")
+    return keras.Model(
+        inputs, [network.get_layer("probabilities")(pooled), pooled], name=f"{network.name}_with_features"
+    )
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:

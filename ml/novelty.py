@@ -61,15 +61,22 @@ class TrainingDistribution:
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez(buffer, class_means=self.class_means.astype(np.float32), precision=self.precision.astype(np.float32),
-                 threshold=np.array(self.threshold))
+        np.savez(
+            buffer,
+            class_means=self.class_means.astype(np.float32),
+            precision=self.precision.astype(np.float32),
+            threshold=np.array(self.threshold),
+        )
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "TrainingDistribution":
+    def from_bytes(cls, data: bytes) -> TrainingDistribution:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-            return cls(class_means=arrays["class_means"].astype(np.float64),
-                       precision=arrays["precision"].astype(np.float64), threshold=float(arrays["threshold"]))
+            return cls(
+                class_means=arrays["class_means"].astype(np.float64),
+                precision=arrays["precision"].astype(np.float64),
+                threshold=float(arrays["threshold"]),
+            )
 
 
 _BLAS_LOCK = threading.Lock()
@@ -81,8 +88,9 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def fit_training_distribution(features: np.ndarray, labels: np.ndarray, groups: list[str],
-                              seed: int = 0) -> tuple[TrainingDistribution, dict]:
+def fit_training_distribution(
+    features: np.ndarray, labels: np.ndarray, groups: list[str], seed: int = 0
+) -> tuple[TrainingDistribution, dict]:
     """Fit on most training images' features, calibrate the threshold on the rest (whole groups left out).
 
     One mean per class present in the fit: a source without other-kind cells trains no mean for them.
@@ -92,8 +100,7 @@ def fit_training_distribution(features: np.ndarray, labels: np.ndarray, groups: 
     labels = np.asarray(labels)
     unique_groups = sorted(set(groups))
     rng = np.random.default_rng(seed)
-    left_out = set(rng.choice(unique_groups, size=max(1, round(len(unique_groups) * CALIBRATION_SHARE)),
-                              replace=False))
+    left_out = set(rng.choice(unique_groups, size=max(1, round(len(unique_groups) * CALIBRATION_SHARE)), replace=False))
     calibrate = np.array([group in left_out for group in groups])
     fit = ~calibrate
     present = np.unique(labels[fit])
@@ -106,7 +113,11 @@ def fit_training_distribution(features: np.ndarray, labels: np.ndarray, groups: 
     distribution = TrainingDistribution.from_bytes(TrainingDistribution(class_means, precision, np.inf).to_bytes())
     threshold = float(np.percentile(distribution.distances(features[calibrate]), THRESHOLD_PERCENTILE))
     distribution = dataclasses.replace(distribution, threshold=threshold)
-    summary = {"fit_images": int(fit.sum()), "calibration_images": int(calibrate.sum()),
-               "features": int(features.shape[1]), "threshold": round(threshold, 4),
-               "threshold_percentile": THRESHOLD_PERCENTILE}
+    summary = {
+        "fit_images": int(fit.sum()),
+        "calibration_images": int(calibrate.sum()),
+        "features": int(features.shape[1]),
+        "threshold": round(threshold, 4),
+        "threshold_percentile": THRESHOLD_PERCENTILE,
+    }
     return distribution, summary

@@ -14,18 +14,16 @@ number of photos per class is known: the positions ``i`` run from 0 to n-1 over 
 from __future__ import annotations
 
 import dataclasses
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from ml.data import LabelledImage
+from ml.data import KAGGLE_FILE_NAME, LabelledImage
 from ml.preprocessing import decode_image
 
 _BINS = 8  # per channel: 512 colour bins separate photos while ignoring where each pixel moved
 _FILL_LEVEL = 60  # darker pixels (R+G+B) are the generator's black fill around rotated images
-_POSITION = re.compile(r"^_(\d+)_\d+$")
 
 
 def colour_signature(sample: LabelledImage) -> np.ndarray:
@@ -33,13 +31,13 @@ def colour_signature(sample: LabelledImage) -> np.ndarray:
     pixels = decode_image(sample.path)[::2, ::2].reshape(-1, 3).astype(np.int32)
     pixels = pixels[pixels.sum(axis=1) > _FILL_LEVEL]
     bins = (pixels * _BINS) // 256
-    counts = np.bincount((bins[:, 0] * _BINS + bins[:, 1]) * _BINS + bins[:, 2], minlength=_BINS ** 3)
+    counts = np.bincount((bins[:, 0] * _BINS + bins[:, 1]) * _BINS + bins[:, 2], minlength=_BINS**3)
     return np.sqrt(counts / max(1, counts.sum()))
 
 
 def photos_in_class(samples: list[LabelledImage]) -> int:
     """How many source photos a class has: the generator's positions run over 0..n-1."""
-    positions = {match.group(1) for sample in samples if (match := _POSITION.match(sample.path.stem))}
+    positions = {match.group(1) for sample in samples if (match := KAGGLE_FILE_NAME.match(sample.path.stem))}
     return max(1, len(positions)) if positions else len(samples)
 
 
@@ -57,10 +55,9 @@ def group_by_source(samples: list[LabelledImage], merge: int = 1) -> list[Labell
         of_class = [samples[i] for i in indices]
         n_groups = min(len(indices), max(1, round(photos_in_class(of_class) / merge)))
         if n_groups > 1:
-            clusters = AgglomerativeClustering(n_clusters=n_groups, linkage="average").fit_predict(
-                signatures[indices])
+            clusters = AgglomerativeClustering(n_clusters=n_groups, linkage="average").fit_predict(signatures[indices])
         else:
             clusters = np.zeros(len(indices), int)
-        for i, cluster in zip(indices, clusters):
+        for i, cluster in zip(indices, clusters, strict=True):
             grouped[i] = dataclasses.replace(samples[i], group=f"{samples[i].class_name}/source-{cluster}")
     return grouped

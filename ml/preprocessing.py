@@ -44,14 +44,15 @@ class PreprocessingSpec:
         return {"method": "cell_crop", **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PreprocessingSpec":
+    def from_dict(cls, data: dict) -> PreprocessingSpec:
         if data.get("method") != "cell_crop":
             raise ValueError(f"Unknown preprocessing {data.get('method')!r}: retrain the model with this version.")
         normalisation = data.get("normalisation", "none")  # artifacts from before it existed had none
         if normalisation not in NORMALISATIONS:
             raise ValueError(f"Unknown input normalisation {normalisation!r}: retrain the model with this version.")
-        return cls(input_size=int(data["input_size"]), crop_scale=float(data["crop_scale"]),
-                   normalisation=normalisation)
+        return cls(
+            input_size=int(data["input_size"]), crop_scale=float(data["crop_scale"]), normalisation=normalisation
+        )
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class CellLocation:
     nucleus_size: float  # square root of the nucleus area, in pixels of the image (0 when none was found)
 
 
-def decode_image(source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 max_side: int | None = None) -> np.ndarray:
+def decode_image(
+    source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None
+) -> np.ndarray:
     """Decode JPEG/PNG/TIFF/BMP of any mode into an RGB uint8 array, refusing bombs and truncated files.
 
     With ``max_side``, a larger image is shrunk as it decodes (JPEG at a reduced DCT scale, others right after
@@ -108,8 +110,13 @@ def locate_cell(rgb: np.ndarray) -> CellLocation:
     """Centre and size of the nucleus: the largest purple blob and its lobes; the image centre when none."""
     height, width = rgb.shape[:2]
     scale = min(1.0, _LOCATE_SIDE / max(height, width))
-    small = rgb if scale == 1.0 else np.asarray(Image.fromarray(rgb).resize(
-        (max(1, round(width * scale)), max(1, round(height * scale))), Image.BILINEAR))
+    small = (
+        rgb
+        if scale == 1.0
+        else np.asarray(
+            Image.fromarray(rgb).resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.BILINEAR)
+        )
+    )
     mask = _opening_2x2((small[..., 2].astype(np.int16) - small[..., 1]) > _PURPLE_MARGIN)
     labels, count = ndimage.label(mask)
     if count:
@@ -120,17 +127,25 @@ def locate_cell(rgb: np.ndarray) -> CellLocation:
         blob = flat[inside]
         rows, columns = np.divmod(inside, labels.shape[1])
         sizes = np.bincount(blob, minlength=count + 1)[1:].astype(np.float64)
-        centres = np.stack([np.bincount(blob, weights=rows, minlength=count + 1)[1:],
-                            np.bincount(blob, weights=columns, minlength=count + 1)[1:]], axis=1)
+        centres = np.stack(
+            [
+                np.bincount(blob, weights=rows, minlength=count + 1)[1:],
+                np.bincount(blob, weights=columns, minlength=count + 1)[1:],
+            ],
+            axis=1,
+        )
         centres /= sizes[:, None]
         largest = int(np.argmax(sizes))
         if sizes[largest] >= _MIN_NUCLEUS_PIXELS:
             reach = _LOBE_REACH * np.sqrt(sizes[largest])
-            lobes = ((np.hypot(*(centres - centres[largest]).T) <= reach)
-                     & (sizes >= _MIN_LOBE_SHARE * sizes[largest]))
+            lobes = (np.hypot(*(centres - centres[largest]).T) <= reach) & (sizes >= _MIN_LOBE_SHARE * sizes[largest])
             cy, cx = np.average(centres[lobes], axis=0, weights=sizes[lobes])
-            return CellLocation(x=(cx + 0.5) / scale, y=(cy + 0.5) / scale, nucleus_found=True,
-                                nucleus_size=float(np.sqrt(sizes[lobes].sum())) / scale)
+            return CellLocation(
+                x=(cx + 0.5) / scale,
+                y=(cy + 0.5) / scale,
+                nucleus_found=True,
+                nucleus_size=float(np.sqrt(sizes[lobes].sum())) / scale,
+            )
     return CellLocation(x=width / 2, y=height / 2, nucleus_found=False, nucleus_size=0.0)
 
 
@@ -210,15 +225,16 @@ def grey(crop: np.ndarray) -> np.ndarray:
 
 
 WHITE_LEVEL = 235.0  # what the brightest tenth of every channel becomes under ``white_balance``
-STANDARD_MEAN, STANDARD_SPREAD = 180.0, 40.0  # between the two labs' crops (Kaggle 179-193 and 30-39, PBC 174-209 and 22-59)
-NORMALISATIONS = {"none": lambda crop: crop, "white_balance": white_balance, "standardise": standardise,
-                  "grey": grey}
+STANDARD_MEAN, STANDARD_SPREAD = (
+    180.0,
+    40.0,
+)  # between the two labs' crops (Kaggle 179-193 and 30-39, PBC 174-209 and 22-59)
+NORMALISATIONS = {"none": lambda crop: crop, "white_balance": white_balance, "standardise": standardise, "grey": grey}
 
 
-def load_for_model(source: bytes | str | Path | BinaryIO, spec: PreprocessingSpec,
-                   max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_for_model(source: bytes | str | Path | BinaryIO, spec: PreprocessingSpec) -> np.ndarray:
     """Decode then preprocess a file, as the training pipeline does; the app decodes once, then calls ``preprocess``."""
-    return preprocess(decode_image(source, max_pixels=max_pixels), spec)
+    return preprocess(decode_image(source), spec)
 
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload must fail, not be silently padded grey

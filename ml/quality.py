@@ -77,17 +77,25 @@ def review_summary(probabilities: np.ndarray, labels, unlike: np.ndarray, thresh
     }
 
 
-def threshold_for_unseen_labs(readings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                              max_wrong_unflagged: float = 0.05) -> tuple[float | None, list[dict]]:
+def threshold_for_unseen_labs(
+    readings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], max_wrong_unflagged: float = 0.05
+) -> tuple[float | None, list[dict]]:
     """The lowest review threshold that leaves at most ``max_wrong_unflagged`` of the images wrong and unflagged
     on every lab of ``readings`` ({lab: (probabilities, labels, unlike)}, each lab unseen by its model), and the
     trade-off at each candidate; None when no threshold short of 1 reaches it."""
     candidates = np.round(np.arange(0.30, 1.0, 0.01), 2)
-    table = [{"threshold": float(threshold),
-              **{lab: review_summary(*reading[:2], reading[2], float(threshold)) for lab, reading in readings.items()}}
-             for threshold in candidates]
-    reaching = [row["threshold"] for row in table
-                if all(row[lab]["wrong_unflagged_share"] <= max_wrong_unflagged for lab in readings)]
+    table = [
+        {
+            "threshold": float(threshold),
+            **{lab: review_summary(*reading[:2], reading[2], float(threshold)) for lab, reading in readings.items()},
+        }
+        for threshold in candidates
+    ]
+    reaching = [
+        row["threshold"]
+        for row in table
+        if all(row[lab]["wrong_unflagged_share"] <= max_wrong_unflagged for lab in readings)
+    ]
     return (reaching[0] if reaching else None), table
 
 

@@ -43,7 +43,7 @@ def export_ir(traced_function, model_path: str | Path) -> dict:
 
     xml_path, bin_path = openvino_paths(model_path)
     converted = ov.convert_model(traced_function)
-    for output, name in zip(converted.outputs, ("probabilities", "features")):
+    for output, name in zip(converted.outputs, ("probabilities", "features"), strict=True):
         output.get_tensor().set_names({name})
     folder = Path(tempfile.mkdtemp(prefix=".openvino-", dir=xml_path.parent))
     try:
@@ -52,8 +52,12 @@ def export_ir(traced_function, model_path: str | Path) -> dict:
         os.replace(folder / "model.xml", xml_path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"xml_sha256": sha256_of(xml_path), "bin_sha256": sha256_of(bin_path),
-            "openvino_version": _release(ov.__version__), "precision": PRECISION}
+    return {
+        "xml_sha256": sha256_of(xml_path),
+        "bin_sha256": sha256_of(bin_path),
+        "openvino_version": _release(ov.__version__),
+        "precision": PRECISION,
+    }
 
 
 def _release(version: str) -> str:
@@ -67,7 +71,7 @@ def ir_problem(model_path: str | Path, record: dict) -> str:
         return "openvino is not installed"
     if not record:
         return "the model has no OpenVINO export (`python manage.py export_runtime`)"
-    for path, key in zip(openvino_paths(model_path), ("xml_sha256", "bin_sha256")):
+    for path, key in zip(openvino_paths(model_path), ("xml_sha256", "bin_sha256"), strict=True):
         if not path.is_file():
             return f"the OpenVINO file {path.name} is missing"
         if sha256_of(path) != record[key]:
@@ -89,10 +93,12 @@ class OpenVINOForward:
 
         core = ov.Core()
         model = core.read_model(openvino_paths(model_path)[0])
-        self._latency = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY",
-                                                          "INFERENCE_PRECISION_HINT": PRECISION})
-        self._throughput = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT",
-                                                             "INFERENCE_PRECISION_HINT": PRECISION})
+        self._latency = core.compile_model(
+            model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": PRECISION}
+        )
+        self._throughput = core.compile_model(
+            model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": PRECISION}
+        )
         self._requests = self._throughput.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self._idle = queue.SimpleQueue()  # latency requests between calls: making one costs about 1 ms
         self._async_queue = ov.AsyncInferQueue
@@ -121,7 +127,7 @@ class OpenVINOForward:
         parallel = self._async_queue(self._throughput, self._requests)
         parallel.set_callback(keep)
         for index, start in enumerate(starts):
-            parallel.start_async(images[start:start + CHUNK], index)
+            parallel.start_async(images[start : start + CHUNK], index)
         parallel.wait_all()
         return np.concatenate(probabilities), np.concatenate(features)
 
@@ -131,17 +137,25 @@ def check_export(forward, reference, input_size: int, seed: int = 0) -> dict:
     large batches); an ``ArtifactError`` past ``EXPORT_TOLERANCE``, so an export that computes something else is
     never recorded."""
     rng = np.random.default_rng(seed)
-    probes = np.concatenate([rng.integers(0, 256, (CHUNK + 3, input_size, input_size, 3), dtype=np.uint8),
-                             np.full((1, input_size, input_size, 3), 128, np.uint8)])
+    probes = np.concatenate(
+        [
+            rng.integers(0, 256, (CHUNK + 3, input_size, input_size, 3), dtype=np.uint8),
+            np.full((1, input_size, input_size, 3), 128, np.uint8),
+        ]
+    )
     differences = {"max_probability_difference": 0.0, "max_feature_difference": 0.0}
     for batch in (probes[:1], probes):
         (probabilities, features), (expected, expected_features) = forward(batch), reference(batch)
-        differences["max_probability_difference"] = max(differences["max_probability_difference"],
-                                                        float(np.abs(probabilities - expected).max()))
-        differences["max_feature_difference"] = max(differences["max_feature_difference"],
-                                                    float(np.abs(features - expected_features).max()))
+        differences["max_probability_difference"] = max(
+            differences["max_probability_difference"], float(np.abs(probabilities - expected).max())
+        )
+        differences["max_feature_difference"] = max(
+            differences["max_feature_difference"], float(np.abs(features - expected_features).max())
+        )
     if differences["max_probability_difference"] > EXPORT_TOLERANCE:
-        raise ArtifactError(f"The OpenVINO export differs from the Keras model by "
-                            f"{differences['max_probability_difference']:.2g} in probability (tolerance "
-                            f"{EXPORT_TOLERANCE:g}); it was not recorded.")
+        raise ArtifactError(
+            f"The OpenVINO export differs from the Keras model by "
+            f"{differences['max_probability_difference']:.2g} in probability (tolerance "
+            f"{EXPORT_TOLERANCE:g}); it was not recorded."
+        )
     return differences

@@ -22,12 +22,19 @@ from ml.sources import Source, evaluation_images
 from ml.training import make_dataset
 
 SPEED_IMAGES = 256  # images of the first evaluation set that the batched and end-to-end speeds run on
-TARGETS = {"accuracy_difference_points": 0.2, "same_class_share": 0.995, "batch1_speedup": 2.0,
-           "batched_speedup": 1.5, "service_over_naive": 1 / 6, "end_to_end_share": 0.9}
+TARGETS = {
+    "accuracy_difference_points": 0.2,
+    "same_class_share": 0.995,
+    "batch1_speedup": 2.0,
+    "batched_speedup": 1.5,
+    "service_over_naive": 1 / 6,
+    "end_to_end_share": 0.9,
+}
 
 
-def compare_runtimes(model_path: str | Path, sources: list[Source], calls: int = 50, rounds: int = 3,
-                     batch_size: int = 32) -> dict:
+def compare_runtimes(
+    model_path: str | Path, sources: list[Source], calls: int = 50, rounds: int = 3, batch_size: int = 32
+) -> dict:
     """Agreement on every source's evaluation set, then speeds; a JSON-ready dict (``format_comparison``)."""
     model, distribution, metadata = load_artifact(model_path)
     problem = ir_problem(model_path, metadata.openvino)
@@ -46,11 +53,18 @@ def compare_runtimes(model_path: str | Path, sources: list[Source], calls: int =
             speed_samples = speed_samples or samples[:SPEED_IMAGES]
     if not sets:
         raise DatasetError("None of the sources has an evaluation set (a TEST split or class folders).")
-    return {"model_name": metadata.name, "model_sha256": metadata.sha256, "tta": list(metadata.tta),
-            "keras": keras_forward.description, "openvino": served.runtime, "cpu_count": os.cpu_count(),
-            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "sets": sets,
-            "speed": speeds(model, keras_forward, served, speed_samples, calls, rounds, batch_size),
-            "targets": TARGETS}
+    return {
+        "model_name": metadata.name,
+        "model_sha256": metadata.sha256,
+        "tta": list(metadata.tta),
+        "keras": keras_forward.description,
+        "openvino": served.runtime,
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "sets": sets,
+        "speed": speeds(model, keras_forward, served, speed_samples, calls, rounds, batch_size),
+        "targets": TARGETS,
+    }
 
 
 def model_inputs(classifier: CellClassifier, samples: list[LabelledImage], batch_size: int) -> np.ndarray:
@@ -59,8 +73,9 @@ def model_inputs(classifier: CellClassifier, samples: list[LabelledImage], batch
     return np.concatenate([images.numpy() for images, _ in dataset])
 
 
-def agreement(keras_forward: ViewAveragedForward, served: CellClassifier, samples: list[LabelledImage],
-              batch_size: int) -> dict:
+def agreement(
+    keras_forward: ViewAveragedForward, served: CellClassifier, samples: list[LabelledImage], batch_size: int
+) -> dict:
     """Accuracy of each runtime, and how often and how far their outputs differ, on one evaluation set."""
     inputs = model_inputs(served, samples, batch_size)
     labels = np.array([sample.label for sample in samples])
@@ -77,8 +92,12 @@ def agreement(keras_forward: ViewAveragedForward, served: CellClassifier, sample
         "same_class_share": float((keras_probabilities.argmax(axis=1) == probabilities.argmax(axis=1)).mean()),
         "max_probability_difference": float(np.abs(keras_probabilities - probabilities).max()),
         "max_feature_difference": float(np.abs(keras_features - features).max()),
-        "same_novelty_flag_share": float(((served.distribution.distances(keras_features) > threshold)
-                                          == (served.distribution.distances(features) > threshold)).mean()),
+        "same_novelty_flag_share": float(
+            (
+                (served.distribution.distances(keras_features) > threshold)
+                == (served.distribution.distances(features) > threshold)
+            ).mean()
+        ),
     }
 
 
@@ -98,22 +117,29 @@ def _images_per_second(function, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def speeds(model, keras_forward: ViewAveragedForward, served: CellClassifier, samples: list[LabelledImage],
-           calls: int, rounds: int, batch_size: int) -> dict:
+def speeds(
+    model,
+    keras_forward: ViewAveragedForward,
+    served: CellClassifier,
+    samples: list[LabelledImage],
+    calls: int,
+    rounds: int,
+    batch_size: int,
+) -> dict:
     """Batch-1 latency and batched throughput of both runtimes; the served classifier's batch-1 call against a
     naive ``model.predict``; its end-to-end throughput from JPEG bytes against its raw forward pass."""
     inputs = model_inputs(served, samples, batch_size)
-    singles = [inputs[index:index + 1] for index in range(len(inputs))]
+    singles = [inputs[index : index + 1] for index in range(len(inputs))]
     jpegs = [Path(sample.path).read_bytes() for sample in samples]
     decoded = [[decode_image(data)] for data in jpegs]
 
     def end_to_end():
         for start in range(0, len(jpegs), batch_size):
-            served.classify_arrays([decode_image(data) for data in jpegs[start:start + batch_size]])
+            served.classify_arrays([decode_image(data) for data in jpegs[start : start + batch_size]])
 
     def raw():
         for start in range(0, len(inputs), batch_size):
-            served.forward(inputs[start:start + batch_size])
+            served.forward(inputs[start : start + batch_size])
 
     for warm_up in (keras_forward, served.forward):
         warm_up(inputs[:batch_size])
@@ -137,15 +163,28 @@ def speeds(model, keras_forward: ViewAveragedForward, served: CellClassifier, sa
         "service_over_naive": _round_ratios(timings["service_batch1_ms"], timings["naive_predict_ms"], calls),
         "end_to_end_share": float(np.median(np.array(rates["end_to_end"]) / rates["raw"])),
     }
-    return {**result, **{name: round(value, 4) for name, value in ratio.items()}, "calls": calls, "rounds": rounds,
-            "images": len(inputs), "batch_size": batch_size}
+    return {
+        **result,
+        **{name: round(value, 4) for name, value in ratio.items()},
+        "calls": calls,
+        "rounds": rounds,
+        "images": len(inputs),
+        "batch_size": batch_size,
+    }
 
 
 def _round_ratios(numerators: list[float], denominators: list[float], calls: int) -> float:
     """The median over rounds of (median of ``numerators``) / (median of ``denominators``) in that round."""
     rounds = len(numerators) // calls
-    return float(np.median([np.median(numerators[r * calls:(r + 1) * calls])
-                            / np.median(denominators[r * calls:(r + 1) * calls]) for r in range(rounds)]))
+    return float(
+        np.median(
+            [
+                np.median(numerators[r * calls : (r + 1) * calls])
+                / np.median(denominators[r * calls : (r + 1) * calls])
+                for r in range(rounds)
+            ]
+        )
+    )
 
 
 def format_comparison(result: dict) -> str:
@@ -155,10 +194,13 @@ def format_comparison(result: dict) -> str:
     def verdict(met: bool) -> str:
         return "met" if met else "NOT MET"
 
-    lines = [f"Model {result['model_name']} ({result['model_sha256'][:12]}), {len(result['tta'])} views "
-             f"({', '.join(result['tta'])}): {result['keras']} against {result['openvino']}",
-             f"machine: {result['cpu_count']} CPUs, load average {result['load_average'][0]} at the start, "
-             f"{result['load_average'][1]} after the agreement runs", ""]
+    lines = [
+        f"Model {result['model_name']} ({result['model_sha256'][:12]}), {len(result['tta'])} views "
+        f"({', '.join(result['tta'])}): {result['keras']} against {result['openvino']}",
+        f"machine: {result['cpu_count']} CPUs, load average {result['load_average'][0]} at the start, "
+        f"{result['load_average'][1]} after the agreement runs",
+        "",
+    ]
     for name, figures in result["sets"].items():
         difference_ok = abs(figures["accuracy_difference_points"]) <= targets["accuracy_difference_points"]
         lines += [
@@ -170,7 +212,9 @@ def format_comparison(result: dict) -> str:
             f"{verdict(figures['same_class_share'] >= targets['same_class_share'])}), same novelty flag "
             f"{figures['same_novelty_flag_share']:.2%}",
             f"  largest difference: probability {figures['max_probability_difference']:.1e}, pooled feature "
-            f"{figures['max_feature_difference']:.1e}", ""]
+            f"{figures['max_feature_difference']:.1e}",
+            "",
+        ]
     lines += [
         f"speed: {speed['rounds']} rounds taking turns, {speed['calls']} batch-1 calls per runtime per round, "
         f"{speed['images']} images for throughput in batches of {speed['batch_size']}; medians",

@@ -28,8 +28,11 @@ from ml.data import DatasetError, LabelledImage, is_image_file, list_split, reso
 from ml.photos import group_by_source
 
 # Class folder names, any case: the model's class names and the names PBC's upstream layout gives the other kinds.
-FOLDER_LABELS = {**{name.lower(): label for label, name in enumerate(MODEL_CLASSES)},
-                 "ig": MODEL_CLASSES.index("IMMATURE_GRANULOCYTE"), "nrbc": MODEL_CLASSES.index("ERYTHROBLAST")}
+FOLDER_LABELS = {
+    **{name.lower(): label for label, name in enumerate(MODEL_CLASSES)},
+    "ig": MODEL_CLASSES.index("IMMATURE_GRANULOCYTE"),
+    "nrbc": MODEL_CLASSES.index("ERYTHROBLAST"),
+}
 HELD_OUT_MODULUS = 5  # one file name in five (by hash) is held out of a class-folder source
 SUBSAMPLE_SEED = 0  # the draw behind ``NAME:N=PATH``, fixed so that every machine trains on the same cells
 PHOTO_MERGE = 2  # photos per training group: coarse groups keep every copy of a photo on one side of a split
@@ -71,8 +74,10 @@ def parse_source(text: str) -> Source:
         raise DatasetError(f"In the source {text!r}, the images per class after ':' must be a positive number.")
     root = Path(path).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"Source {name}: folder {root} does not exist. Set HEMATOVISION_TRAINING_SOURCES or "
-                           "pass --source NAME=PATH with an existing folder.")
+        raise DatasetError(
+            f"Source {name}: folder {root} does not exist. Set HEMATOVISION_TRAINING_SOURCES or "
+            "pass --source NAME=PATH with an existing folder."
+        )
     return Source(name=name, root=root, per_class=int(cap) if cap else None)
 
 
@@ -104,26 +109,38 @@ def read_class_folders(source: Source) -> list[LabelledImage]:
     for folder in sorted(path for path in source.root.iterdir() if path.is_dir()):
         label = FOLDER_LABELS.get(folder.name.lower())
         if label is None:
-            warnings.warn(f"Source {source.name}: skipping folder {folder.name!r}, which is not one of the classes "
-                          f"{', '.join(sorted(FOLDER_LABELS))}.", stacklevel=2)
+            warnings.warn(
+                f"Source {source.name}: skipping folder {folder.name!r}, which is not one of the classes "
+                f"{', '.join(sorted(FOLDER_LABELS))}.",
+                stacklevel=2,
+            )
             continue
-        images += [LabelledImage(path=path, label=label, group=f"{source.name}:{MODEL_CLASSES[label]}/{path.stem}",
-                                 source=source.name)
-                   for path in sorted(folder.iterdir()) if is_image_file(path)]
+        images += [
+            LabelledImage(
+                path=path, label=label, group=f"{source.name}:{MODEL_CLASSES[label]}/{path.stem}", source=source.name
+            )
+            for path in sorted(folder.iterdir())
+            if is_image_file(path)
+        ]
     if not any(image.label < len(CLASS_NAMES) for image in images):
-        raise DatasetError(f"Source {source.name}: {source.root} holds no images in class folders "
-                           f"({', '.join(name.lower() for name in CLASS_NAMES)}, any case).")
+        raise DatasetError(
+            f"Source {source.name}: {source.root} holds no images in class folders "
+            f"({', '.join(name.lower() for name in CLASS_NAMES)}, any case)."
+        )
     return images
 
 
 def _read_split(source: Source, split: str, merge: int) -> list[LabelledImage]:
     """The split's images grouped by recovered source photo (``merge`` photos per group)."""
-    images = group_by_source([dataclasses.replace(image, source=source.name)
-                              for image in list_split(source.root, split)], merge=merge)
+    images = group_by_source(
+        [dataclasses.replace(image, source=source.name) for image in list_split(source.root, split)], merge=merge
+    )
     return [dataclasses.replace(image, group=f"{source.name}:{image.group}") for image in images]
 
 
-def cap_per_class(images: list[LabelledImage], per_class: int | None, seed: int = SUBSAMPLE_SEED) -> list[LabelledImage]:
+def cap_per_class(
+    images: list[LabelledImage], per_class: int | None, seed: int = SUBSAMPLE_SEED
+) -> list[LabelledImage]:
     """At most ``per_class`` images of each class, drawn with ``seed``; a smaller cap gives a subset."""
     if not per_class:
         return images
@@ -152,8 +169,9 @@ def evaluation_images(source: Source) -> tuple[str, list[LabelledImage]] | None:
         if not (resolve_dataset_root(source.root) / "TEST").is_dir():
             return None
         return f"{source.name} TEST", _read_split(source, "TEST", merge=1)  # one group per photo
-    return f"{source.name} held-out", [image for image in read_class_folders(source)
-                                       if is_held_out(image.path) and not image.is_other]
+    return f"{source.name} held-out", [
+        image for image in read_class_folders(source) if is_held_out(image.path) and not image.is_other
+    ]
 
 
 def other_evaluation_images(source: Source) -> tuple[str, list[LabelledImage]] | None:

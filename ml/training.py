@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -27,8 +27,8 @@ from ml.artifact import ArtifactError, ArtifactMetadata, save_artifact
 from ml.data import LabelledImage, fingerprint, grouped_split
 from ml.inference import ViewAveragedForward, export_artifact
 from ml.metrics import classification_metrics
-from ml.novelty import TrainingDistribution, fit_training_distribution
 from ml.model import alpha_from_weights, build_ensemble, build_model, resolve_base_weights, set_trainable_top
+from ml.novelty import TrainingDistribution, fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, load_for_model
 from ml.runtime import openvino_installed
 from ml.sources import Source, cap_per_class, training_images
@@ -71,12 +71,20 @@ class TrainingConfig:
 
     @property
     def spec(self) -> PreprocessingSpec:
-        return PreprocessingSpec(input_size=self.image_size, crop_scale=self.crop_scale,
-                                 normalisation=self.input_normalisation)
+        return PreprocessingSpec(
+            input_size=self.image_size, crop_scale=self.crop_scale, normalisation=self.input_normalisation
+        )
 
 
-def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_size: int, training: bool,
-                 seed: int = 0, cache: bool = True, colour_augmentation: str = "none") -> tf.data.Dataset:
+def make_dataset(
+    samples: list[LabelledImage],
+    spec: PreprocessingSpec,
+    batch_size: int,
+    training: bool,
+    seed: int = 0,
+    cache: bool = True,
+    colour_augmentation: str = "none",
+) -> tf.data.Dataset:
     """(uint8 crop, one-hot label) batches; the crop is exactly ``load_for_model`` of the file.
 
     ``cache`` keeps the crops in memory for the next epoch; a single pass (evaluation) does not need it.
@@ -92,15 +100,16 @@ def make_dataset(samples: list[LabelledImage], spec: PreprocessingSpec, batch_si
         # One stateless seed pair per image, fresh every epoch: augmentation reproducible despite parallel maps.
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip((dataset, seeds))
-        dataset = dataset.map(lambda pair, pair_seed: (augment(pair[0], pair_seed, colour_augmentation), pair[1]),
-                              num_parallel_calls=AUTOTUNE)
+        dataset = dataset.map(
+            lambda pair, pair_seed: (augment(pair[0], pair_seed, colour_augmentation), pair[1]),
+            num_parallel_calls=AUTOTUNE,
+        )
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
 
 def _load_crop(path: tf.Tensor, spec: PreprocessingSpec) -> tf.Tensor:
     """The serving-time preprocessing, called from tf.data: one code path for training and the app."""
-    crop = tf.numpy_function(lambda value: load_for_model(value.decode(), spec), [path], tf.uint8,
-                             stateful=False)
+    crop = tf.numpy_function(lambda value: load_for_model(value.decode(), spec), [path], tf.uint8, stateful=False)
     return tf.ensure_shape(crop, (spec.input_size, spec.input_size, 3))
 
 
@@ -113,8 +122,9 @@ def augment(image: tf.Tensor, seed: tf.Tensor, colour_augmentation: str = "none"
     "jitter" stays small (hue ±0.02, gains ±8%); "stain" is ``stain_augment``.
     """
     if colour_augmentation not in COLOUR_AUGMENTATIONS:
-        raise ValueError(f"Unknown colour augmentation {colour_augmentation!r}; "
-                         f"choose one of {', '.join(COLOUR_AUGMENTATIONS)}.")
+        raise ValueError(
+            f"Unknown colour augmentation {colour_augmentation!r}; choose one of {', '.join(COLOUR_AUGMENTATIONS)}."
+        )
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=8)
     image = tf.image.rot90(image, k=tf.random.stateless_uniform([], seeds[0], 0, 4, dtype=tf.int32))
     image = tf.image.stateless_random_flip_left_right(image, seeds[1])
@@ -168,9 +178,11 @@ def gaussian_blur(image: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
 
 def compile_for_phase(model: keras.Model, learning_rate: float, label_smoothing: float) -> None:
     """Recompile after every change of trainable layers: Keras freezes the set at compile time."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+    )
 
 
 def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience: int) -> dict:
@@ -180,11 +192,15 @@ def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience:
     """
     if epochs <= 0:
         return {"epochs_run": 0, "seconds": 0.0}
-    callbacks = [] if val_data is None else [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
+    callbacks = (
+        []
+        if val_data is None
+        else [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
+    )
     started = time.perf_counter()
-    history = model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, shuffle=False,
-                        verbose=1)
+    history = model.fit(
+        train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=1
+    )
     val_loss = history.history.get("val_loss")
     return {
         "epochs_run": len(history.history["loss"]),
@@ -194,8 +210,12 @@ def train_phase(model: keras.Model, train_data, val_data, epochs: int, patience:
     }
 
 
-def train(train_samples: list[LabelledImage], val_samples: list[LabelledImage], base_weights: str | None,
-          config: TrainingConfig) -> tuple[keras.Model, TrainingDistribution, ArtifactMetadata]:
+def train(
+    train_samples: list[LabelledImage],
+    val_samples: list[LabelledImage],
+    base_weights: str | None,
+    config: TrainingConfig,
+) -> tuple[keras.Model, TrainingDistribution, ArtifactMetadata]:
     """Train ``config.members`` networks (averaged), then fit the novelty check on the training images."""
     if config.members < 1:
         raise ValueError("An ensemble needs at least one member.")
@@ -215,28 +235,50 @@ def train(train_samples: list[LabelledImage], val_samples: list[LabelledImage], 
     print("Novelty check: fitting on the training images' features")
     distribution, novelty = fit_novelty(forward, train_samples, config)
     validation = validation_metrics(forward, distribution, val_samples, val_data) if val_samples else None
-    metadata = training_metadata(config, alpha, train_samples, val_samples, validation, novelty,
-                                 {"member_phases": member_phases,
-                                  "total_seconds": round(time.perf_counter() - started, 1)})
+    metadata = training_metadata(
+        config,
+        alpha,
+        train_samples,
+        val_samples,
+        validation,
+        novelty,
+        {"member_phases": member_phases, "total_seconds": round(time.perf_counter() - started, 1)},
+    )
     return model, distribution, metadata
 
 
-def train_member(train_samples: list[LabelledImage], val_data, base_weights: str | None, alpha: float,
-                 config: TrainingConfig, seed: int, name: str) -> tuple[keras.Model, dict]:
+def train_member(
+    train_samples: list[LabelledImage],
+    val_data,
+    base_weights: str | None,
+    alpha: float,
+    config: TrainingConfig,
+    seed: int,
+    name: str,
+) -> tuple[keras.Model, dict]:
     """One network: build it, train the head, then fine-tune the top of the base."""
     keras.utils.set_random_seed(seed)
-    train_data = make_dataset(train_samples, config.spec, config.batch_size, training=True, seed=seed,
-                              colour_augmentation=config.colour_augmentation)
-    model = build_model(num_classes=len(MODEL_CLASSES), input_size=config.image_size, base_weights=base_weights,
-                        alpha=alpha, name=name)
+    train_data = make_dataset(
+        train_samples,
+        config.spec,
+        config.batch_size,
+        training=True,
+        seed=seed,
+        colour_augmentation=config.colour_augmentation,
+    )
+    model = build_model(
+        num_classes=len(MODEL_CLASSES), input_size=config.image_size, base_weights=base_weights, alpha=alpha, name=name
+    )
 
     print(f"Phase 1: head only, base frozen ({config.head_epochs} epochs, lr {config.head_learning_rate})")
     set_trainable_top(model, 0)
     compile_for_phase(model, config.head_learning_rate, config.label_smoothing)
     head = train_phase(model, train_data, val_data, config.head_epochs, config.patience)
 
-    print(f"Phase 2: fine-tune the top {config.fine_tune_layers} base layers "
-          f"({config.fine_tune_epochs} epochs, lr {config.fine_tune_learning_rate})")
+    print(
+        f"Phase 2: fine-tune the top {config.fine_tune_layers} base layers "
+        f"({config.fine_tune_epochs} epochs, lr {config.fine_tune_learning_rate})"
+    )
     set_trainable_top(model, config.fine_tune_layers)
     compile_for_phase(model, config.fine_tune_learning_rate, config.label_smoothing)
     fine_tune = train_phase(model, train_data, val_data, config.fine_tune_epochs, config.patience)
@@ -254,23 +296,26 @@ def serving_forward(model: keras.Model, config: TrainingConfig) -> ViewAveragedF
     return ViewAveragedForward(model, config.tta, config.image_size, config.batch_size)
 
 
-def fit_novelty(forward: ViewAveragedForward, train_samples: list[LabelledImage],
-                config: TrainingConfig) -> tuple[TrainingDistribution, dict]:
+def fit_novelty(
+    forward: ViewAveragedForward, train_samples: list[LabelledImage], config: TrainingConfig
+) -> tuple[TrainingDistribution, dict]:
     """The novelty check, fitted on up to ``NOVELTY_IMAGES_PER_CLASS`` training images per source and class."""
     chosen = []
     for source in sorted({sample.source for sample in train_samples}):
-        chosen += cap_per_class([s for s in train_samples if s.source == source], NOVELTY_IMAGES_PER_CLASS,
-                                config.seed)
+        chosen += cap_per_class([s for s in train_samples if s.source == source], NOVELTY_IMAGES_PER_CLASS, config.seed)
     started = time.perf_counter()
-    _, features = predict_dataset(forward, make_dataset(chosen, config.spec, config.batch_size, training=False,
-                                                        cache=False))
-    distribution, summary = fit_training_distribution(features, np.array([s.label for s in chosen]),
-                                                      [s.group for s in chosen], config.seed)
+    _, features = predict_dataset(
+        forward, make_dataset(chosen, config.spec, config.batch_size, training=False, cache=False)
+    )
+    distribution, summary = fit_training_distribution(
+        features, np.array([s.label for s in chosen]), [s.group for s in chosen], config.seed
+    )
     return distribution, {**summary, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def validation_metrics(forward: ViewAveragedForward, distribution: TrainingDistribution,
-                       val_samples: list[LabelledImage], val_data) -> dict:
+def validation_metrics(
+    forward: ViewAveragedForward, distribution: TrainingDistribution, val_samples: list[LabelledImage], val_data
+) -> dict:
     """Scored exactly as served, overall and per source, with the share the novelty check flags."""
     probabilities, features = predict_dataset(forward, val_data)
     unfamiliar = distribution.is_unfamiliar(features)
@@ -279,18 +324,29 @@ def validation_metrics(forward: ViewAveragedForward, distribution: TrainingDistr
     per_source = {}
     for source in sorted({sample.source for sample in val_samples}):
         chosen = np.array([sample.source == source for sample in val_samples])
-        of_source = classification_metrics([s for s, keep in zip(val_samples, chosen) if keep],
-                                           probabilities[chosen], list(MODEL_CLASSES))
-        per_source[source] = {**{key: of_source[key] for key in keys},
-                              "unlike_training_share": float(unfamiliar[chosen].mean())}
+        of_source = classification_metrics(
+            [s for s, keep in zip(val_samples, chosen, strict=True) if keep], probabilities[chosen], list(MODEL_CLASSES)
+        )
+        per_source[source] = {
+            **{key: of_source[key] for key in keys},
+            "unlike_training_share": float(unfamiliar[chosen].mean()),
+        }
     return {**{key: metrics[key] for key in keys}, "per_source": per_source}
 
 
-def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[LabelledImage],
-                      val_samples: list[LabelledImage], validation: dict | None, novelty: dict,
-                      phases: dict) -> ArtifactMetadata:
-    trained_at = datetime.now(timezone.utc).replace(microsecond=0)
-    counts = {source: sum(s.source == source for s in train_samples) for source in sorted({s.source for s in train_samples})}
+def training_metadata(
+    config: TrainingConfig,
+    alpha: float,
+    train_samples: list[LabelledImage],
+    val_samples: list[LabelledImage],
+    validation: dict | None,
+    novelty: dict,
+    phases: dict,
+) -> ArtifactMetadata:
+    trained_at = datetime.now(UTC).replace(microsecond=0)
+    counts = {
+        source: sum(s.source == source for s in train_samples) for source in sorted({s.source for s in train_samples})
+    }
     return ArtifactMetadata(
         name=f"mobilenetv2-{trained_at:%Y%m%d-%H%M%S}",
         class_names=MODEL_CLASSES,
@@ -299,15 +355,21 @@ def training_metadata(config: TrainingConfig, alpha: float, train_samples: list[
         base_network=f"MobileNetV2 alpha={alpha}" + (f", {config.members} averaged" if config.members > 1 else ""),
         trained_at=trained_at.isoformat(),
         dataset_fingerprint=fingerprint(train_samples + val_samples),
-        training={**asdict(config), **phases, "train_images": len(train_samples), "val_images": len(val_samples),
-                  "train_images_per_source": counts},
+        training={
+            **asdict(config),
+            **phases,
+            "train_images": len(train_samples),
+            "val_images": len(val_samples),
+            "train_images_per_source": counts,
+        },
         validation=validation,
         novelty=novelty,
     )
 
 
-def load_training_images(sources: list[Source], config: TrainingConfig
-                         ) -> tuple[list[LabelledImage], list[LabelledImage]]:
+def load_training_images(
+    sources: list[Source], config: TrainingConfig
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
     """Every source's training images, then split into (train, validation) grouped by source photo.
 
     ``val_fraction=0`` keeps everything for training and returns no validation images. Photos are recovered
@@ -322,8 +384,9 @@ def load_training_images(sources: list[Source], config: TrainingConfig
     return grouped_split(images, config.val_fraction, config.seed)
 
 
-def run_training(sources: list[Source], base_weights_setting: str | None, output_path: str | Path,
-                 config: TrainingConfig) -> dict:
+def run_training(
+    sources: list[Source], base_weights_setting: str | None, output_path: str | Path, config: TrainingConfig
+) -> dict:
     """The whole job behind ``manage.py train_model``: data, training, atomic save, the OpenVINO export when
     ``openvino`` is installed; returns the metadata."""
     started = time.perf_counter()
@@ -333,8 +396,11 @@ def run_training(sources: list[Source], base_weights_setting: str | None, output
         count = sum(sample.source == source.name for sample in train_samples)
         print(f"Source {source.describe()}: {count} training images")
     model, distribution, metadata = train(train_samples, val_samples, base_weights, config)
-    training = {**metadata.training, "sources": [source.as_setting() for source in sources],
-                "wall_seconds": round(time.perf_counter() - started, 1)}  # data loading included
+    training = {
+        **metadata.training,
+        "sources": [source.as_setting() for source in sources],
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }  # data loading included
     saved = save_artifact(model, distribution, output_path, dataclasses.replace(metadata, training=training))
     if not openvino_installed():
         print("openvino is not installed: no OpenVINO export, the Keras model serves")
@@ -344,6 +410,8 @@ def run_training(sources: list[Source], base_weights_setting: str | None, output
     except ArtifactError as error:  # the trained model is saved and serves on Keras: not worth losing
         print(f"No OpenVINO export, the Keras model serves: {error}")
         return saved
-    print(f"Exported to OpenVINO {exported.openvino['openvino_version']} beside the model (largest probability "
-          f"difference from Keras {exported.openvino['max_probability_difference']:.1e})")
+    print(
+        f"Exported to OpenVINO {exported.openvino['openvino_version']} beside the model (largest probability "
+        f"difference from Keras {exported.openvino['max_probability_difference']:.1e})"
+    )
     return exported

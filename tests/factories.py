@@ -67,9 +67,9 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A valid small PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb)."""
     data = bytearray(image_bytes("PNG", rgb=np.zeros((8, 8, 3), np.uint8)))
     ihdr_start = 8 + 8  # signature, then length + type of the IHDR chunk
-    data[ihdr_start:ihdr_start + 8] = struct.pack(">II", width, height)
-    chunk = bytes(data[12:ihdr_start + 13])
-    data[ihdr_start + 13:ihdr_start + 17] = struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
+    data[ihdr_start : ihdr_start + 8] = struct.pack(">II", width, height)
+    chunk = bytes(data[12 : ihdr_start + 13])
+    data[ihdr_start + 13 : ihdr_start + 17] = struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
     return bytes(data)
 
 
@@ -127,17 +127,36 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
     spec = PreprocessingSpec(input_size=model.input_shape[1])
     forward = ViewAveragedForward(model, ("identity",), spec.input_size)
     count = 40  # smear look-alikes, each also as the JPEG that uploads send, so neither looks unfamiliar
-    looks = [smear_rgb(seed=seed // 2) if seed % 2 else jpeg_round_trip(smear_rgb(seed=seed // 2))
-             for seed in range(count)]
+    looks = [
+        smear_rgb(seed=seed // 2) if seed % 2 else jpeg_round_trip(smear_rgb(seed=seed // 2)) for seed in range(count)
+    ]
     _, features = forward(np.stack([preprocess(rgb, spec) for rgb in looks]))
-    distribution, summary = fit_training_distribution(features, np.arange(count) % len(CLASS_NAMES),
-                                                      [str(seed // 2) for seed in range(count)])
-    return save_artifact(model, distribution, path, ArtifactMetadata(
-        name=name, class_names=CLASS_NAMES, preprocessing=spec, tta=("identity",),
-        base_network="MobileNetV2 alpha=0.35 (random weights)", trained_at="2026-01-01T00:00:00+00:00",
-        dataset_fingerprint="generated", validation=None, novelty=summary,
-        training={"train_images": count, "val_images": 0, "train_images_per_source": {"generated": count},
-                  "sources": ["generated"], "val_fraction": 0.0}))
+    distribution, summary = fit_training_distribution(
+        features, np.arange(count) % len(CLASS_NAMES), [str(seed // 2) for seed in range(count)]
+    )
+    return save_artifact(
+        model,
+        distribution,
+        path,
+        ArtifactMetadata(
+            name=name,
+            class_names=CLASS_NAMES,
+            preprocessing=spec,
+            tta=("identity",),
+            base_network="MobileNetV2 alpha=0.35 (random weights)",
+            trained_at="2026-01-01T00:00:00+00:00",
+            dataset_fingerprint="generated",
+            validation=None,
+            novelty=summary,
+            training={
+                "train_images": count,
+                "val_images": 0,
+                "train_images_per_source": {"generated": count},
+                "sources": ["generated"],
+                "val_fraction": 0.0,
+            },
+        ),
+    )
 
 
 def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
@@ -155,8 +174,7 @@ def zip_upload(members: dict[str, bytes], name: str = "cells.zip", compression: 
 
 def reviewer_make(django_user_model, username: str = "rita"):
     """A new member of the Reviewers group (the product's way of granting the review permission)."""
-    return reviewer_grant(django_user_model.objects.create_user(username=username,
-                                                                password=f"s3cret-pass-{username}"))
+    return reviewer_grant(django_user_model.objects.create_user(username=username, password=f"s3cret-pass-{username}"))
 
 
 def reviewer_grant(user):
@@ -200,33 +218,57 @@ def reviewed_lab_sample_make(owner, reviewer):
     prediction_make(sample, "NEUTROPHIL", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="confirmed.jpeg")
     prediction_make(sample, "MONOCYTE", reviewed_label="NEUTROPHIL", reviewer=reviewer, filename="corrected.jpeg")
     prediction_make(sample, "LYMPHOCYTE", exclusion_reason="smudge cell", reviewer=reviewer, filename="smudge.jpeg")
-    Sample.objects.filter(pk=sample.pk).update(verified_by=reviewer,
-                                               verified_at=datetime.datetime(2026, 12, 1, 17, 5, tzinfo=datetime.UTC))
+    Sample.objects.filter(pk=sample.pk).update(
+        verified_by=reviewer, verified_at=datetime.datetime(2026, 12, 1, 17, 5, tzinfo=datetime.UTC)
+    )
     sample.refresh_from_db()
     return sample
 
 
 def model_version_make() -> ModelVersion:
-    version, _ = ModelVersion.objects.get_or_create(sha256=SHA256, defaults={
-        "name": "factory-model", "file_path": "/models/factory.keras", "base_network": "MobileNetV2",
-        "input_size": 96, "class_names": CLASS_NAMES})
+    version, _ = ModelVersion.objects.get_or_create(
+        sha256=SHA256,
+        defaults={
+            "name": "factory-model",
+            "file_path": "/models/factory.keras",
+            "base_network": "MobileNetV2",
+            "input_size": 96,
+            "class_names": CLASS_NAMES,
+        },
+    )
     return version
 
 
-def prediction_make(sample, label: str = "NEUTROPHIL", *, reviewed_label: str = "", reviewer=None,
-                    needs_review: bool = False, filename: str = "cell.jpeg", owner=None,
-                    exclusion_reason: str = "") -> Prediction:
+def prediction_make(
+    sample,
+    label: str = "NEUTROPHIL",
+    *,
+    reviewed_label: str = "",
+    reviewer=None,
+    needs_review: bool = False,
+    filename: str = "cell.jpeg",
+    owner=None,
+    exclusion_reason: str = "",
+) -> Prediction:
     """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None); an
     ``exclusion_reason`` makes it excluded by ``reviewer``."""
     probabilities = {name: (0.7 if name == label else 0.1) for name in CLASS_NAMES}
     prediction = Prediction(
-        owner=owner or sample.owner, sample=sample, predicted_label=label, confidence=0.7,
-        probabilities=probabilities, needs_review=needs_review,
-        review_reasons=["low_confidence"] if needs_review else [], original_filename=filename,
-        model_version=model_version_make(), inference_ms=1.0, reviewed_label=reviewed_label,
+        owner=owner or sample.owner,
+        sample=sample,
+        predicted_label=label,
+        confidence=0.7,
+        probabilities=probabilities,
+        needs_review=needs_review,
+        review_reasons=["low_confidence"] if needs_review else [],
+        original_filename=filename,
+        model_version=model_version_make(),
+        inference_ms=1.0,
+        reviewed_label=reviewed_label,
         reviewed_by=reviewer if reviewed_label or exclusion_reason else None,
         reviewed_at=timezone.now() if reviewed_label or exclusion_reason else None,
-        excluded=bool(exclusion_reason), exclusion_reason=exclusion_reason,
+        excluded=bool(exclusion_reason),
+        exclusion_reason=exclusion_reason,
     )
     data = image_bytes("JPEG")
     prediction.image.save(filename, ContentFile(data), save=False)
@@ -238,8 +280,11 @@ def prediction_make(sample, label: str = "NEUTROPHIL", *, reviewed_label: str = 
 
 def predictions_make(sample, counts: dict[str, int]) -> list[Prediction]:
     """``counts`` predictions of each class, e.g. ``{"NEUTROPHIL": 6, "LYMPHOCYTE": 4}``."""
-    return [prediction_make(sample, label, filename=f"{label.lower()}-{index}.jpeg")
-            for label, count in counts.items() for index in range(count)]
+    return [
+        prediction_make(sample, label, filename=f"{label.lower()}-{index}.jpeg")
+        for label, count in counts.items()
+        for index in range(count)
+    ]
 
 
 def token_client(user) -> APIClient:

@@ -21,9 +21,17 @@ from ml.novelty import TrainingDistribution
 from ml.preprocessing import PreprocessingSpec
 
 METADATA = ArtifactMetadata(
-    name="first", class_names=CLASS_NAMES, preprocessing=PreprocessingSpec(input_size=32), tta=("identity",),
-    base_network="test", trained_at="2026-01-01T00:00:00+00:00", dataset_fingerprint="none",
-    training={"train_images": 1}, validation=None, novelty={"threshold": 1.0})
+    name="first",
+    class_names=CLASS_NAMES,
+    preprocessing=PreprocessingSpec(input_size=32),
+    tta=("identity",),
+    base_network="test",
+    trained_at="2026-01-01T00:00:00+00:00",
+    dataset_fingerprint="none",
+    training={"train_images": 1},
+    validation=None,
+    novelty={"threshold": 1.0},
+)
 
 
 def _tiny_model(units: int = 4) -> keras.Model:
@@ -53,7 +61,12 @@ def test_save_then_load_round_trips_with_both_checksums(saved):
 def test_metadata_round_trips_through_json_as_typed_values(saved):
     path, metadata = saved
     data = json.loads(metadata_path(path).read_text())
-    assert data["preprocessing"] == {"method": "cell_crop", "input_size": 32, "crop_scale": 2.8, "normalisation": "none"}
+    assert data["preprocessing"] == {
+        "method": "cell_crop",
+        "input_size": 32,
+        "crop_scale": 2.8,
+        "normalisation": "none",
+    }
     assert ArtifactMetadata.from_dict(data).preprocessing == PreprocessingSpec(input_size=32)
 
 

@@ -11,9 +11,12 @@ from ml.data import LabelledImage
 
 
 def make_samples(groups_per_class: int = 10, images_per_group: int = 3) -> list[LabelledImage]:
-    return [LabelledImage(path=Path(f"{name}/{group}_{n}.jpeg"), label=label, group=f"{name}/source-{group}")
-            for label, name in enumerate(CLASS_NAMES)
-            for group in range(groups_per_class) for n in range(images_per_group)]
+    return [
+        LabelledImage(path=Path(f"{name}/{group}_{n}.jpeg"), label=label, group=f"{name}/source-{group}")
+        for label, name in enumerate(CLASS_NAMES)
+        for group in range(groups_per_class)
+        for n in range(images_per_group)
+    ]
 
 
 def test_every_image_is_held_out_exactly_once():

@@ -72,7 +72,9 @@ def test_grouped_split_is_stratified_by_source_too(samples):
     both = samples + [dataclasses.replace(sample, source="other", group=f"other:{sample.group}") for sample in samples]
     _, val = grouped_split(both, val_fraction=0.3, seed=3)
     assert {source: len({s.group for s in val if s.source == source}) for source in ("", "other")} == {
-        "": 12, "other": 12}
+        "": 12,
+        "other": 12,
+    }
 
 
 def _write_augmented_copies(folder, photo_seed, tint, positions):

@@ -19,8 +19,7 @@ INPUT_SIZE = 96
 def tiny_network(seed: int, name: str) -> keras.Model:
     """Random weights; the head's bias too (Keras starts it at zero), so two seeds give different outputs."""
     keras.utils.set_random_seed(seed)
-    network = build_model(num_classes=len(CLASS_NAMES), input_size=INPUT_SIZE, base_weights=None, alpha=0.35,
-                          name=name)
+    network = build_model(num_classes=len(CLASS_NAMES), input_size=INPUT_SIZE, base_weights=None, alpha=0.35, name=name)
     head = network.get_layer("probabilities")
     kernel, bias = head.get_weights()
     head.set_weights([kernel, np.random.default_rng(seed).normal(size=bias.shape).astype(bias.dtype)])
@@ -52,8 +51,9 @@ def test_ensemble_is_saved_and_loaded_as_one_artifact(tmp_path, images):
     save_tiny_artifact(ensemble, tmp_path / "ensemble.keras")
     loaded, _, _ = load_artifact(tmp_path / "ensemble.keras")
     assert len(ensemble_members(loaded)) == 2
-    np.testing.assert_allclose(loaded(images, training=False).numpy(), ensemble(images, training=False).numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded(images, training=False).numpy(), ensemble(images, training=False).numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_gradcam_of_two_identical_members_is_the_networks_own(images):
@@ -63,8 +63,9 @@ def test_gradcam_of_two_identical_members_is_the_networks_own(images):
     ensemble = build_ensemble([network, twin])
     image = images[0].astype(np.uint8)
     for class_index in range(len(CLASS_NAMES)):
-        np.testing.assert_allclose(gradcam_heatmap(ensemble, image, class_index),
-                                   gradcam_heatmap(network, image, class_index), atol=1e-5)
+        np.testing.assert_allclose(
+            gradcam_heatmap(ensemble, image, class_index), gradcam_heatmap(network, image, class_index), atol=1e-5
+        )
 
 
 def test_training_two_members_uses_two_seeds(tiny_dataset):
@@ -74,5 +75,6 @@ def test_training_two_members_uses_two_seeds(tiny_dataset):
     first, second = ensemble_members(model)
     assert [phase["seed"] for phase in metadata.training["member_phases"]] == [1, 2]
     assert metadata.training["members"] == 2 and metadata.base_network == "MobileNetV2 alpha=1.0, 2 averaged"
-    assert not np.allclose(first.get_layer("probabilities").get_weights()[0],
-                           second.get_layer("probabilities").get_weights()[0])
+    assert not np.allclose(
+        first.get_layer("probabilities").get_weights()[0], second.get_layer("probabilities").get_weights()[0]
+    )

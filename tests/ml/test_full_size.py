@@ -25,8 +25,14 @@ def blood_cells(tmp_path):
         small = images / "TEST_SIMPLE" / class_name / "_0_1000.jpeg"
         with Image.open(small) as image:
             image.resize((640, 480), Image.BILINEAR).save(originals / f"BloodImage_{number:05d}.jpg")
-        rows.append({"class": class_name, "file": small.name, "original_image": f"BloodImage_{number:05d}.jpg",
-                     "corr": "0.9990"})
+        rows.append(
+            {
+                "class": class_name,
+                "file": small.name,
+                "original_image": f"BloodImage_{number:05d}.jpg",
+                "corr": "0.9990",
+            }
+        )
     with (tmp_path / "test_simple_to_original.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["class", "file", "original_image", "corr"])
         writer.writeheader()

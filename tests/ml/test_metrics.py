@@ -11,8 +11,11 @@ from ml.metrics import bootstrap_accuracy_ci, classification_metrics
 
 def _samples(cells: dict[str, tuple[int, int]]) -> list[LabelledImage]:
     """``cells``: cell -> (label, number of images)."""
-    return [LabelledImage(Path(f"{cell}_{n}.jpeg"), label, cell) for cell, (label, count) in cells.items()
-            for n in range(count)]
+    return [
+        LabelledImage(Path(f"{cell}_{n}.jpeg"), label, cell)
+        for cell, (label, count) in cells.items()
+        for n in range(count)
+    ]
 
 
 def _one_hot(labels) -> np.ndarray:
@@ -28,10 +31,18 @@ def test_majority_vote_counts_cells_and_names_the_wrong_ones():
     assert metrics["wrong_photos"] == [{"photo": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL"}]
     assert metrics["confusion_matrix"][2] == [0, 0, 0, 2]
     assert metrics["per_class"]["MONOCYTE"]["recall"] == 0.0
-    assert metrics["per_photo"][0] == {"photo": "M/1", "true": "MONOCYTE", "voted": "NEUTROPHIL", "images": 2,
-                                      "accuracy": 0.0}
+    assert metrics["per_photo"][0] == {
+        "photo": "M/1",
+        "true": "MONOCYTE",
+        "voted": "NEUTROPHIL",
+        "images": 2,
+        "accuracy": 0.0,
+    }
     assert [(row["photo"], round(row["accuracy"], 3)) for row in metrics["per_photo"][1:]] == [
-        ("E/1", 0.667), ("L/1", 1.0), ("N/1", 1.0)]
+        ("E/1", 0.667),
+        ("L/1", 1.0),
+        ("N/1", 1.0),
+    ]
 
 
 def test_bootstrap_interval_brackets_the_accuracy_and_resamples_whole_cells():

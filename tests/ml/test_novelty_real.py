@@ -30,7 +30,12 @@ def test_held_out_cells_of_both_laboratories_are_not_unlike_the_training_images(
 
 
 def test_pictures_that_are_not_white_cells_are_unlike_the_training_images(classifier):
-    pictures = [cat_like_rgb(), cat_like_rgb(width=640, height=480, seed=3), noise_rgb(), screenshot_rgb(),
-                *load_sample_images().images]  # scikit-learn's bundled photos: a temple and a flower
+    pictures = [
+        cat_like_rgb(),
+        cat_like_rgb(width=640, height=480, seed=3),
+        noise_rgb(),
+        screenshot_rgb(),
+        *load_sample_images().images,
+    ]  # scikit-learn's bundled photos: a temple and a flower
     results = classifier.classify_arrays(pictures)
     assert [UNLIKE_TRAINING_IMAGES in result.quality_flags for result in results] == [True] * len(pictures)

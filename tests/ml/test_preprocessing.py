@@ -41,8 +41,10 @@ def test_parity_holds_on_a_real_dataset_file(dataset_dir):
     assert np.array_equal(_pipeline_tensor(path, spec), load_for_model(path, spec))
 
 
-@pytest.mark.parametrize("fmt, mode", [("PNG", None), ("TIFF", None), ("BMP", None), ("PNG", "RGBA"),
-                                       ("PNG", "L"), ("TIFF", "I;16"), ("JPEG", "L")])
+@pytest.mark.parametrize(
+    "fmt, mode",
+    [("PNG", None), ("TIFF", None), ("BMP", None), ("PNG", "RGBA"), ("PNG", "L"), ("TIFF", "I;16"), ("JPEG", "L")],
+)
 def test_every_accepted_format_and_mode_decodes_to_rgb(fmt, mode):
     rgb = decode_image(image_bytes(fmt, mode=mode))
     assert rgb.dtype == np.uint8 and rgb.shape == (240, 320, 3)
@@ -56,9 +58,14 @@ def test_sixteen_bit_greyscale_keeps_its_contrast():
     assert rgb.max() == 255 and rgb.min() == 0
 
 
-@pytest.mark.parametrize("data, message", [(truncated_jpeg(), "corrupt or truncated"),
-                                           (b"%PDF-1.4 not an image", "not an image"),
-                                           (png_bomb(), "too large|over the limit")])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (truncated_jpeg(), "corrupt or truncated"),
+        (b"%PDF-1.4 not an image", "not an image"),
+        (png_bomb(), "too large|over the limit"),
+    ],
+)
 def test_bad_files_raise_image_error(data, message):
     with pytest.raises(ImageError, match=message):
         decode_image(data)
@@ -115,7 +122,10 @@ def test_white_balance_makes_a_tinted_background_neutral_at_training_and_serving
     bright = np.percentile(crop.reshape(-1, 3), 90, axis=0)
     assert np.abs(bright - WHITE_LEVEL).max() <= 2
     assert PreprocessingSpec.from_dict(spec.to_dict()) == spec
-    assert PreprocessingSpec.from_dict({"method": "cell_crop", "input_size": 64, "crop_scale": 2.8}).normalisation == "none"
+    assert (
+        PreprocessingSpec.from_dict({"method": "cell_crop", "input_size": 64, "crop_scale": 2.8}).normalisation
+        == "none"
+    )
 
 
 def _kaggle_image_at_twice_the_size(dataset_dir):
@@ -131,7 +141,7 @@ def _pbc_image_shrunk_into_a_larger_frame(pbc_dir):
     canvas = np.empty((480, 640, 3), np.uint8)
     canvas[:] = np.median(pbc.reshape(-1, 3), axis=0).astype(np.uint8)
     top, left = 120, 200
-    canvas[top:top + half.shape[0], left:left + half.shape[1]] = half
+    canvas[top : top + half.shape[0], left : left + half.shape[1]] = half
     return pbc, canvas
 
 

@@ -29,8 +29,9 @@ def test_blank_images_are_flagged(case):
     assert "blank" in assess_image(BLANKS[case])
 
 
-@pytest.mark.parametrize("rgb", [smear_rgb(), noise_rgb(), blank_rgb(colour=(255, 255, 255))],
-                         ids=["smear", "noise", "white"])
+@pytest.mark.parametrize(
+    "rgb", [smear_rgb(), noise_rgb(), blank_rgb(colour=(255, 255, 255))], ids=["smear", "noise", "white"]
+)
 def test_grey_contrast_is_the_spread_of_the_channel_mean(rgb):
     assert grey_contrast(rgb) == pytest.approx(rgb.mean(axis=2).std(), abs=1e-9)
 
@@ -52,9 +53,11 @@ def test_a_screenshot_is_unlike_the_training_images_by_a_margin_whatever_the_mod
 
 def test_real_cells_of_both_laboratories_have_no_flat_fills(dataset_dir, pbc_dir):
     """The commonest colour of the brightest-backgrounded real images stays far below the limit."""
-    files = [*sorted((pbc_dir / "erythroblast").glob("*.jpg"))[:40],
-             *sorted((pbc_dir / "eosinophil").glob("*.jpg"))[:40],
-             *sorted(dataset_dir.glob("images/TRAIN/NEUTROPHIL/*.jpeg"))[:40]]
+    files = [
+        *sorted((pbc_dir / "erythroblast").glob("*.jpg"))[:40],
+        *sorted((pbc_dir / "eosinophil").glob("*.jpg"))[:40],
+        *sorted(dataset_dir.glob("images/TRAIN/NEUTROPHIL/*.jpeg"))[:40],
+    ]
     shares = [flat_colour_share(decode_image(path)) for path in files]
     assert len(shares) == 120 and max(shares) < FLAT_COLOUR_SHARE / 1.5
 
@@ -81,7 +84,7 @@ def test_classifier_adds_the_learned_flag_to_the_plain_ones(tiny_model_path):
 def _one_hot_rows(confidences, predicted):
     """Probability rows whose top class is ``predicted`` with the given confidence."""
     rows = np.full((len(confidences), 4), 0.0)
-    for row, (confidence, label) in enumerate(zip(confidences, predicted)):
+    for row, (confidence, label) in enumerate(zip(confidences, predicted, strict=True)):
         rows[row] = (1 - confidence) / 3
         rows[row, label] = confidence
     return rows

@@ -33,8 +33,10 @@ def copy_artifact(model_path, folder, with_export: bool = True):
 
 def generated_inputs(spec, count: int) -> np.ndarray:
     """Crops of smear look-alikes (nuclei in varied places) and of noise, as the model sees them."""
-    looks = [smear_rgb(nucleus=(60 + 7 * seed, 120), seed=seed) if seed % 3 else noise_rgb(seed=seed)
-             for seed in range(count)]
+    looks = [
+        smear_rgb(nucleus=(60 + 7 * seed, 120), seed=seed) if seed % 3 else noise_rgb(seed=seed)
+        for seed in range(count)
+    ]
     return np.stack([preprocess(rgb, spec) for rgb in looks])
 
 
@@ -67,7 +69,7 @@ def test_classifications_are_the_same_on_both_runtimes(exported_model_path):
     served = CellClassifier.from_path(exported_model_path, "openvino").classify_arrays(images)
     keras = CellClassifier.from_path(exported_model_path, "keras").classify_arrays(images)
     assert [result.label for result in served] == [result.label for result in keras]
-    for ours, theirs in zip(served, keras):
+    for ours, theirs in zip(served, keras, strict=True):
         assert ours.probabilities == pytest.approx(theirs.probabilities, abs=1e-5)
         assert ours.novelty_distance == pytest.approx(theirs.novelty_distance, rel=1e-4)
 
@@ -93,7 +95,8 @@ def test_keras_serves_when_openvino_is_not_installed(exported_model_path, monkey
 
 @pytest.mark.parametrize("damage", ["missing", "tampered"])
 def test_a_damaged_export_falls_back_to_keras_with_a_warning_and_is_refused_when_forced(
-        exported_model_path, tmp_path, caplog, damage):
+    exported_model_path, tmp_path, caplog, damage
+):
     path = copy_artifact(exported_model_path, tmp_path / "copy")
     _, bin_path = openvino_paths(path)
     if damage == "missing":
@@ -145,9 +148,9 @@ def test_the_cache_reloads_once_an_artifact_is_exported(tiny_model_path, tmp_pat
 
 def test_threads_calling_the_openvino_forward_at_once_each_get_their_own_answers(exported_model_path):
     served = CellClassifier.from_path(exported_model_path, "openvino")
-    batches = [generated_inputs(served.spec, count)[::-1 if count % 2 else 1] for count in (1, 3, 20, 33)]
+    batches = [generated_inputs(served.spec, count)[:: -1 if count % 2 else 1] for count in (1, 3, 20, 33)]
     expected = [served.forward(batch)[0] for batch in batches]
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda batch: served.forward(batch)[0], batches * 3))
-    for answer, wanted in zip(answers, expected * 3):
+    for answer, wanted in zip(answers, expected * 3, strict=True):
         np.testing.assert_allclose(answer, wanted, atol=1e-6)

@@ -34,8 +34,9 @@ def write_class_folders(root: Path, per_class: int = 10, folder_names=None) -> P
 
 
 def test_class_folders_are_read_in_any_case(tmp_path):
-    root = write_class_folders(tmp_path, per_class=3, folder_names=["Eosinophil", "LYMPHOCYTE", "monocyte",
-                                                                    "neutrophil"])
+    root = write_class_folders(
+        tmp_path, per_class=3, folder_names=["Eosinophil", "LYMPHOCYTE", "monocyte", "neutrophil"]
+    )
     images = read_class_folders(Source("lab", root))
     assert Counter(image.label for image in images) == {0: 3, 1: 3, 2: 3, 3: 3}
     assert {image.source for image in images} == {"lab"}
@@ -50,8 +51,20 @@ def test_an_unknown_class_folder_is_skipped_with_a_warning_that_names_it(tmp_pat
 
 
 def test_the_other_kinds_are_read_from_their_pbc_folder_names_and_held_out_by_the_same_rule(tmp_path):
-    root = write_class_folders(tmp_path, per_class=12, folder_names=[
-        "eosinophil", "lymphocyte", "monocyte", "neutrophil", "basophil", "ig", "erythroblast", "platelet"])
+    root = write_class_folders(
+        tmp_path,
+        per_class=12,
+        folder_names=[
+            "eosinophil",
+            "lymphocyte",
+            "monocyte",
+            "neutrophil",
+            "basophil",
+            "ig",
+            "erythroblast",
+            "platelet",
+        ],
+    )
     images = read_class_folders(Source("pbc", root))
     kinds = Counter(image.class_name for image in images if image.is_other)
     assert kinds == {"BASOPHIL": 12, "IMMATURE_GRANULOCYTE": 12, "ERYTHROBLAST": 12, "PLATELET": 12}
@@ -77,7 +90,9 @@ def test_a_source_without_images_is_a_clear_error(tmp_path):
 
 
 def test_a_missing_source_folder_names_the_setting(tmp_path):
-    with pytest.raises(DatasetError, match="Source pbc: folder .*nowhere does not exist.*HEMATOVISION_TRAINING_SOURCES"):
+    with pytest.raises(
+        DatasetError, match="Source pbc: folder .*nowhere does not exist.*HEMATOVISION_TRAINING_SOURCES"
+    ):
         parse_source(f"pbc={tmp_path / 'nowhere'}")
 
 

@@ -13,13 +13,20 @@ def test_tta_averages_probabilities_and_features_over_every_view():
     model = build_model(num_classes=4, input_size=SIZE, base_weights=None, alpha=0.35)
     images = np.random.default_rng(0).integers(0, 256, (5, SIZE, SIZE, 3), dtype=np.uint8)
     views = tuple(TTA_VIEWS)
-    expected = np.mean([model.predict(np.asarray(TTA_VIEWS[name](tf.constant(images, tf.float32))), verbose=0)
-                        for name in views], axis=0)
+    expected = np.mean(
+        [model.predict(np.asarray(TTA_VIEWS[name](tf.constant(images, tf.float32))), verbose=0) for name in views],
+        axis=0,
+    )
     probabilities, features = ViewAveragedForward(model, views, SIZE)(images)
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
     base = model.get_layer(BASE_LAYER_NAME)
-    expected_features = np.mean([base(model.get_layer("mobilenet_scaling")(TTA_VIEWS[name](
-        tf.constant(images, tf.float32)))).numpy() for name in views], axis=0)
+    expected_features = np.mean(
+        [
+            base(model.get_layer("mobilenet_scaling")(TTA_VIEWS[name](tf.constant(images, tf.float32)))).numpy()
+            for name in views
+        ],
+        axis=0,
+    )
     np.testing.assert_allclose(features, expected_features, atol=1e-4)
 
 

@@ -16,9 +16,11 @@ from registry.management.options import (
 
 
 class Command(BaseCommand):
-    help = ("Cross-validate the training recipe on every source's training images, folds grouped by recovered "
-            "source photo: a steadier figure than one validation split, for choosing a recipe without looking at "
-            "any evaluation set.")
+    help = (
+        "Cross-validate the training recipe on every source's training images, folds grouped by recovered "
+        "source photo: a steadier figure than one validation split, for choosing a recipe without looking at "
+        "any evaluation set."
+    )
 
     def add_arguments(self, parser):
         add_sources_argument(parser)
@@ -29,8 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         sources = sources_option(options)
         try:
-            result = cross_validate(sources, options["base_weights"], training_config(options),
-                                    options["folds"])
+            result = cross_validate(sources, options["base_weights"], training_config(options), options["folds"])
         except (DatasetError, BaseWeightsError, ValueError) as error:
             raise CommandError(str(error)) from error
         write_json_option(options, result)

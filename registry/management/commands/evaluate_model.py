@@ -20,8 +20,10 @@ from registry.management.options import (
 
 
 class Command(BaseCommand):
-    help = ("Evaluate the trained model on every source's evaluation set (Kaggle TEST, the PBC held-out fifth) "
-            "and record the metrics on its ModelVersion.")
+    help = (
+        "Evaluate the trained model on every source's evaluation set (Kaggle TEST, the PBC held-out fifth) "
+        "and record the metrics on its ModelVersion."
+    )
 
     def add_arguments(self, parser):
         add_sources_argument(parser)

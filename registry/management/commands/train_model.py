@@ -19,18 +19,26 @@ from registry.management.options import (
 
 
 class Command(BaseCommand):
-    help = ("Train the white-cell classifier on every labelled source (never on an evaluation set) and register "
-            "it. With no flags it builds the shipped model.")
+    help = (
+        "Train the white-cell classifier on every labelled source (never on an evaluation set) and register "
+        "it. With no flags it builds the shipped model."
+    )
 
     def add_arguments(self, parser):
         add_sources_argument(parser)
-        parser.add_argument("--output", default=str(settings.HEMATOVISION_MODEL_PATH),
-                            help="where to write the .keras model and its .json metadata "
-                                 "(default: HEMATOVISION_MODEL_PATH)")
+        parser.add_argument(
+            "--output",
+            default=str(settings.HEMATOVISION_MODEL_PATH),
+            help="where to write the .keras model and its .json metadata (default: HEMATOVISION_MODEL_PATH)",
+        )
         add_training_arguments(parser)
-        parser.add_argument("--val-fraction", type=float, default=TRAINING_DEFAULTS.val_fraction,
-                            help="share of source photos held out for validation, with early stopping; 0 (the "
-                                 "shipped refit) trains on every training image for exactly the given epochs")
+        parser.add_argument(
+            "--val-fraction",
+            type=float,
+            default=TRAINING_DEFAULTS.val_fraction,
+            help="share of source photos held out for validation, with early stopping; 0 (the "
+            "shipped refit) trains on every training image for exactly the given epochs",
+        )
 
     def handle(self, *args, **options):
         sources = sources_option(options)
@@ -41,9 +49,12 @@ class Command(BaseCommand):
         except (DatasetError, BaseWeightsError, ValueError) as error:
             raise CommandError(str(error)) from error
         version = services.model_version_register(model_path=options["output"], metadata=metadata)
-        self.stdout.write(self.style.SUCCESS(
-            f"Saved {options['output']} ({version}); {validation_summary(metadata)}, "
-            f"trained in {metadata.training['wall_seconds']:.0f} s."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Saved {options['output']} ({version}); {validation_summary(metadata)}, "
+                f"trained in {metadata.training['wall_seconds']:.0f} s."
+            )
+        )
 
 
 def validation_summary(metadata: ArtifactMetadata) -> str:
@@ -51,5 +62,7 @@ def validation_summary(metadata: ArtifactMetadata) -> str:
     if validation is None:
         return f"no validation split (refit on all {metadata.training['train_images']} training images)"
     per_source = ", ".join(f"{name} {figures['accuracy']:.2%}" for name, figures in validation["per_source"].items())
-    return (f"grouped validation accuracy {validation['accuracy']:.2%} ({per_source}), "
-            f"macro F1 {validation['macro_f1']:.3f}")
+    return (
+        f"grouped validation accuracy {validation['accuracy']:.2%} ({per_source}), "
+        f"macro F1 {validation['macro_f1']:.3f}"
+    )

@@ -73,13 +73,19 @@ def group_for(path: Path, class_name: str) -> str:
 
 
 def list_split(directory: str | Path, split: str) -> list[LabelledImage]:
-    """All labelled images of one split, sorted so that the order never depends on the file system."""
+    """All labelled images of one split, sorted so that the order never depends on the file system.
+
+    Each of the four classes needs its folder; a folder of another kind (``BASOPHIL/``, … as the app's
+    reviewed-cells export writes them) is read when present.
+    """
     split_dir = resolve_dataset_root(directory) / split
     if not split_dir.is_dir():
         raise DatasetError(f"Split folder {split_dir} does not exist.")
     samples = []
-    for label, class_name in enumerate(CLASS_NAMES):
+    for label, class_name in enumerate(MODEL_CLASSES):
         class_dir = split_dir / class_name
+        if not class_dir.is_dir() and label >= len(CLASS_NAMES):
+            continue
         if not class_dir.is_dir():
             raise DatasetError(
                 f"Class folder {class_dir} is missing; expected one folder per class: {', '.join(CLASS_NAMES)}."

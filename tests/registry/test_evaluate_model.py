@@ -65,8 +65,11 @@ def test_evaluates_kaggle_test_and_the_pbc_held_out_fifth(trained_model_path, da
         stdout=stdout,
     )
     results = json.loads(json_path.read_text())
-    assert list(results) == ["kaggle TEST", "pbc held-out"]
-    kaggle, pbc = results["kaggle TEST"], results["pbc held-out"]
+    assert list(results) == ["kaggle TEST", "pbc held-out", "pbc other held-out"]
+    kaggle, pbc, other = results["kaggle TEST"], results["pbc held-out"], results["pbc other held-out"]
+    assert other["n_images"] == 235 and {row[:4] == [0, 0, 0, 0] for row in other["confusion_matrix"]}
+    assert sum(other["per_class"][kind]["support"] for kind in ("BASOPHIL", "PLATELET")) == 117
+    assert other["answered_other_share"] <= other["other_or_flagged_share"] <= 1
     assert REQUIRED_KEYS <= set(kaggle) and REQUIRED_KEYS <= set(pbc)
     assert kaggle["n_images"] == 2487 and sum(map(sum, kaggle["confusion_matrix"])) == 2487
     assert pbc["n_images"] == 1065 and pbc["photos_total"] == 1065  # every PBC cell is its own group
@@ -78,7 +81,8 @@ def test_evaluates_kaggle_test_and_the_pbc_held_out_fifth(trained_model_path, da
     report = stdout.getvalue()
     assert "on kaggle TEST: 2487 images" in report and "on pbc held-out: 1065 images" in report
     assert "accuracy per source photo" in report and "flagged unlike the training images" in report
+    assert "another kind or flagged (never counted unreviewed)" in report
     assert sum(row["images"] for row in kaggle["per_photo"]) == 2487
     version = ModelVersion.objects.get(sha256=kaggle["model_sha256"])
-    assert set(version.metrics["evaluation"]) == {"kaggle TEST", "pbc held-out"}
+    assert set(version.metrics["evaluation"]) == {"kaggle TEST", "pbc held-out", "pbc other held-out"}
     assert version.metrics["evaluation"]["pbc held-out"]["accuracy"] == pbc["accuracy"]

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from ml import MODEL_CLASSES
 from ml.artifact import ArtifactMetadata, openvino_paths, read_metadata, sha256_of
 from registry.models import ModelVersion
 from tests.factories import prediction_make, reviewer_make, sample_make
@@ -87,7 +88,9 @@ def test_short_real_run_on_both_sources_with_validation(dataset_dir, pbc_dir, ba
     metadata = read_metadata(output)
     assert ArtifactMetadata.from_dict(json.loads(output.with_suffix(".json").read_text())) == metadata
     assert metadata.preprocessing.input_size == 96
-    assert metadata.training["train_images"] + metadata.training["val_images"] == 320
+    # 40 of each of Kaggle's four classes, 40 of each of PBC's four and of its four other kinds
+    assert metadata.training["train_images"] + metadata.training["val_images"] == 480
+    assert list(metadata.class_names) == list(MODEL_CLASSES)
     assert set(metadata.validation["per_source"]) == {"kaggle", "pbc"}
     assert metadata.novelty["fit_images"] + metadata.novelty["calibration_images"] == metadata.training["train_images"]
     version = ModelVersion.objects.get(sha256=metadata.sha256)
@@ -123,12 +126,12 @@ def test_the_default_refit_trains_on_every_image_for_the_fixed_epochs(dataset_di
     )
     metadata = read_metadata(output)
     assert metadata.validation is None
-    assert metadata.training["train_images_per_source"] == {"kaggle": 80, "pbc": 40}
+    assert metadata.training["train_images_per_source"] == {"kaggle": 80, "pbc": 80}  # PBC: 10 of each of 8 kinds
     # no early stopping without validation
     assert [member["fine_tune"]["epochs_run"] for member in metadata.training["member_phases"]] == [2]
     recorded = ModelVersion.objects.get(sha256=metadata.sha256).metrics
-    assert "validation" not in recorded and recorded["training"]["train_images"] == 120
-    assert "no validation split (refit on all 120 training images)" in stdout.getvalue()
+    assert "validation" not in recorded and recorded["training"]["train_images"] == 160
+    assert "no validation split (refit on all 160 training images)" in stdout.getvalue()
 
 
 def test_unmigrated_database_stops_before_training(monkeypatch, dataset_dir, tmp_path):

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from ml import CLASS_NAMES
+from ml import MODEL_CLASSES
 from ml.data import LabelledImage
 from ml.metrics import class_table_lines, classification_metrics
 from ml.model import resolve_base_weights
@@ -65,7 +65,7 @@ def cross_validate(
         print(f"Fold {number}/{folds}: training on {len(train_samples)} images, holding out {len(held_out)}")
         started = time.perf_counter()
         fold_probabilities = train_and_predict(train_samples, held_out, base_weights, config)
-        metrics = classification_metrics(held_out, fold_probabilities, list(CLASS_NAMES))
+        metrics = classification_metrics(held_out, fold_probabilities, list(MODEL_CLASSES))
         fold_results.append(
             {
                 "fold": number,
@@ -83,7 +83,7 @@ def cross_validate(
         "folds": fold_results,
         "accuracy_mean": float(accuracies.mean()),
         "accuracy_sd": float(accuracies.std(ddof=1)),
-        "pooled": classification_metrics(held_out_samples, pooled_probabilities, list(CLASS_NAMES)),
+        "pooled": classification_metrics(held_out_samples, pooled_probabilities, list(MODEL_CLASSES)),
         "config": {**asdict(config), "folds": folds},
         "out_of_fold": out_of_fold_records(held_out_samples, pooled_probabilities, fold_numbers),
     }
@@ -159,10 +159,10 @@ def out_of_fold_predictions(result: dict, source: str | None = None) -> tuple[np
                 f"The cross-validation results hold no images of source {source!r} (they hold "
                 f"{', '.join(map(str, names))})."
             )
-    unknown = {record["label"] for record in records} - set(CLASS_NAMES)
+    unknown = {record["label"] for record in records} - set(MODEL_CLASSES)
     if unknown:
         raise ValueError(f"The cross-validation results name unknown classes: {sorted(unknown)}.")
     return (
         np.array([record["probabilities"] for record in records]),
-        np.array([CLASS_NAMES.index(record["label"]) for record in records]),
+        np.array([MODEL_CLASSES.index(record["label"]) for record in records]),
     )

@@ -42,14 +42,16 @@ def test_short_real_run_holds_out_every_image_once(dataset_dir, pbc_dir, base_we
     )
     result = json.loads(output.read_text())
     assert [fold["fold"] for fold in result["folds"]] == [1, 2]
-    assert sum(fold["n_images"] for fold in result["folds"]) == result["pooled"]["n_images"] == 80
+    assert (
+        sum(fold["n_images"] for fold in result["folds"]) == result["pooled"]["n_images"] == 120
+    )  # 10 of each of Kaggle's 4 classes, 10 of each of PBC's 8 kinds
     assert result["config"]["folds"] == 2 and result["config"]["image_size"] == 96
     confusion = result["pooled"]["confusion_matrix"]
-    assert sum(map(sum, confusion)) == 80
-    assert result["pooled"]["accuracy"] == pytest.approx(sum(confusion[i][i] for i in range(len(confusion))) / 80)
+    assert sum(map(sum, confusion)) == 120
+    assert result["pooled"]["accuracy"] == pytest.approx(sum(confusion[i][i] for i in range(len(confusion))) / 120)
     assert "pooled out-of-fold: accuracy" in stdout.getvalue()
     records = result["out_of_fold"]
-    assert len({record["path"] for record in records}) == len(records) == 80
+    assert len({record["path"] for record in records}) == len(records) == 120
     assert {record["fold"] for record in records} == {1, 2}
     assert {record["source"] for record in records} == {"kaggle", "pbc"}
     assert all(sum(record["probabilities"]) == pytest.approx(1, abs=1e-4) for record in records)

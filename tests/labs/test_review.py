@@ -163,8 +163,8 @@ def test_the_html_view_no_longer_answers_json(reviewer_client, sample):
 
 def test_unknown_label_is_refused(reviewer_client, sample):
     prediction = prediction_make(sample)
-    response = reviewer_client.post(review_url(prediction), {"label": "BASOPHIL"}, follow=True)
-    assert "Unknown class" in response.content.decode()
+    response = reviewer_client.post(review_url(prediction), {"label": "BLAST"}, follow=True)
+    assert "Unknown label" in response.content.decode()
     prediction.refresh_from_db()
     assert prediction.reviewed_label == ""
 

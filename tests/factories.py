@@ -25,6 +25,7 @@ from labs.apps import REVIEWERS_GROUP
 from labs.models import Lab, Sample
 from labs.services.samples import sample_create
 from labs.services.sign_off import sample_verify
+from ml import MODEL_CLASSES
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
@@ -122,7 +123,7 @@ def jpeg_round_trip(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(image_bytes("JPEG", rgb=rgb))).convert("RGB"))
 
 
-def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
+def save_tiny_artifact(model, path, name: str = "tiny-test-model", class_names=CLASS_NAMES):
     """Save ``model`` as a complete artifact, its novelty check fitted on generated smear look-alikes."""
     spec = PreprocessingSpec(input_size=model.input_shape[1])
     forward = ViewAveragedForward(model, ("identity",), spec.input_size)
@@ -133,7 +134,7 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
     distribution, summary = fit_training_distribution(features, np.arange(count) % len(CLASS_NAMES),
                                                       [str(seed // 2) for seed in range(count)])
     return save_artifact(model, distribution, path, ArtifactMetadata(
-        name=name, class_names=CLASS_NAMES, preprocessing=spec, tta=("identity",),
+        name=name, class_names=tuple(class_names), preprocessing=spec, tta=("identity",),
         base_network="MobileNetV2 alpha=0.35 (random weights)", trained_at="2026-01-01T00:00:00+00:00",
         dataset_fingerprint="generated", validation=None, novelty=summary,
         training={"train_images": count, "val_images": 0, "train_images_per_source": {"generated": count},
@@ -215,14 +216,17 @@ def model_version_make() -> ModelVersion:
 
 def prediction_make(sample, label: str = "NEUTROPHIL", *, reviewed_label: str = "", reviewer=None,
                     needs_review: bool = False, filename: str = "cell.jpeg", owner=None,
-                    exclusion_reason: str = "") -> Prediction:
+                    exclusion_reason: str = "", review_reasons: list[str] | None = None) -> Prediction:
     """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None); an
-    ``exclusion_reason`` makes it excluded by ``reviewer``."""
-    probabilities = {name: (0.7 if name == label else 0.1) for name in CLASS_NAMES}
+    ``exclusion_reason`` makes it excluded by ``reviewer``; ``review_reasons`` (e.g. ``["blank"]``) flag it."""
+    names = CLASS_NAMES if label in CLASS_NAMES else MODEL_CLASSES  # another kind: a model of eight outputs
+    probabilities = {name: (0.7 if name == label else 0.1) for name in names}
+    if review_reasons is None:
+        review_reasons = ["low_confidence"] if needs_review else []
     prediction = Prediction(
         owner=owner or sample.owner, sample=sample, predicted_label=label, confidence=0.7,
-        probabilities=probabilities, needs_review=needs_review,
-        review_reasons=["low_confidence"] if needs_review else [], original_filename=filename,
+        probabilities=probabilities, needs_review=needs_review or bool(review_reasons),
+        review_reasons=review_reasons, original_filename=filename,
         model_version=model_version_make(), inference_ms=1.0, reviewed_label=reviewed_label,
         reviewed_by=reviewer if reviewed_label or exclusion_reason else None,
         reviewed_at=timezone.now() if reviewed_label or exclusion_reason else None,
@@ -240,6 +244,16 @@ def predictions_make(sample, counts: dict[str, int]) -> list[Prediction]:
     """``counts`` predictions of each class, e.g. ``{"NEUTROPHIL": 6, "LYMPHOCYTE": 4}``."""
     return [prediction_make(sample, label, filename=f"{label.lower()}-{index}.jpeg")
             for label, count in counts.items() for index in range(count)]
+
+
+def mixed_smear_make(owner, identifier: str = "S-MIXED"):
+    """A sample of 4 recognised cells (2 neutrophils, 2 lymphocytes), a blank frame and a gradient picture unlike
+    the training images: 4 counted, 2 not recognised. Returns the sample and the blank frame's prediction."""
+    sample = sample_make(owner, identifier)
+    predictions_make(sample, {"NEUTROPHIL": 2, "LYMPHOCYTE": 2})
+    blank = prediction_make(sample, "MONOCYTE", review_reasons=["blank"], filename="blank.png")
+    prediction_make(sample, "MONOCYTE", review_reasons=["unlike_training_images"], filename="gradient.png")
+    return sample, blank
 
 
 def token_client(user) -> APIClient:

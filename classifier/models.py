@@ -32,7 +32,8 @@ REASON_MAX_LENGTH = 200  # a reviewer's reason: for excluding a cell, or for un-
 
 class ReviewReason(models.TextChoices):
     """Why a prediction needs review, each code with its sentence for the user. The image checks' codes are the
-    plain strings ``ml.quality`` returns; ``services.review_reasons_for`` adds ``low_confidence`` and ``other_kind``."""
+    plain strings ``ml.quality`` returns; ``services.review_reasons_for`` adds ``low_confidence`` and
+    ``other_kind``."""
 
     LOW_CONFIDENCE = "low_confidence", "The model is not confident: its top probability is below the review threshold."
     NO_NUCLEUS = "no_nucleus", "No purple-stained white-cell nucleus was found in the image."
@@ -61,10 +62,10 @@ NOT_RECOGNISED_REASONS = frozenset({ReviewReason.BLANK, ReviewReason.NO_NUCLEUS,
 class Counting(models.TextChoices):
     """Where a cell stands in its sample's count: ``Prediction.counting`` is the one rule every output uses."""
 
-    COUNTED = "counted", "Counted"
-    OTHER = "other", "Other cells, not counted"
-    NOT_RECOGNISED = "not_recognised", "Not recognised, not counted"
-    EXCLUDED = "excluded", "Excluded, not counted"
+    COUNTED = "counted"
+    OTHER = "other"  # another kind: listed by kind, "Other cells, not counted"
+    NOT_RECOGNISED = "not_recognised"  # the image checks object and no reviewer labelled it
+    EXCLUDED = "excluded"
 
 
 def upload_to(instance, filename: str) -> str:

@@ -54,7 +54,7 @@ def final_label_counts(sample) -> dict[str, int]:
 
 
 def table_counts(pages) -> dict[str, int]:
-    rows = pages.find_all("#differential tbody tr")
+    rows = pages.find_all("#differential table:not(.other-cells) tbody tr")
     return {row.get_attribute("data-class"): int(row.find_element(By.CSS_SELECTOR, ".count").text) for row in rows}
 
 

@@ -26,6 +26,7 @@ def test_pressing_i_marks_a_cell_immature_granulocyte_and_the_sample_page_lists_
     pages.wait.until(lambda driver: driver.switch_to.active_element == cell)
     cell.send_keys("i")
     pages.wait_for_text(f"#cell-{first.pk} [data-review-state]", "✎ Corrected to Immature granulocyte")
+    pages.screenshot("review_grid_other_kind")
     first.refresh_from_db()
     assert (first.reviewed_label, first.reviewed_by) == ("IMMATURE_GRANULOCYTE", reviewer)
     assert SampleEvent.objects.get(sample=sample, prediction=first).to_label == "IMMATURE_GRANULOCYTE"
@@ -40,3 +41,4 @@ def test_pressing_i_marks_a_cell_immature_granulocyte_and_the_sample_page_lists_
     monocytes = pages.find("#differential tr[data-class=MONOCYTE] .count").text
     assert monocytes == "0" and Prediction.objects.filter(sample=sample).count() == 4
     assert "Not counted: 1 other cell." in pages.find("#not-counted").text
+    pages.screenshot("sample_other_cells")

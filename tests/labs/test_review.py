@@ -252,6 +252,8 @@ def test_form_post_marks_a_cell_another_kind_and_records_it(reviewer_client, sam
     event = SampleEvent.objects.get(kind="corrected")
     assert (event.from_label, event.to_label, event.actor) == ("MONOCYTE", "IMMATURE_GRANULOCYTE", reviewer)
     assert "✎ Corrected to Immature granulocyte" in reviewer_client.get(grid_url(sample)).content.decode()
+    trail = reviewer_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert "monocyte → immature granulocyte" in trail
 
 
 def test_a_cell_of_another_kind_must_be_handled_before_verification(reviewer_client, sample):

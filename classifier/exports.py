@@ -10,7 +10,7 @@ import csv
 from django.http import FileResponse, HttpResponse
 
 from classifier import model_gateway
-from classifier.models import CLASS_NAMES
+from classifier.models import LABEL_NAMES
 
 CSV_HEADER = [
     "file_name",
@@ -18,7 +18,8 @@ CSV_HEADER = [
     "predicted_label",
     "reviewed_label",
     "final_label",
-    *[f"probability_{name}" for name in CLASS_NAMES],
+    "counted",
+    *[f"probability_{name}" for name in LABEL_NAMES],
     "needs_review",
     "review_reasons",
     "model_version",
@@ -43,6 +44,12 @@ def _iso(moment) -> str:
     return moment.isoformat() if moment else ""
 
 
+def _probability(prediction, name: str) -> str:
+    """Empty where the model had no such output (the other kinds, for a model of the four classes only)."""
+    value = prediction.probabilities.get(name)
+    return "" if value is None else f"{float(value):.6f}"
+
+
 def _csv_row(prediction) -> list:
     version = prediction.model_version
     return [
@@ -50,8 +57,9 @@ def _csv_row(prediction) -> list:
         _cell(prediction.sample.identifier if prediction.sample_id else ""),
         prediction.predicted_label,
         prediction.reviewed_label,
-        prediction.final_label,
-        *[f"{float(prediction.probabilities.get(name, 0.0)):.6f}" for name in CLASS_NAMES],
+        prediction.reported_label,  # empty for an image not recognised (nor reviewed) and for an excluded cell
+        "yes" if prediction.counted else "no",
+        *[_probability(prediction, name) for name in LABEL_NAMES],
         "yes" if prediction.needs_review else "no",
         ";".join(prediction.review_reasons),
         _cell(version.name),

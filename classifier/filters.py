@@ -3,7 +3,7 @@
 import django_filters
 from django import forms
 
-from classifier.models import CLASS_CHOICES, Prediction
+from classifier.models import LABEL_CHOICES, Prediction
 
 
 class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
@@ -16,7 +16,7 @@ class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
 
 class PredictionFilter(django_filters.FilterSet):
     label = django_filters.ChoiceFilter(
-        field_name="predicted_label", choices=CLASS_CHOICES, label="Class", empty_label="All classes"
+        field_name="predicted_label", choices=LABEL_CHOICES, label="Class", empty_label="All classes"
     )
     date_from = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label="From", widget=forms.DateInput(attrs={"type": "date"})

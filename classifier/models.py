@@ -8,17 +8,32 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import cascade_unless_verified
-from ml import CLASS_NAMES  # the one class table: a constant, so not worth a trip through the model gateway
+from ml import CLASS_NAMES, OTHER_KINDS  # the class tables: constants, not worth a trip through the model gateway
 from ml.quality import UNLIKE_TRAINING_IMAGES
 
-CLASS_CHOICES = [(name, name.capitalize()) for name in CLASS_NAMES]
+# What every label a cell can carry is called on the pages, the PDF and the API schema: the four classes the
+# differential counts, then the other kinds (cells that are none of the four), listed apart and never counted.
+LABEL_NAMES = {
+    "EOSINOPHIL": "Eosinophil",
+    "LYMPHOCYTE": "Lymphocyte",
+    "MONOCYTE": "Monocyte",
+    "NEUTROPHIL": "Neutrophil",
+    "BASOPHIL": "Basophil",
+    "IMMATURE_GRANULOCYTE": "Immature granulocyte",
+    "ERYTHROBLAST": "Nucleated red cell",
+    "PLATELET": "Platelet",
+}
+CLASS_CHOICES = [(name, LABEL_NAMES[name]) for name in CLASS_NAMES]
+OTHER_KIND_CHOICES = [(name, LABEL_NAMES[name]) for name in OTHER_KINDS]
+LABEL_CHOICES = CLASS_CHOICES + OTHER_KIND_CHOICES
 REVIEW_PERMISSION = "classifier.review_prediction"  # Prediction.Meta.permissions; the Reviewers group holds it
 REASON_MAX_LENGTH = 200  # a reviewer's reason: for excluding a cell, or for un-verifying a sample
 
 
 class ReviewReason(models.TextChoices):
     """Why a prediction needs review, each code with its sentence for the user. The image checks' codes are the
-    plain strings ``ml.quality`` returns; ``services.review_reasons_for`` adds ``low_confidence``."""
+    plain strings ``ml.quality`` returns; ``services.review_reasons_for`` adds ``low_confidence`` and
+    ``other_kind``."""
 
     LOW_CONFIDENCE = "low_confidence", "The model is not confident: its top probability is below the review threshold."
     NO_NUCLEUS = "no_nucleus", "No purple-stained white-cell nucleus was found in the image."
@@ -31,12 +46,28 @@ class ReviewReason(models.TextChoices):
         ),
     )
     BLANK = "blank", "The image is blank or almost uniform."
+    OTHER_KIND = (
+        "other_kind",
+        (
+            "The model reads this cell as none of the four classes (a basophil, immature granulocyte, nucleated red "
+            "cell or platelet): it is not counted unless a reviewer sets one of the four."
+        ),
+    )
 
 
 # The checks that say the image is probably not a white cell the model knows: then no class is headlined.
 NOT_RECOGNISED_REASONS = frozenset({ReviewReason.BLANK, ReviewReason.NO_NUCLEUS, ReviewReason.UNLIKE_TRAINING_IMAGES})
 
 UPLOAD_FOLDER = "predictions"  # every stored image and derived file, in the default storage
+
+
+class Counting(models.TextChoices):
+    """Where a cell stands in its sample's count: ``Prediction.counting`` is the one rule every output uses."""
+
+    COUNTED = "counted"
+    OTHER = "other"  # another kind: listed by kind, "Other cells, not counted"
+    NOT_RECOGNISED = "not_recognised"  # the image checks object and no reviewer labelled it
+    EXCLUDED = "excluded"
 
 
 def upload_to(instance, filename: str) -> str:
@@ -79,7 +110,7 @@ class Prediction(models.Model):
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)
     original_filename = models.CharField(max_length=255)
-    predicted_label = models.CharField(max_length=20, choices=CLASS_CHOICES, db_index=True)
+    predicted_label = models.CharField(max_length=20, choices=LABEL_CHOICES, db_index=True)
     confidence = models.FloatField()
     probabilities = models.JSONField(help_text="Probability of every class, by class name.")
     nucleus_found = models.BooleanField(default=True)
@@ -87,7 +118,7 @@ class Prediction(models.Model):
     review_reasons = models.JSONField(
         default=list, blank=True, help_text="Why the prediction needs review: low_confidence, no_nucleus, …"
     )
-    reviewed_label = models.CharField(max_length=20, choices=CLASS_CHOICES, blank=True)
+    reviewed_label = models.CharField(max_length=20, choices=LABEL_CHOICES, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -141,9 +172,38 @@ class Prediction(models.Model):
         return self.reviewed_label or self.predicted_label
 
     @property
+    def final_label_display(self) -> str:
+        return LABEL_NAMES.get(self.final_label, self.final_label)
+
+    @property
+    def other_kind(self) -> bool:
+        """Whether the final label is none of the four classes (a basophil, a platelet, …)."""
+        return self.final_label in OTHER_KINDS
+
+    @property
     def recognised(self) -> bool:
         """Whether a class may be headlined: no image check says this is not a white cell the model knows."""
         return NOT_RECOGNISED_REASONS.isdisjoint(self.review_reasons)
+
+    @property
+    def counting(self) -> str:
+        """The counting rule (a ``Counting`` value): a cell counts in the four-class differential only if it is not
+        excluded, its final label is one of the four, and it is recognised or a reviewer set its label; an image
+        the checks object to is "not recognised" whatever the model answered, until a reviewer labels it."""
+        if self.excluded:
+            return Counting.EXCLUDED
+        if not self.reviewed_label and not self.recognised:
+            return Counting.NOT_RECOGNISED
+        return Counting.OTHER if self.other_kind else Counting.COUNTED
+
+    @property
+    def counted(self) -> bool:
+        return self.counting == Counting.COUNTED
+
+    @property
+    def reported_label(self) -> str:
+        """The label the reports give the cell: its final label when it is counted or another kind, else empty."""
+        return self.final_label if self.counting in (Counting.COUNTED, Counting.OTHER) else ""
 
     @property
     def review_reason_texts(self) -> list[str]:
@@ -153,6 +213,5 @@ class Prediction(models.Model):
 
     def sorted_probabilities(self) -> list[tuple[str, float]]:
         """(class label, probability) pairs, most likely first, for display."""
-        labels = dict(CLASS_CHOICES)
-        pairs = [(labels.get(name, name), value) for name, value in self.probabilities.items()]
+        pairs = [(LABEL_NAMES.get(name, name), value) for name, value in self.probabilities.items()]
         return sorted(pairs, key=lambda pair: pair[1], reverse=True)

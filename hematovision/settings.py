@@ -234,7 +234,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "HematoVision API",
     "DESCRIPTION": "White-blood-cell image classification: predictions, samples and model metrics.",
     "VERSION": "1.0.0",
-    "ENUM_NAME_OVERRIDES": {"CellClassEnum": "classifier.models.CLASS_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "CellClassEnum": "classifier.models.CLASS_CHOICES",
+        "CellLabelEnum": "classifier.models.LABEL_CHOICES",
+    },
     "COMPONENT_SPLIT_REQUEST": True,  # request bodies get their own components: uploads show as binary files
 }
 

@@ -1,21 +1,28 @@
 """The differential and the sample report, read once for the sample page, its PDF and the API: which cells are
-counted (the reviewer's label where there is one; excluded cells are not), their shares against the reference
-intervals, and the warnings a report carries."""
+counted (``Prediction.counting``, the one rule), their shares of the four classes against the reference intervals,
+the cells listed apart (other kinds, not recognised, excluded), and the warnings a report carries."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import ClassVar
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from classifier.models import CLASS_CHOICES, Prediction
+from classifier.models import CLASS_CHOICES, OTHER_KIND_CHOICES, Counting, Prediction
 from labs.models import Sample
 from labs.selectors import sample_predictions, sample_review_counts
 from registry.models import ModelVersion
 
 REPORT_NUMBER_PREFIX = "HV"
+COUNTING_NOTE = (
+    "Counts use the reviewer's label wherever a cell was reviewed, and only the four classes are counted: other "
+    "cells (basophils, immature granulocytes, nucleated red cells, platelets), images not recognised as a white cell "
+    "(until a reviewer labels them) and excluded cells are listed apart, and the percentages are of the four."
+)
 
 
 @dataclass(frozen=True)
@@ -50,14 +57,39 @@ def _percentages(counts: list[int]) -> list[float]:
     return [value / 10 for value in floors]
 
 
-def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
-    """Count and share of each class, by the reviewer's label where there is one, against reference intervals;
-    excluded cells are not counted."""
-    labels = [
-        prediction.final_label
-        for prediction in sample.predictions.filter(excluded=False).only("predicted_label", "reviewed_label")
-    ]
-    counts = [labels.count(class_name) for class_name, _ in CLASS_CHOICES]
+@dataclass(frozen=True)
+class OtherCellsRow:
+    """A kind of cell that is none of the four and its number: listed apart, never in the percentages."""
+
+    class_name: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SampleCount:
+    """The sample's cells by where the counting rule puts them: each counted class, each other kind, and the
+    images not recognised (nor reviewed); the excluded cells are ``sample_review_counts``'s."""
+
+    counted: dict[str, int]
+    other: dict[str, int]
+    not_recognised: int
+
+
+def sample_count(*, sample: Sample) -> SampleCount:
+    """Every cell of the sample sorted by ``Prediction.counting``, by its final label where it has a place."""
+    cells = sample.predictions.only("predicted_label", "reviewed_label", "excluded", "review_reasons")
+    tally = Counter((cell.counting, cell.reported_label) for cell in cells)
+    return SampleCount(
+        counted={name: tally[Counting.COUNTED, name] for name, _ in CLASS_CHOICES},
+        other={name: tally[Counting.OTHER, name] for name, _ in OTHER_KIND_CHOICES},
+        not_recognised=tally[Counting.NOT_RECOGNISED, ""],
+    )
+
+
+def differential_rows(counted: dict[str, int]) -> list[DifferentialRow]:
+    """Each class's count and share of the four (``SampleCount.counted``) against its reference interval."""
+    counts = [counted[class_name] for class_name, _ in CLASS_CHOICES]
     intervals = settings.HEMATOVISION_REFERENCE_INTERVALS
     return [
         DifferentialRow(
@@ -72,6 +104,10 @@ def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
     ]
 
 
+def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
+    return differential_rows(sample_count(sample=sample).counted)
+
+
 def sample_report_number(sample: Sample) -> str:
     """ "HV-2026-000123": the year the sample was made (lab time) and its id; the same on every print of it."""
     return f"{REPORT_NUMBER_PREFIX}-{timezone.localtime(sample.created_at):%Y}-{sample.pk:06d}"
@@ -84,21 +120,29 @@ def sample_model_versions(*, sample: Sample) -> QuerySet[ModelVersion]:
 
 @dataclass(frozen=True)
 class GalleryGroup:
-    """Cells shown together in the report's gallery: one class (by final label), or the excluded cells."""
+    """Cells shown together in the report's gallery: a counted class, another kind, the images not recognised, or
+    the excluded cells."""
 
     label: str
     predictions: list[Prediction]
 
 
+# The gallery's groups in order, by (``Prediction.counting``, ``Prediction.reported_label``).
+GALLERY_GROUPS = [
+    *[((Counting.COUNTED, name), label) for name, label in CLASS_CHOICES],
+    *[((Counting.OTHER, name), f"{label} (other cell, not counted)") for name, label in OTHER_KIND_CHOICES],
+    ((Counting.NOT_RECOGNISED, ""), "Not recognised (not counted)"),
+    ((Counting.EXCLUDED, ""), "Excluded (not counted)"),
+]
+
+
 def sample_gallery(*, sample: Sample) -> list[GalleryGroup]:
-    """The sample's cells by final label in the class table's order, the excluded ones last; empty groups left out."""
-    predictions = list(sample_predictions(sample=sample))
-    groups = [
-        GalleryGroup(label, [item for item in predictions if not item.excluded and item.final_label == name])
-        for name, label in CLASS_CHOICES
-    ]
-    groups.append(GalleryGroup("Excluded (not counted)", [item for item in predictions if item.excluded]))
-    return [group for group in groups if group.predictions]
+    """The sample's cells as the count places them: the four classes, the other kinds, the images not recognised,
+    the excluded cells; empty groups left out."""
+    groups: dict[tuple[str, str], list[Prediction]] = {key: [] for key, _ in GALLERY_GROUPS}
+    for prediction in sample_predictions(sample=sample):
+        groups[prediction.counting, prediction.reported_label].append(prediction)
+    return [GalleryGroup(label, groups[key]) for key, label in GALLERY_GROUPS if groups[key]]
 
 
 @dataclass(frozen=True)
@@ -109,15 +153,36 @@ class SampleReport:
     lab_name: str
     number: str
     differential: list[DifferentialRow]
+    other_cells: list[OtherCellsRow]  # every other kind, with its number (0 included)
+    not_recognised: int  # images the checks object to that no reviewer has labelled
     review_counts: dict
     model_versions: list[ModelVersion]
     min_cells: int
     waiting: int  # images stored but not classified yet (background workers)
+    counting_note: ClassVar[str] = COUNTING_NOTE
 
     @property
     def counted(self) -> int:
-        """Cells in the differential (excluded ones are not): the one total the page, the PDF and the API show."""
+        """Cells in the differential (``Prediction.counting``): the one total the page, the PDF and the API show."""
         return sum(row.count for row in self.differential)
+
+    @property
+    def other_cells_found(self) -> list[OtherCellsRow]:
+        """The other kinds the sample holds, for the lists of the page and the PDF."""
+        return [row for row in self.other_cells if row.count]
+
+    @property
+    def not_counted(self) -> str:
+        """ "1 other cell, 2 not recognised, 1 excluded": the cells outside the count, or empty when every cell
+        counts."""
+        other = sum(row.count for row in self.other_cells)
+        excluded = self.review_counts["excluded"]
+        parts = [
+            f"{other} other cell{'s' if other > 1 else ''}" if other else "",
+            f"{self.not_recognised} not recognised" if self.not_recognised else "",
+            f"{excluded} excluded" if excluded else "",
+        ]
+        return ", ".join(part for part in parts if part)
 
     @property
     def low_count_warning(self) -> str:
@@ -144,11 +209,14 @@ class SampleReport:
 
 
 def sample_report(*, sample: Sample) -> SampleReport:
+    count = sample_count(sample=sample)
     return SampleReport(
         sample=sample,
         lab_name=sample.lab.name if sample.lab_id else settings.HEMATOVISION_LAB_NAME,
         number=sample_report_number(sample),
-        differential=sample_differential(sample=sample),
+        differential=differential_rows(count.counted),
+        other_cells=[OtherCellsRow(name, label, count.other[name]) for name, label in OTHER_KIND_CHOICES],
+        not_recognised=count.not_recognised,
         review_counts=sample_review_counts(sample),
         model_versions=list(sample_model_versions(sample=sample)),
         min_cells=settings.HEMATOVISION_REPORT_MIN_CELLS,

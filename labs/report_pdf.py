@@ -117,6 +117,34 @@ def _facts_table(rows: list[tuple[str, str]], body) -> Table:
     return table
 
 
+def _not_counted_story(report, styles) -> list:
+    """The cells outside the four-class count, listed apart as a CellaVision-style report does: each other kind
+    with its number, then the images not recognised."""
+    story = []
+    if report.other_cells_found:
+        rows = [["Kind", "Count"]] + [[row.label, str(row.count)] for row in report.other_cells_found]
+        table = Table(rows, colWidths=[45 * mm, 22 * mm], hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                    ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                ]
+            )
+        )
+        story += [paragraph("Other cells (not counted in the differential)", styles["Heading3"]), table]
+    if report.not_recognised:
+        story.append(
+            paragraph(
+                f"Not recognised, not counted: {report.not_recognised} image(s) the checks do not recognise as a "
+                "white cell and no reviewer labelled.",
+                styles["BodyText"],
+            )
+        )
+    return story
+
+
 def _review_text(counts: dict) -> str:
     return (
         f"{counts['reviewed']} of {counts['total']} cells: {counts['confirmed']} confirmed, "
@@ -172,6 +200,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
                 ("Created", lab_time(sample.created_at)),
                 ("Printed", lab_time(generated_at)),
                 ("Cells counted", str(report.counted)),
+                ("Not counted", report.not_counted or "none"),
                 ("Reviewed", _review_text(report.review_counts)),
                 ("Model", _model_text(report.model_versions)),
                 ("Lab", report.lab_name),
@@ -195,11 +224,12 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
                 hAlign="LEFT",
             ),
             paragraph(
-                "Counts use the reviewer's label wherever a cell was reviewed; excluded cells are not counted. "
-                "Flags: LOW or HIGH outside the adult reference interval (its edges count as inside).",
+                f"{report.counting_note} Flags: LOW or HIGH outside the adult reference interval (its edges count "
+                "as inside).",
                 body,
             ),
         ]
+    story += _not_counted_story(report, styles)
     if sample.is_verified:
         verified = f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}."
     else:

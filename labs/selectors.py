@@ -14,7 +14,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from classifier.models import CLASS_CHOICES, Prediction, WaitingImage
+from classifier.models import LABEL_CHOICES, Prediction, WaitingImage
 from labs.models import Lab, Sample, SampleEvent
 
 VERIFIED_REFUSAL = "This sample is verified: nothing in it can change unless it is un-verified first."
@@ -113,9 +113,9 @@ def sample_predictions(*, sample: Sample, needs_review: bool | None = None) -> Q
 
 
 def sample_predictions_by_class(*, sample: Sample, needs_review: bool | None = None) -> list[tuple[str, list]]:
-    """(class label, its cells) per predicted class in the class table's order: the review grid's groups."""
+    """(label, its cells) per predicted label, the four classes then the other kinds: the review grid's groups."""
     predictions = list(sample_predictions(sample=sample, needs_review=needs_review))
-    groups = [(label, [item for item in predictions if item.predicted_label == name]) for name, label in CLASS_CHOICES]
+    groups = [(label, [item for item in predictions if item.predicted_label == name]) for name, label in LABEL_CHOICES]
     return [(label, cells) for label, cells in groups if cells]
 
 

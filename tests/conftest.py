@@ -15,7 +15,7 @@ from django.core.cache import cache
 from classifier import model_gateway
 from classifier.services.predictions import prediction_create_many
 from labs.services.samples import sample_create
-from ml import CLASS_NAMES
+from ml import CLASS_NAMES, MODEL_CLASSES
 from ml.artifact import metadata_path, novelty_path, read_metadata, write_metadata
 from ml.inference import export_artifact
 from ml.model import build_model
@@ -98,6 +98,28 @@ def tiny_model_path(tmp_path_factory):
     model = build_model(num_classes=len(CLASS_NAMES), input_size=TINY_INPUT, base_weights=None, alpha=0.35)
     save_tiny_artifact(model, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def basophil_model_path(tmp_path_factory):
+    """A tiny model of eight outputs, as models are trained now, whose BASOPHIL output is biased far above the
+    others: real inference code with a known answer."""
+    path = tmp_path_factory.mktemp("basophil-model") / "basophil.keras"
+    keras.utils.set_random_seed(0)
+    model = build_model(num_classes=len(MODEL_CLASSES), input_size=TINY_INPUT, base_weights=None, alpha=0.35)
+    output = model.get_layer("probabilities")
+    kernel, bias = output.get_weights()
+    bias[MODEL_CLASSES.index("BASOPHIL")] = 20.0
+    output.set_weights([kernel, bias])
+    save_tiny_artifact(model, path, name="tiny-basophil-model", class_names=MODEL_CLASSES)
+    return path
+
+
+@pytest.fixture
+def basophil_model(settings, basophil_model_path):
+    """The active model answers BASOPHIL for every image."""
+    settings.HEMATOVISION_MODEL_PATH = basophil_model_path
+    return basophil_model_path
 
 
 @pytest.fixture(scope="session")

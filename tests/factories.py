@@ -25,6 +25,7 @@ from labs.apps import REVIEWERS_GROUP
 from labs.models import Lab, Sample
 from labs.services.samples import sample_create
 from labs.services.sign_off import sample_verify
+from ml import MODEL_CLASSES
 from ml.artifact import ArtifactMetadata, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
@@ -122,7 +123,7 @@ def jpeg_round_trip(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(image_bytes("JPEG", rgb=rgb))).convert("RGB"))
 
 
-def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
+def save_tiny_artifact(model, path, name: str = "tiny-test-model", class_names=CLASS_NAMES):
     """Save ``model`` as a complete artifact, its novelty check fitted on generated smear look-alikes."""
     spec = PreprocessingSpec(input_size=model.input_shape[1])
     forward = ViewAveragedForward(model, ("identity",), spec.input_size)
@@ -140,7 +141,7 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model"):
         path,
         ArtifactMetadata(
             name=name,
-            class_names=CLASS_NAMES,
+            class_names=tuple(class_names),
             preprocessing=spec,
             tta=("identity",),
             base_network="MobileNetV2 alpha=0.35 (random weights)",
@@ -249,18 +250,22 @@ def prediction_make(
     filename: str = "cell.jpeg",
     owner=None,
     exclusion_reason: str = "",
+    review_reasons: list[str] | None = None,
 ) -> Prediction:
     """One stored prediction of ``sample`` (or of ``owner`` alone when ``sample`` is None); an
-    ``exclusion_reason`` makes it excluded by ``reviewer``."""
-    probabilities = {name: (0.7 if name == label else 0.1) for name in CLASS_NAMES}
+    ``exclusion_reason`` makes it excluded by ``reviewer``; ``review_reasons`` (e.g. ``["blank"]``) flag it."""
+    names = CLASS_NAMES if label in CLASS_NAMES else MODEL_CLASSES  # another kind: a model of eight outputs
+    probabilities = {name: (0.7 if name == label else 0.1) for name in names}
+    if review_reasons is None:
+        review_reasons = ["low_confidence"] if needs_review else []
     prediction = Prediction(
         owner=owner or sample.owner,
         sample=sample,
         predicted_label=label,
         confidence=0.7,
         probabilities=probabilities,
-        needs_review=needs_review,
-        review_reasons=["low_confidence"] if needs_review else [],
+        needs_review=needs_review or bool(review_reasons),
+        review_reasons=review_reasons,
         original_filename=filename,
         model_version=model_version_make(),
         inference_ms=1.0,
@@ -285,6 +290,16 @@ def predictions_make(sample, counts: dict[str, int]) -> list[Prediction]:
         for label, count in counts.items()
         for index in range(count)
     ]
+
+
+def mixed_smear_make(owner, identifier: str = "S-MIXED"):
+    """A sample of 4 recognised cells (2 neutrophils, 2 lymphocytes), a blank frame and a gradient picture unlike
+    the training images: 4 counted, 2 not recognised. Returns the sample and the blank frame's prediction."""
+    sample = sample_make(owner, identifier)
+    predictions_make(sample, {"NEUTROPHIL": 2, "LYMPHOCYTE": 2})
+    blank = prediction_make(sample, "MONOCYTE", review_reasons=["blank"], filename="blank.png")
+    prediction_make(sample, "MONOCYTE", review_reasons=["unlike_training_images"], filename="gradient.png")
+    return sample, blank
 
 
 def token_client(user) -> APIClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from classifier.models import CLASS_CHOICES, Prediction, ReviewReason
+from classifier.models import LABEL_CHOICES, Prediction, ReviewReason
 from classifier.uploads import formats_text
 from registry.models import ModelVersion
 
@@ -32,7 +32,12 @@ class PredictionSerializer(serializers.ModelSerializer):
     review_reasons = serializers.ListField(
         child=serializers.CharField(), help_text=f"Why the prediction needs review: {', '.join(ReviewReason.values)}."
     )
-    final_label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The reviewer's label, else the model's.")
+    final_label = serializers.ChoiceField(choices=LABEL_CHOICES, help_text="The reviewer's label, else the model's.")
+    counted = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether the cell counts in its sample's four-class differential: not excluded, its final label one "
+        "of the four, and recognised or labelled by a reviewer.",
+    )
     recognised = serializers.BooleanField(
         read_only=True,
         help_text="False when an image check (blank, no_nucleus, "
@@ -68,6 +73,7 @@ class PredictionSerializer(serializers.ModelSerializer):
             "excluded",
             "exclusion_reason",
             "final_label",
+            "counted",
             "model_version",
             "inference_ms",
             "image_width",

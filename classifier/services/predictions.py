@@ -19,7 +19,7 @@ from PIL import Image
 
 from accounts.services import owner_or_staff_check
 from classifier import model_gateway
-from classifier.models import Prediction, ReviewReason, upload_to
+from classifier.models import OTHER_KINDS, Prediction, ReviewReason, upload_to
 from classifier.services.files import FileCleanup, files_delete, files_delete_on_commit, stored_files
 from classifier.uploads import (
     CheckedUpload,
@@ -58,6 +58,8 @@ def review_reasons_for(result) -> list[str]:
     reasons = list(result.quality_flags)
     if result.confidence < settings.HEMATOVISION_CONFIDENCE_THRESHOLD:
         reasons.append(ReviewReason.LOW_CONFIDENCE.value)
+    if result.label in OTHER_KINDS:
+        reasons.append(ReviewReason.OTHER_KIND.value)
     return reasons
 
 

@@ -3,6 +3,8 @@
 from django import template
 from django.utils import dateformat, timezone
 
+from classifier.models import LABEL_NAMES
+
 register = template.Library()
 
 LAB_TIME_FORMAT = "j M Y, H:i T"  # "1 Dec 2026, 18:05 CET": unambiguous in every country, unlike 01/12/2026
@@ -27,3 +29,10 @@ def lab_time(moment) -> str:
 def person(user) -> str:
     """A user's full name, or the login name where none is set; '' for none."""
     return (user.get_full_name() or user.get_username()) if user else ""
+
+
+@register.filter
+def label_name(code: str) -> str:
+    """A label's name in lower case ("immature granulocyte"), for the audit trail; other states ("excluded") as
+    they are."""
+    return LABEL_NAMES.get(code, code).lower()

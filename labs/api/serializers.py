@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from classifier.models import CLASS_CHOICES, REASON_MAX_LENGTH
+from classifier.models import CLASS_CHOICES, LABEL_CHOICES, OTHER_KINDS, REASON_MAX_LENGTH
 from labs.models import IDENTIFIER_HELP, NOTES_HELP, Lab, Sample, SampleEvent
 from labs.selectors import sample_classification
 
 
 class ReviewSerializer(serializers.Serializer):
-    label = serializers.ChoiceField(choices=CLASS_CHOICES, help_text="The class the reviewer confirms or sets.")
+    label = serializers.ChoiceField(
+        choices=LABEL_CHOICES,
+        help_text="The class the reviewer confirms or sets; one of the other kinds (BASOPHIL, …) takes the cell out "
+        "of the four-class count and lists it apart.",
+    )
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -110,7 +114,17 @@ class DifferentialRowSerializer(serializers.Serializer):
 
 class DifferentialSerializer(serializers.Serializer):
     sample = serializers.IntegerField(source="sample.pk")
-    total = serializers.IntegerField(help_text="Cells counted in the differential (excluded ones are not).")
+    total = serializers.IntegerField(
+        help_text="Cells counted in the four-class differential: not excluded, one of the four, recognised or reviewed."
+    )
+    other_cells = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text=f"Cells of the other kinds, not counted, by kind: {', '.join(OTHER_KINDS)}.",
+    )
+    not_recognised = serializers.IntegerField(
+        help_text="Images the checks do not recognise as a white cell and no reviewer labelled: not counted."
+    )
+    excluded = serializers.IntegerField(help_text="Cells a reviewer excluded: not counted.")
     waiting_count = serializers.IntegerField(
         help_text="Images still waiting for a worker; the rows are partial until 0."
     )

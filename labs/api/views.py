@@ -120,6 +120,9 @@ class SampleDifferentialApi(SampleApi):
                 {
                     "sample": sample,
                     "total": report.counted,
+                    "other_cells": {row.class_name: row.count for row in report.other_cells},
+                    "not_recognised": report.not_recognised,
+                    "excluded": report.review_counts["excluded"],
                     "waiting_count": report.waiting,
                     "rows": report.differential,
                 }

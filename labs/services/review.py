@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from classifier.models import CLASS_CHOICES, REASON_MAX_LENGTH, REVIEW_PERMISSION, Prediction
+from classifier.models import LABEL_CHOICES, REASON_MAX_LENGTH, REVIEW_PERMISSION, Prediction
 from labs.models import SampleEvent
 from labs.selectors import sample_refuse_if_verified
 
@@ -30,7 +30,7 @@ def reason_checked(reason: str, what: str) -> str:
 
 
 def _cell_state(prediction: Prediction) -> str:
-    """The cell's label as the audit trail records it: its class (the reviewer's, else the model's), or
+    """The cell's label as the audit trail records it: its class or kind (the reviewer's, else the model's), or
     'excluded'."""
     return "excluded" if prediction.excluded else prediction.final_label
 
@@ -59,11 +59,11 @@ def _review_save(prediction: Prediction, reviewer, *, kind: str, reason: str = "
 
 @transaction.atomic
 def prediction_review(*, prediction: Prediction, reviewer, label: str) -> Prediction:
-    """Confirm (same label) or correct a prediction; the model's own label and probabilities are kept, and an
-    earlier exclusion is lifted."""
+    """Confirm (same label) or correct a prediction to one of the four classes or another kind (not counted); the
+    model's own label and probabilities are kept, and an earlier exclusion is lifted."""
     reviewer_check(reviewer)
-    if label not in dict(CLASS_CHOICES):
-        raise ValidationError({"label": f"Unknown class {label!r}."})
+    if label not in dict(LABEL_CHOICES):
+        raise ValidationError({"label": f"Unknown label {label!r}."})
     sample_refuse_if_verified(prediction.sample if prediction.sample_id else None)
     prediction.reviewed_label = label
     prediction.excluded, prediction.exclusion_reason = False, ""

@@ -4,6 +4,8 @@ these views answer plain form posts (no JavaScript) with a redirect and a messag
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,12 +13,41 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from classifier.models import CLASS_CHOICES, REASON_MAX_LENGTH, REVIEW_PERMISSION
+from classifier.models import LABEL_NAMES, OTHER_KINDS, REASON_MAX_LENGTH, REVIEW_PERMISSION
 from classifier.views.common import error_text
 from labs import selectors
 from labs.services import review, sign_off
 
-EXCLUSION_SUGGESTIONS = ["Blast", "Smudge cell", "Basophil", "Artefact", "Not a white cell", "Two cells"]
+EXCLUSION_SUGGESTIONS = ["Blast", "Smudge cell", "Artefact", "Not a white cell", "Two cells"]
+# The grid's keys and button text per label: a digit and the initial for the four classes, a letter of its own for
+# each other kind (n is the neutrophil's, so the nucleated red cell takes r); 5 and x exclude, j k f move and show.
+REVIEW_KEYS = {
+    "EOSINOPHIL": ("1", "e"),
+    "LYMPHOCYTE": ("2", "l"),
+    "MONOCYTE": ("3", "m"),
+    "NEUTROPHIL": ("4", "n"),
+    "BASOPHIL": ("b",),
+    "IMMATURE_GRANULOCYTE": ("i",),
+    "ERYTHROBLAST": ("r",),
+    "PLATELET": ("p",),
+}
+REVIEW_BUTTONS = {"BASOPHIL": "Ba", "IMMATURE_GRANULOCYTE": "IG", "ERYTHROBLAST": "NRC", "PLATELET": "Pl"}
+
+
+class ReviewLabel(NamedTuple):
+    """A label the grid offers: its code, name, keys, button text, and whether it is another kind (not counted)."""
+
+    name: str
+    label: str
+    keys: tuple[str, ...]
+    button: str
+    other_kind: bool
+
+
+REVIEW_LABELS = [
+    ReviewLabel(name, label, REVIEW_KEYS[name], REVIEW_BUTTONS.get(name, label[0]), name in OTHER_KINDS)
+    for name, label in LABEL_NAMES.items()
+]
 
 
 @login_required
@@ -34,7 +65,7 @@ def sample_review_grid(request, pk: int):
             "can_review": can_review,
             "groups": selectors.sample_predictions_by_class(sample=sample, needs_review=True if only_flagged else None),
             "counts": selectors.sample_review_counts(sample),
-            "classes": [(index, name, label) for index, (name, label) in enumerate(CLASS_CHOICES, start=1)],
+            "labels": REVIEW_LABELS,
             "reason_max_length": REASON_MAX_LENGTH,
             "reason_suggestions": EXCLUSION_SUGGESTIONS,
         },

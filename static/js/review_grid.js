@@ -1,5 +1,6 @@
 // Keyboard review of a sample's cells, grouped by predicted class: arrows or j/k move the focus, 1-4 or e/l/m/n
-// confirm or correct the focused cell, 5 or x exclude it with a reason, f shows its full image. Each choice is
+// confirm or correct the focused cell, b/i/r/p mark it one of the other kinds (basophil, immature granulocyte,
+// nucleated red cell, platelet: not counted), 5 or x exclude it with a reason, f shows its full image. Each choice is
 // sent to the REST API at once (session cookie and CSRF token), the cell and the "reviewed n of m" count update in
 // place and the focus moves on; "Verify sample" also goes through the API, once its confirmation is answered.
 // Without JavaScript the per-cell forms post to the HTML views instead.

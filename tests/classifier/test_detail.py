@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import smear_rgb
+from classifier.models import Prediction
+from tests.factories import prediction_make, reviewer_make, sample_make, smear_rgb, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +44,24 @@ def test_anonymous_user_is_redirected_to_log_in(client, alice_prediction):
     response = client.get(url(alice_prediction))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login")) and f"next={url(alice_prediction)}" in response["Location"]
+
+
+def headline(content: str) -> str:
+    return " ".join(content.split("<h1>")[1].split("</h1>")[0].split())
+
+
+def test_a_cell_a_reviewer_marked_another_kind_leads_with_that_kind(alice_client, user, django_user_model):
+    sample = sample_make(user, "S-KIND")
+    cell = prediction_make(sample, "MONOCYTE", reviewed_label="ERYTHROBLAST", reviewer=reviewer_make(django_user_model))
+    content = alice_client.get(url(cell)).content.decode()
+    assert headline(content).startswith('<span class="other-kind-headline">Nucleated red cell — not counted</span>')
+    assert "The model's answer: Monocyte (70.0%)." in content
+    assert reverse("labs:sample_detail", args=[sample.pk]) in content and "not counted in its differential" in content
+
+
+def test_a_basophil_answer_of_an_eight_output_model_is_headlined_as_not_counted(alice_client, user, basophil_model):
+    alice_client.post(reverse("classifier:upload"), {"images": [upload_file("baso.jpeg")]})
+    prediction = Prediction.objects.get(owner=user)
+    content = alice_client.get(url(prediction)).content.decode()
+    assert "Basophil — not counted" in headline(content)
+    assert content.count('class="bar"') == 8 and "Immature granulocyte" in content

@@ -11,4 +11,4 @@ def test_every_flag_the_image_checks_return_has_a_sentence():
 
 
 def test_only_the_checks_that_doubt_the_image_stop_a_class_being_headlined():
-    assert set(ReviewReason.values) - NOT_RECOGNISED_REASONS == {ReviewReason.LOW_CONFIDENCE}
+    assert set(ReviewReason.values) - NOT_RECOGNISED_REASONS == {ReviewReason.LOW_CONFIDENCE, ReviewReason.OTHER_KIND}

@@ -13,10 +13,11 @@ from selenium.webdriver.common.alert import Alert
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from classifier.models import Prediction
+from classifier.models import LABEL_NAMES, Prediction
 from labs.apps import REVIEWERS_GROUP
 from labs.models import Sample
-from ml import CLASS_NAMES
+from labs.views.review import REVIEW_KEYS
+from ml import CLASS_NAMES, MODEL_CLASSES
 from ml.data import resolve_dataset_root
 from tests.factories import lab_make, pdf_text
 
@@ -47,19 +48,25 @@ def downloaded_file(folder: Path, suffix: str) -> Path:
 
 
 def final_label_counts(sample) -> dict[str, int]:
-    """What the differential must count: each cell not excluded once, by its reviewed label where there is one."""
-    labels = [prediction.final_label for prediction in Prediction.objects.filter(sample=sample, excluded=False)]
+    """What the differential must count: each counted cell once (``Prediction.counting``), by its final label."""
+    labels = [prediction.final_label for prediction in Prediction.objects.filter(sample=sample) if prediction.counted]
     return {name: labels.count(name) for name in CLASS_NAMES}
 
 
 def table_counts(pages) -> dict[str, int]:
-    rows = pages.find_all("#differential tbody tr")
+    rows = pages.find_all("#differential table:not(.other-cells) tbody tr")
     return {row.get_attribute("data-class"): int(row.find_element(By.CSS_SELECTOR, ".count").text) for row in rows}
 
 
 def key_for(name: str) -> str:
-    """The grid's digit key for a class (1-4 in the class table's order)."""
-    return str(CLASS_NAMES.index(name) + 1)
+    """The grid's first key for a label (1-4 for the four classes, a letter for each other kind)."""
+    return REVIEW_KEYS[name][0]
+
+
+def group_label(group) -> str:
+    """The label code of a grid group, from its heading ("Predicted Immature granulocyte 2 cells")."""
+    heading = group.find_element(By.TAG_NAME, "h2").text.removeprefix("Predicted ").rsplit(" ", 2)[0]
+    return {label: name for name, label in LABEL_NAMES.items()}[heading]
 
 
 def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_cell_and_verifies(
@@ -91,8 +98,9 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     progress = pages.find("#upload-progress")
     assert progress.get_attribute("value") == progress.get_attribute("max") == str(len(cells))
     assert not pages.find_all("#upload-failures li")
-    pages.wait_for_text("#differential-total", str(len(cells)))  # the differential was refreshed in place
     assert Prediction.objects.filter(sample=sample).count() == len(cells)
+    counted = sum(final_label_counts(sample).values())
+    pages.wait_for_text("#differential-total", str(counted))  # the differential was refreshed in place
     assert table_counts(pages) == final_label_counts(sample)
     percents = [float(cell.text) for cell in pages.find_all("#differential tbody .percent")]
     assert sum(percents) == pytest.approx(100.0)
@@ -109,13 +117,13 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     pages.wait_for_title("Cells of sample S-E2E-1")
     grid = pages.find_all("#cell-grid .cell")
     assert len(grid) == len(cells)
-    for group in pages.find_all(".cell-group"):  # one group per predicted class, in the class table's order
-        name = group.find_element(By.TAG_NAME, "h2").text.split()[1].upper()
+    for group in pages.find_all(".cell-group"):  # one group per predicted label, in the label table's order
+        name = group_label(group)
         assert {cell.get_attribute("data-predicted") for cell in group.find_elements(By.CSS_SELECTOR, ".cell")} == {
             name
         }
-    shown = [group.find_element(By.TAG_NAME, "h2").text.split()[1].upper() for group in pages.find_all(".cell-group")]
-    assert shown == [name for name in CLASS_NAMES if name in shown]
+    shown = [group_label(group) for group in pages.find_all(".cell-group")]
+    assert shown == [name for name in MODEL_CLASSES if name in shown]
     crop = grid[0].find_element(By.CSS_SELECTOR, "img.cell-crop")
     pages.wait.until(
         lambda driver: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", crop)
@@ -159,7 +167,8 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     sample.refresh_from_db()
     assert sample.verified_by == reviewer
     assert table_counts(pages) == final_label_counts(sample)
-    assert sum(table_counts(pages).values()) == len(cells) - 1  # the excluded cell is not counted
+    others = sum(prediction.other_kind for prediction in Prediction.objects.filter(sample=sample, excluded=False))
+    assert sum(table_counts(pages).values()) == len(cells) - 1 - others  # the excluded cell is not counted
     trail = pages.find("#audit-trail").text
     assert "Corrected" in trail and "Excluded" in trail and "Smudge cell" in trail and "Verified" in trail
 
@@ -179,7 +188,7 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
         "rita",
     )
     assert corrected.reviewed_label != corrected.predicted_label
-    assert all(row["model_sha256"] and row["predicted_label"] in CLASS_NAMES for row in rows)
+    assert all(row["model_sha256"] and row["predicted_label"] in MODEL_CLASSES for row in rows)
 
     # The PDF report, fetched with the reviewer's session from the page's link, states the sign-off.
     encoded = pages.driver.execute_async_script(
@@ -197,7 +206,7 @@ def test_a_technologist_uploads_a_lab_sample_and_a_lab_reviewer_handles_every_ce
     for expected in (
         "sample S-E2E-1",
         "Haematology North",
-        f"Cells counted {len(cells) - 1}",
+        f"Cells counted {len(cells) - 1 - others}",
         f"Reviewed {len(cells)} of {len(cells)} cells: {confirmed} confirmed, 1 corrected, 1 excluded",
         "Verified by rita on",
         "Excluded (not counted): 1 cell",

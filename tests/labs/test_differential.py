@@ -2,8 +2,8 @@
 
 import pytest
 
-from labs.differential import sample_differential
-from tests.factories import prediction_make, predictions_make, sample_make
+from labs.differential import sample_count, sample_differential
+from tests.factories import prediction_make, predictions_make, reviewer_make, sample_make
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,36 @@ def test_lymphocyte_edges_and_reference_values_come_from_settings(user, interval
     assert (rows["LYMPHOCYTE"].percent, rows["LYMPHOCYTE"].flag) == (pytest.approx(40.0), "")
     assert (rows["LYMPHOCYTE"].reference_low, rows["LYMPHOCYTE"].reference_high) == (20.0, 40.0)
     assert rows["MONOCYTE"].flag == "" and rows["MONOCYTE"].percent == 0.0
+
+
+@pytest.mark.parametrize(
+    "cell, counting",
+    [
+        ({"label": "NEUTROPHIL"}, "counted"),
+        ({"label": "BASOPHIL", "review_reasons": ["other_kind"]}, "other"),
+        ({"label": "NEUTROPHIL", "reviewed_label": "PLATELET"}, "other"),
+        ({"label": "BASOPHIL", "reviewed_label": "MONOCYTE"}, "counted"),
+        ({"label": "MONOCYTE", "review_reasons": ["blank"]}, "not_recognised"),
+        ({"label": "BASOPHIL", "review_reasons": ["unlike_training_images", "other_kind"]}, "not_recognised"),
+        ({"label": "MONOCYTE", "review_reasons": ["no_nucleus"], "reviewed_label": "MONOCYTE"}, "counted"),
+        ({"label": "MONOCYTE", "review_reasons": ["low_confidence"]}, "counted"),
+        ({"label": "NEUTROPHIL", "exclusion_reason": "Smudge cell"}, "excluded"),
+    ],
+)
+def test_the_counting_rule(user, django_user_model, cell, counting):
+    """Counted: not excluded, one of the four, and recognised or labelled by a reviewer."""
+    reviewer = reviewer_make(django_user_model) if "reviewed_label" in cell or "exclusion_reason" in cell else None
+    prediction = prediction_make(sample_make(user), **cell, reviewer=reviewer)
+    assert prediction.counting == counting
+    assert prediction.counted == (counting == "counted")
+
+
+def test_other_kinds_and_unrecognised_images_are_counted_apart_and_the_shares_stay_over_the_four(user):
+    sample = sample_make(user)
+    predictions_make(sample, {"NEUTROPHIL": 3, "LYMPHOCYTE": 1, "IMMATURE_GRANULOCYTE": 2, "ERYTHROBLAST": 1})
+    prediction_make(sample, "LYMPHOCYTE", review_reasons=["blank"])
+    count = sample_count(sample=sample)
+    assert count.counted == {"EOSINOPHIL": 0, "LYMPHOCYTE": 1, "MONOCYTE": 0, "NEUTROPHIL": 3}
+    assert count.other == {"BASOPHIL": 0, "IMMATURE_GRANULOCYTE": 2, "ERYTHROBLAST": 1, "PLATELET": 0}
+    assert count.not_recognised == 1
+    assert by_class(sample_differential(sample=sample))["NEUTROPHIL"].percent == 75.0

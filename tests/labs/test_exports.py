@@ -11,11 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import WaitingImage
+from classifier.services.predictions import prediction_create_many
 from labs.models import NOTES_MAX_LENGTH, Sample
 from labs.selectors import sample_classification, sample_get_with_counts
+from labs.services.review import prediction_review
 from ml.data import list_split
 from tests.factories import (
     SHA256,
+    mixed_smear_make,
     pdf_image_count,
     pdf_text,
     prediction_make,
@@ -24,6 +27,7 @@ from tests.factories import (
     reviewer_make,
     sample_make,
     sample_verified_make,
+    upload_file,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,10 +57,15 @@ def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, re
         "predicted_label",
         "reviewed_label",
         "final_label",
+        "counted",
         "probability_EOSINOPHIL",
         "probability_LYMPHOCYTE",
         "probability_MONOCYTE",
         "probability_NEUTROPHIL",
+        "probability_BASOPHIL",
+        "probability_IMMATURE_GRANULOCYTE",
+        "probability_ERYTHROBLAST",
+        "probability_PLATELET",
         "needs_review",
         "review_reasons",
         "model_version",
@@ -193,6 +202,7 @@ def test_pdf_report_states_every_field_a_lab_files(alice_client, lab_sample, set
         "sample S-PDF",
         "Notes: Routine smear",
         "Cells counted 10",
+        "Not counted 1 excluded",
         "Reviewed 3 of 11 cells: 1 confirmed, 1 corrected, 1 excluded",
         "Neutrophil 9 90.0 40–70 HIGH",
         "Lymphocyte 1 10.0 20–40 LOW",
@@ -302,3 +312,73 @@ def test_pdf_cuts_notes_stored_before_the_length_limit(alice_client, user):
     assert time.perf_counter() - started < 5
     text = pdf_text(response.content)
     assert f"(cut at {NOTES_MAX_LENGTH}" in text and text.count("y") < 2 * NOTES_MAX_LENGTH
+
+
+def sample_pdf_text(client, sample) -> str:
+    return pdf_text(client.get(reverse("labs:sample_pdf", args=[sample.pk])).content)
+
+
+def sample_csv_rows(client, sample) -> dict[str, dict]:
+    return {row["file_name"]: row for row in csv_rows(client.get(reverse("labs:sample_csv", args=[sample.pk])))}
+
+
+def test_images_not_recognised_are_not_counted_in_the_csv_and_the_pdf(alice_client, user):
+    sample, _ = mixed_smear_make(user)
+    rows = sample_csv_rows(alice_client, sample)
+    assert [row["counted"] for row in rows.values()].count("yes") == 4
+    assert [(rows[name]["counted"], rows[name]["final_label"]) for name in ("blank.png", "gradient.png")] == [
+        ("no", ""),
+        ("no", ""),
+    ]
+    text = sample_pdf_text(alice_client, sample)
+    for expected in (
+        "Cells counted 4",
+        "Not counted 2 not recognised",
+        "Monocyte 0 0.0",
+        "Not recognised, not counted: 2 image(s)",
+        "Not recognised (not counted): 2 cells",
+    ):
+        assert expected in text, expected
+
+
+def test_a_class_set_by_a_reviewer_on_a_blank_frame_counts_it(alice_client, user, reviewer):
+    sample, blank = mixed_smear_make(user)
+    prediction_review(prediction=blank, reviewer=reviewer, label="NEUTROPHIL")
+    row = sample_csv_rows(alice_client, sample)["blank.png"]
+    assert (row["counted"], row["final_label"]) == ("yes", "NEUTROPHIL")
+    text = sample_pdf_text(alice_client, sample)
+    assert "Cells counted 5" in text and "Not counted 1 not recognised" in text
+
+
+def test_a_cell_a_reviewer_marks_immature_granulocyte_is_listed_as_other_in_the_csv_and_pdf(
+    alice_client, user, reviewer
+):
+    sample = sample_make(user, "S-IG")
+    predictions_make(sample, {"NEUTROPHIL": 3})
+    cell = prediction_make(sample, "MONOCYTE", filename="ig.jpeg")
+    prediction_review(prediction=cell, reviewer=reviewer, label="IMMATURE_GRANULOCYTE")
+    row = sample_csv_rows(alice_client, sample)["ig.jpeg"]
+    assert (row["final_label"], row["counted"], row["reviewed_label"]) == (
+        "IMMATURE_GRANULOCYTE",
+        "no",
+        row["final_label"],
+    )
+    text = sample_pdf_text(alice_client, sample)
+    for expected in (
+        "Cells counted 3",
+        "Not counted 1 other cell",
+        "Neutrophil 3 100.0",
+        "Monocyte 0 0.0",
+        "Other cells (not counted in the differential) Kind Count Immature granulocyte 1",
+        "Immature granulocyte (other cell, not counted): 1 cell",
+    ):
+        assert expected in text, expected
+
+
+def test_a_model_of_the_four_classes_only_leaves_the_other_kinds_probabilities_empty(
+    alice_client, alice_sample, user, model_path
+):
+    prediction_create_many(owner=user, uploads=[upload_file("old.jpeg")], sample=alice_sample)
+    row = sample_csv_rows(alice_client, alice_sample)["old.jpeg"]
+    assert row["probability_BASOPHIL"] == row["probability_PLATELET"] == ""
+    assert float(row[f"probability_{row['predicted_label']}"]) > 0 and row["counted"] == "yes"

@@ -163,8 +163,8 @@ def test_the_html_view_no_longer_answers_json(reviewer_client, sample):
 
 def test_unknown_label_is_refused(reviewer_client, sample):
     prediction = prediction_make(sample)
-    response = reviewer_client.post(review_url(prediction), {"label": "BASOPHIL"}, follow=True)
-    assert "Unknown class" in response.content.decode()
+    response = reviewer_client.post(review_url(prediction), {"label": "BLAST"}, follow=True)
+    assert "Unknown label" in response.content.decode()
     prediction.refresh_from_db()
     assert prediction.reviewed_label == ""
 
@@ -213,3 +213,51 @@ def test_non_reviewer_cannot_verify(alice_client, user):
     assert alice_client.post(reverse("labs:sample_verify", args=[sample.pk])).status_code == 403
     sample.refresh_from_db()
     assert not sample.is_verified
+
+
+def test_cells_answered_as_another_kind_are_grouped_under_it_after_the_four(reviewer_client, sample):
+    prediction_make(sample, "BASOPHIL", review_reasons=["other_kind"], filename="baso.jpeg")
+    prediction_make(sample, "NEUTROPHIL", filename="n1.jpeg")
+    content = reviewer_client.get(grid_url(sample)).content.decode()
+    assert content.index("Predicted Neutrophil") < content.index("Predicted Basophil") < content.index("baso.jpeg")
+    assert "Basophil — not counted" in content
+    assert "not counted unless a reviewer sets one of the four" in content
+
+
+def test_every_label_has_keys_of_its_own(reviewer_client, sample):
+    prediction_make(sample)
+    response = reviewer_client.get(grid_url(sample))
+    grid = response.content.decode().split('data-class-keys="')[1].split('"')[0]
+    pairs = [pair.split(":") for pair in grid.split(",") if pair]
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)) and not {"j", "k", "f", "x", "5"} & set(keys)
+    assert [key for key in keys if key.isdigit()] == ["1", "2", "3", "4"]  # the four classes only
+    assert {key: name for key, name in pairs if key.isalpha()} == {
+        "e": "EOSINOPHIL",
+        "l": "LYMPHOCYTE",
+        "m": "MONOCYTE",
+        "n": "NEUTROPHIL",
+        "b": "BASOPHIL",
+        "i": "IMMATURE_GRANULOCYTE",
+        "r": "ERYTHROBLAST",
+        "p": "PLATELET",
+    }
+
+
+def test_form_post_marks_a_cell_another_kind_and_records_it(reviewer_client, sample, reviewer):
+    prediction = prediction_make(sample, "MONOCYTE", filename="ig.jpeg")
+    reviewer_client.post(review_url(prediction), {"label": "IMMATURE_GRANULOCYTE"})
+    prediction.refresh_from_db()
+    assert (prediction.reviewed_label, prediction.counted) == ("IMMATURE_GRANULOCYTE", False)
+    event = SampleEvent.objects.get(kind="corrected")
+    assert (event.from_label, event.to_label, event.actor) == ("MONOCYTE", "IMMATURE_GRANULOCYTE", reviewer)
+    assert "✎ Corrected to Immature granulocyte" in reviewer_client.get(grid_url(sample)).content.decode()
+    trail = reviewer_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert "monocyte → immature granulocyte" in trail
+
+
+def test_a_cell_of_another_kind_must_be_handled_before_verification(reviewer_client, sample):
+    basophil = prediction_make(sample, "BASOPHIL", review_reasons=["other_kind"])
+    assert "1 of 1 cells are not reviewed yet" in verify(reviewer_client, sample).content.decode()
+    reviewer_client.post(review_url(basophil), {"label": "BASOPHIL"})
+    assert "Sample S-REV is verified." in verify(reviewer_client, sample).content.decode()

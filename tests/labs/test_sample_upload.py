@@ -108,3 +108,13 @@ def test_zip_over_the_file_limit_is_refused_with_the_number(alice_client, model_
     page = post(alice_client, sample, [zip_upload(members)])
     assert "This upload holds 3 files (ZIP contents included); at most 2" in page
     assert not Prediction.objects.exists()
+
+
+def test_a_basophil_answer_is_uploaded_headlined_as_such_and_not_counted(alice_client, basophil_model, sample):
+    content = post(alice_client, sample, [upload_file("baso.jpeg")])
+    assert "0 cells counted" in content and "Not counted: 1 other cell." in content
+    assert 'data-class="BASOPHIL"><td>Basophil</td><td class="number count">1</td>' in content
+    prediction = Prediction.objects.get(sample=sample)
+    assert (prediction.predicted_label, prediction.review_reasons) == ("BASOPHIL", ["other_kind"])
+    grid = alice_client.get(reverse("labs:sample_review", args=[sample.pk])).content.decode()
+    assert "Basophil — not counted" in grid

@@ -10,8 +10,16 @@ from django.urls import reverse
 from labs.apps import REVIEWERS_GROUP
 from labs.differential import sample_report_number
 from labs.models import NOTES_MAX_LENGTH, Sample
+from labs.services.review import prediction_review
 from labs.services.samples import sample_create
-from tests.factories import prediction_make, predictions_make, reviewed_lab_sample_make, reviewer_make, sample_make
+from tests.factories import (
+    mixed_smear_make,
+    prediction_make,
+    predictions_make,
+    reviewed_lab_sample_make,
+    reviewer_make,
+    sample_make,
+)
 from tests.labs.sample_pages import POST_DATA, SAMPLE_PAGES
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +189,30 @@ def test_enough_cells_bring_no_low_count_warning(alice_client, user, settings):
         "Only 3 cells counted, fewer than the 4"
         in alice_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
     )
+
+
+def differential_text(client, sample) -> str:
+    """The sample page's differential section, tags stripped, white space folded."""
+    content = client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    section = content.split('id="differential"')[1].split("</section>")[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", section).split())
+
+
+def test_the_sample_page_counts_only_what_is_recognised_and_lists_the_rest(alice_client, user, django_user_model):
+    sample, blank = mixed_smear_make(user)
+    text = differential_text(alice_client, sample)
+    assert "4 cells counted" in text and "Not counted: 2 not recognised." in text
+    assert "Not recognised, not counted: 2 images" in text
+    assert "Monocyte 0 0.0" in text  # the blank frame and the gradient are not monocytes
+    prediction_review(prediction=blank, reviewer=reviewer_make(django_user_model), label="MONOCYTE")
+    text = differential_text(alice_client, sample)
+    assert "5 cells counted" in text and "Not counted: 1 not recognised." in text and "Monocyte 1 20.0" in text
+
+
+def test_the_sample_page_lists_other_cells_by_kind_apart_from_the_differential(alice_client, user):
+    sample = sample_make(user, "S-OTHER")
+    predictions_make(sample, {"NEUTROPHIL": 2, "BASOPHIL": 1, "PLATELET": 2})
+    text = differential_text(alice_client, sample)
+    assert "2 cells counted" in text and "Neutrophil 2 100.0" in text
+    assert "Other cells, not counted Kind Count Basophil 1 Platelet 2" in text
+    assert "Immature granulocyte" not in text.split("Other cells, not counted")[1]  # kinds of none are left out

@@ -246,3 +246,20 @@ def test_the_upload_pages_script_posts_with_its_session_and_csrf_token(user, mod
     [created] = response.json()["predictions"]
     results = client.get(reverse("classifier:results"), {"ids": created["id"]}).content.decode()
     assert "cell.jpeg" in results
+
+
+def test_a_basophil_answer_is_stored_as_such_needs_review_and_is_not_counted(alice_api, basophil_model, user):
+    response = upload(alice_api, LIST_URL, upload_file("baso.jpeg"))
+    assert response.status_code == 201
+    [created] = response.json()["predictions"]
+    assert created["predicted_label"] == created["final_label"] == "BASOPHIL"
+    assert created["needs_review"] and created["review_reasons"] == ["other_kind"]
+    assert created["counted"] is False and created["recognised"] is True
+    assert set(created["probabilities"]) == CLASSES | {"BASOPHIL", "IMMATURE_GRANULOCYTE", "ERYTHROBLAST", "PLATELET"}
+    assert Prediction.objects.get(owner=user).predicted_label == "BASOPHIL"
+
+
+def test_a_model_of_the_four_classes_only_still_classifies_and_counts(alice_api, model_path):
+    [created] = upload(alice_api, LIST_URL, upload_file("cell.jpeg")).json()["predictions"]
+    assert set(created["probabilities"]) == CLASSES
+    assert created["predicted_label"] in CLASSES and created["counted"] is True

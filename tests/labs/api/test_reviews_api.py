@@ -4,7 +4,10 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
+from labs.differential import sample_report
+from labs.models import SampleEvent
 from labs.services.sign_off import sample_verify
+from tests.factories import prediction_make
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +62,26 @@ def test_reviewer_gets_404_for_another_users_prediction(bob_reviewer_api, alice_
     response = bob_reviewer_api.post(review_url(alice_prediction), {"label": "MONOCYTE"}, format="json")
     assert response.status_code == 404
     assert Prediction.objects.get().reviewed_label == ""
+
+
+def test_a_reviewer_marks_a_cell_immature_granulocyte_and_it_leaves_the_count(alice_reviewer_api, alice_sample, user):
+    cell = prediction_make(alice_sample, "MONOCYTE", filename="left-shift.jpeg")
+    response = alice_reviewer_api.post(review_url(cell), {"label": "IMMATURE_GRANULOCYTE"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["reviewed_label"], body["final_label"], body["counted"]) == (
+        "IMMATURE_GRANULOCYTE",
+        "IMMATURE_GRANULOCYTE",
+        False,
+    )
+    event = SampleEvent.objects.get(sample=alice_sample)
+    assert (event.kind, event.cell, event.from_label, event.to_label, event.actor) == (
+        "corrected",
+        "left-shift.jpeg",
+        "MONOCYTE",
+        "IMMATURE_GRANULOCYTE",
+        user,
+    )
+    report = sample_report(sample=alice_sample)
+    assert report.counted == 0
+    assert [(row.class_name, row.count) for row in report.other_cells_found] == [("IMMATURE_GRANULOCYTE", 1)]

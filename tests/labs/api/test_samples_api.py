@@ -237,3 +237,19 @@ def test_a_chunk_with_no_good_file_lists_every_reason(alice_api, alice_sample, m
     assert response.status_code == 400
     assert [error["filename"] for error in response.json()["errors"]] == ["a.jpeg", "cell.gif"]
     assert "is not an image" in response.json()["errors"][0]["reason"]
+
+
+def test_the_differential_lists_a_basophil_under_other_cells_not_counted(alice_api, alice_sample, basophil_model):
+    upload(alice_api, url("sample-images", alice_sample), upload_file("baso.jpeg"))
+    body = alice_api.get(url("sample-differential", alice_sample)).json()
+    assert body["total"] == 0 and all(row["count"] == 0 for row in body["rows"])
+    assert body["other_cells"] == {"BASOPHIL": 1, "IMMATURE_GRANULOCYTE": 0, "ERYTHROBLAST": 0, "PLATELET": 0}
+    assert (body["not_recognised"], body["excluded"]) == (0, 0)
+
+
+def test_the_differential_counts_apart_what_is_not_recognised(alice_api, alice_sample, alice_prediction):
+    sample_with_labels(alice_sample, alice_prediction, ["NEUTROPHIL"] * 2)
+    sample_with_labels(alice_sample, alice_prediction, ["MONOCYTE"], review_reasons=["blank"], needs_review=True)
+    body = alice_api.get(url("sample-differential", alice_sample)).json()
+    assert (body["total"], body["not_recognised"]) == (2, 1)
+    assert {row["class_name"]: row["percent"] for row in body["rows"]}["NEUTROPHIL"] == 100.0

@@ -33,6 +33,7 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-local-key-set-DJANGO_SECRET_KEY-for-any-deployment"
 
 INSTALLED_APPS = [
+    "accounts",  # before the admin: its registration/ templates (log-in, password change) are the ones shown
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -48,7 +49,6 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "hematovision",
-    "accounts",
     "registry",
     "classifier",
     "labs",  # after classifier: its post_migrate gives the Reviewers group classifier's review permission

@@ -262,10 +262,10 @@ def test_every_page_passes_the_content_security_policy(pages, user, django_user_
         "/admin/",
         "/admin/classifier/prediction/",
         f"/admin/classifier/prediction/{alice_prediction.pk}/change/",
-        "/admin/classifier/sample/",
-        f"/admin/classifier/sample/{sample.pk}/change/",
-        "/admin/classifier/lab/",
-        "/admin/classifier/sampleevent/",
+        "/admin/labs/sample/",
+        f"/admin/labs/sample/{sample.pk}/change/",
+        "/admin/labs/lab/",
+        "/admin/labs/sampleevent/",
     ):
         pages.open(path)
         errors = console_errors(pages.driver)

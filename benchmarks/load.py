@@ -131,6 +131,23 @@ def format_row(run: str, scenario: Scenario, summary: Summary) -> str:
     )
 
 
+def redis_server_command(binary: str, port: int, workdir: Path) -> list[str]:
+    """A throw-away redis-server on loopback: no snapshots, no append-only file, its files in ``workdir``."""
+    return [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -287,19 +304,7 @@ class Stack:
         port = free_port()
         stack.enter_context(
             _process(
-                [
-                    binary,
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(self.workdir),
-                ],
+                redis_server_command(binary, port, self.workdir),
                 env=dict(os.environ),
                 cwd=self.workdir,
                 log=self.workdir / "redis.log",

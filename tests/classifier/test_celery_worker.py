@@ -11,7 +11,7 @@ import time
 import pytest
 from django.db import connection
 
-from benchmarks.load import QUEUE, BenchmarkError, free_port, wait_until
+from benchmarks.load import QUEUE, BenchmarkError, free_port, redis_server_command, wait_until
 from classifier.models import Prediction, WaitingImage
 from classifier.services.waiting import sample_images_add
 from hematovision.celery import app as celery_app
@@ -31,19 +31,7 @@ def redis_url(tmp_path):
         skip_or_fail(reason)
     port = free_port()
     server = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
+        redis_server_command(binary, port, tmp_path),
         stdout=subprocess.DEVNULL,
     )
     import redis  # imported here: installed with celery[redis]

@@ -14,6 +14,7 @@ Nothing here is selected on an evaluation set.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 import keras
 import numpy as np
@@ -67,7 +68,7 @@ def leave_one_lab_out(
         print(format_lab(left_out.name, results[left_out.name]))
     return {
         "left_out": results,
-        "config": config.__dict__ | {"selection_per_class": selection_per_class},
+        "config": {**asdict(config), "selection_per_class": selection_per_class},
         "review_threshold": review_threshold,
     }
 

@@ -16,7 +16,7 @@ PORT ?= 8000
 # PostgreSQL; .ci/run starts the Debian cluster and creates this role and database. The command tests that train
 # or evaluate on the datasets are left to `make test`: their only write, the model version, is tested here too.
 PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cross_validate \
-	test_calibrate_review_threshold
+	test_calibrate_review_threshold test_leave_one_lab_out
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
 .PHONY: install run model train cross-validate calibrate leave-one-lab-out test test-postgres lint check-deploy evaluate bench bench-load \

@@ -22,41 +22,50 @@ from labs.api.serializers import (
 )
 from labs.services import review, samples, sign_off
 
+REVIEW_RESPONSES = {200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND}
 
-class PredictionReviewApi(generics.GenericAPIView):
+
+class PredictionReviewActionApi(generics.GenericAPIView):
+    """A reviewer's action on one visible prediction: read the body, call ``act``, answer the prediction."""
+
+    def get_queryset(self):
+        return prediction_selectors.prediction_list_visible(user=self.request.user)
+
+    def act(self, prediction, reviewer, data: dict) -> None:
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        prediction = self.get_object()
+        fields = self.get_serializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        self.act(prediction, request.user, fields.validated_data)
+        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Confirm or correct a prediction (reviewers only); the model's label is kept",
+        responses=REVIEW_RESPONSES,
+    )
+)
+class PredictionReviewApi(PredictionReviewActionApi):
     serializer_class = ReviewSerializer
 
-    def get_queryset(self):
-        return prediction_selectors.prediction_list_visible(user=self.request.user)
+    def act(self, prediction, reviewer, data: dict) -> None:
+        review.prediction_review(prediction=prediction, reviewer=reviewer, label=data["label"])
 
-    @extend_schema(
-        summary="Confirm or correct a prediction (reviewers only); the model's label is kept",
-        responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Exclude a sample's cell from its differential, with the reason (reviewers only)",
+        responses=REVIEW_RESPONSES,
     )
-    def post(self, request, pk: int):
-        prediction = self.get_object()
-        fields = self.get_serializer(data=request.data)
-        fields.is_valid(raise_exception=True)
-        review.prediction_review(prediction=prediction, reviewer=request.user, label=fields.validated_data["label"])
-        return Response(PredictionSerializer(prediction, context={"request": request}).data)
-
-
-class PredictionExcludeApi(generics.GenericAPIView):
+)
+class PredictionExcludeApi(PredictionReviewActionApi):
     serializer_class = ReasonSerializer
 
-    def get_queryset(self):
-        return prediction_selectors.prediction_list_visible(user=self.request.user)
-
-    @extend_schema(
-        summary="Exclude a sample's cell from its differential, with the reason (reviewers only)",
-        responses={200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
-    )
-    def post(self, request, pk: int):
-        prediction = self.get_object()
-        fields = self.get_serializer(data=request.data)
-        fields.is_valid(raise_exception=True)
-        review.prediction_exclude(prediction=prediction, reviewer=request.user, reason=fields.validated_data["reason"])
-        return Response(PredictionSerializer(prediction, context={"request": request}).data)
+    def act(self, prediction, reviewer, data: dict) -> None:
+        review.prediction_exclude(prediction=prediction, reviewer=reviewer, reason=data["reason"])
 
 
 class SampleApi(generics.GenericAPIView):

@@ -59,7 +59,7 @@ NO_MODEL = (
 )
 
 logger = logging.getLogger(__name__)
-cache = ClassifierCache()
+cache = ClassifierCache(capacity=settings.HEMATOVISION_SERVED_MODELS)
 _lock = threading.Lock()
 _active: tuple[CellClassifier, ModelVersion] | None = None
 
@@ -73,23 +73,33 @@ class ModelUnavailable(Exception):
         self.detail = detail or message
 
 
-def get_classifier() -> CellClassifier:
-    """The classifier for ``HEMATOVISION_MODEL_PATH`` on ``HEMATOVISION_RUNTIME``, loaded once per process and
-    reused by every request."""
+def get_classifier(model_path=None) -> CellClassifier:
+    """The classifier of the artifact at ``model_path`` (default ``HEMATOVISION_MODEL_PATH``, the shared model) on
+    ``HEMATOVISION_RUNTIME``, loaded once per process and reused by every request."""
     try:
-        return cache.get(settings.HEMATOVISION_MODEL_PATH, settings.HEMATOVISION_RUNTIME)
+        return cache.get(model_path or settings.HEMATOVISION_MODEL_PATH, settings.HEMATOVISION_RUNTIME)
     except ArtifactError as error:
         logger.error("The classifier is not available: %s", error)
         raise ModelUnavailable(NO_MODEL, detail=str(error)) from error
 
 
-def active() -> tuple[CellClassifier, ModelVersion]:
-    """The loaded classifier and its ``ModelVersion``, registered once when a new artifact is loaded.
+def active(lab_model: ModelVersion | None = None) -> tuple[CellClassifier, ModelVersion]:
+    """The classifier to use and the ``ModelVersion`` it stamps: ``lab_model`` (a lab's own) when given and
+    loadable, else the shared model, registered once when a new artifact is loaded.
 
-    As the Label Studio ML backend's ``setup()`` does, the version is resolved once and every
-    prediction is stamped with it, rather than looked up again per upload.
+    As the Label Studio ML backend's ``setup()`` does, the shared version is resolved once and every
+    prediction is stamped with it, rather than looked up again per upload. A lab model that cannot be loaded, or
+    whose file is no longer the one registered, is logged and the shared model serves: the prediction then says so.
     """
     global _active
+    if lab_model is not None:
+        try:
+            classifier = get_classifier(lab_model.file_path)
+            if classifier.sha256 == lab_model.sha256:
+                return classifier, lab_model
+            logger.error("The file of lab model %s now holds another model; the shared model serves.", lab_model)
+        except ModelUnavailable:
+            logger.error("Lab model %s cannot be loaded; the shared model serves.", lab_model)
     classifier = get_classifier()
     with _lock:
         if _active is None or _active[0] is not classifier:
@@ -99,7 +109,7 @@ def active() -> tuple[CellClassifier, ModelVersion]:
 
 
 def active_version() -> ModelVersion | None:
-    """The loaded model's version, read afresh (``evaluate_model`` adds metrics from another process), or None."""
+    """The shared model's version, read afresh (``evaluate_model`` adds metrics from another process), or None."""
     try:
         _, version = active()
     except ModelUnavailable:
@@ -122,9 +132,10 @@ def forget_version() -> None:
         _active = None
 
 
-def classify(rgb_images: list) -> tuple[list[Classification], ModelVersion]:
-    """Classify decoded images in batched model calls; the version is the one that made the predictions."""
-    classifier, version = active()
+def classify(rgb_images: list, lab_model: ModelVersion | None = None) -> tuple[list[Classification], ModelVersion]:
+    """Classify decoded images in batched model calls, with the lab's own model when it has one (``active``);
+    the version is the one that made the predictions."""
+    classifier, version = active(lab_model)
     return classifier.classify_arrays(rgb_images), version
 
 
@@ -146,14 +157,14 @@ def confusion_png(metrics: dict) -> bytes:
     return confusion_png_bytes(metrics)
 
 
-def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, model_sha256: str) -> bytes:
+def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, version: ModelVersion) -> bytes:
     """PNG of the Grad-CAM overlay of ``class_name`` on the crop the model sees.
 
-    ``model_sha256`` names the model that made the prediction: a heatmap from another model would explain
-    a decision nobody made, so a different loaded model raises ``ModelUnavailable``.
+    ``version`` is the model that made the prediction (the shared one or a lab's): a heatmap from another model
+    would explain a decision nobody made, so when its file now holds another model this raises ``ModelUnavailable``.
     """
-    classifier = get_classifier()
-    if classifier.sha256 != model_sha256:
+    classifier = get_classifier(version.file_path)
+    if classifier.sha256 != version.sha256:
         raise ModelUnavailable(
             "The model that made this prediction is no longer the active model, so its decision cannot be explained."
         )

@@ -31,6 +31,9 @@ urlpatterns = [
     path("samples/<int:pk>/unverify/", labs.SampleUnverifyApi.as_view(), name="sample-unverify"),
     path("samples/<int:pk>/events/", labs.SampleEventsApi.as_view(), name="sample-events"),
     path("model/", classifier.ModelVersionApi.as_view(), name="model"),
+    path("labs/<slug:slug>/model/", labs.LabModelApi.as_view(), name="lab-model"),
+    path("labs/<slug:slug>/model/build/", labs.LabModelBuildApi.as_view(), name="lab-model-build"),
+    path("labs/<slug:slug>/model/revert/", labs.LabModelRevertApi.as_view(), name="lab-model-revert"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: the Content-Security-Policy allows no inline one.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

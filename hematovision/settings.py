@@ -198,6 +198,13 @@ HEMATOVISION_MODEL_PATH = Path(
 # Which runtime computes predictions: auto (the model's OpenVINO export when present and intact, else Keras),
 # openvino (that export, or the model is unavailable) or keras. See ml/runtime.py.
 HEMATOVISION_RUNTIME = os.environ.get("HEMATOVISION_RUNTIME", "auto")
+# Labs' own models (``adapt_model``) are written here, one artifact per build, never over one that serves.
+HEMATOVISION_LAB_MODELS_DIR = Path(
+    os.environ.get("HEMATOVISION_LAB_MODELS_DIR", HEMATOVISION_MODEL_PATH.parent / "labs")
+)
+# How many models each web or worker process keeps loaded (the shared one and the labs' most recently used); each
+# costs the memory docs/benchmark.md gives ("Memory per served model").
+HEMATOVISION_SERVED_MODELS = env.number("HEMATOVISION_SERVED_MODELS", 4, low=1)
 HEMATOVISION_ALLOW_SIGNUP = env.flag("HEMATOVISION_ALLOW_SIGNUP", True)
 
 PAGINATE_BY = 20

@@ -13,6 +13,7 @@ NO_PERSONAL_DATA = "no patient names or other personal data"
 IDENTIFIER_HELP = f"Laboratory sample number ({NO_PERSONAL_DATA})."
 NOTES_HELP = f"Optional; {NO_PERSONAL_DATA}."
 UNVERIFY_PERMISSION = "labs.unverify_sample"  # Sample.Meta.permissions; staff grant it to a few people
+ADAPT_MODEL_PERMISSION = "labs.adapt_model"  # LabModelChange.Meta.permissions
 
 
 class Lab(models.Model):
@@ -21,6 +22,14 @@ class Lab(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True, help_text="Short name for the API, e.g. haematology-north.")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="labs", blank=True)
+    active_model = models.ForeignKey(
+        "registry.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The lab's own model, which classifies its samples' cells; empty: the shared model.",
+    )
 
     class Meta:
         db_table = "classifier_lab"  # from before the app split, as every table here: no row moved
@@ -104,3 +113,79 @@ class SampleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sample}: {self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class LabModelChange(models.Model):
+    """One request to give a lab its own model (built from its verified cells by ``adapt_model``) or to take it
+    back to the shared model: the lab's model history and its audit trail, also read for the task's progress."""
+
+    class Kind(models.TextChoices):
+        BUILD = "build", "Build the lab's model"
+        REVERT = "revert", "Back to the shared model"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Building"
+        ACTIVATED = "activated", "Activated for the lab"
+        KEPT = "kept", "Not better: the lab kept its model"
+        REFUSED = "refused", "Refused: not enough verified cells"
+        FAILED = "failed", "Failed"
+        REVERTED = "reverted", "Back to the shared model"
+
+    IN_PROGRESS = (Status.QUEUED, Status.RUNNING)
+
+    lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="model_changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: started from the command line.",
+    )
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress = models.CharField(max_length=200, blank=True, help_text="The step a build is at, for the Model page.")
+    message = models.TextField(blank=True, help_text="What happened and why, one line per evaluation set.")
+    previous_model = models.ForeignKey(
+        "registry.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The lab's model before the change; empty: the shared model.",
+    )
+    candidate = models.ForeignKey(
+        "registry.ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lab_model_changes",
+        help_text="The model built for the lab, activated or not.",
+    )
+    training_cells = models.JSONField(
+        default=dict, blank=True, help_text="Cells per class trained on and held out, and the samples they came from."
+    )
+    evaluations = models.JSONField(
+        default=dict, blank=True, help_text="The lab's current model and the candidate, side by side, per set."
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [("adapt_model", "Can build a lab's own model and take the lab back to the shared model")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab"],
+                condition=models.Q(status__in=["queued", "running"]),  # IN_PROGRESS
+                name="one_lab_model_build_at_a_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lab}: {self.get_kind_display()} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in self.IN_PROGRESS

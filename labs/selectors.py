@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from classifier.models import LABEL_CHOICES, Prediction, WaitingImage
-from labs.models import Lab, Sample, SampleEvent
+from labs.models import Lab, LabModelChange, Sample, SampleEvent
 
 VERIFIED_REFUSAL = "This sample is verified: nothing in it can change unless it is un-verified first."
 
@@ -145,3 +145,38 @@ def sample_prediction_get(*, sample: Sample, pk: int) -> Prediction:
 def sample_reviewed_predictions(*, sample: Sample) -> QuerySet[Prediction]:
     """The sample's predictions a reviewer has labelled (not excluded): the ones fit to become training data."""
     return sample_predictions(sample=sample).exclude(reviewed_label="").filter(excluded=False)
+
+
+def lab_get(*, user, slug: str) -> Lab:
+    """A lab the user belongs to (staff: any lab); anyone else gets a 404."""
+    labs = Lab.objects.all() if user.is_staff else lab_list(user=user)
+    return get_object_or_404(labs.select_related("active_model"), slug=slug)
+
+
+def lab_training_cells(*, lab: Lab) -> QuerySet[Prediction]:
+    """The lab's labelled cells: every reviewed, not excluded cell of its verified samples, with its final label
+    (the reviewer's; "other" kinds kept as such)."""
+    return (
+        Prediction.objects.filter(sample__lab=lab, sample__verified_at__isnull=False, excluded=False)
+        .exclude(reviewed_label="")
+        .only("pk", "image", "reviewed_label", "sample_id")
+        .order_by("pk")
+    )
+
+
+def lab_model_changes(*, lab: Lab) -> QuerySet[LabModelChange]:
+    """The lab's model history, newest first."""
+    return lab.model_changes.select_related("requested_by", "candidate", "previous_model")
+
+
+def lab_model_build_in_progress(*, lab: Lab) -> LabModelChange | None:
+    return lab_model_changes(lab=lab).filter(status__in=LabModelChange.IN_PROGRESS).first()
+
+
+def sample_lab_model(sample: Sample | None):
+    """The ModelVersion that classifies the sample's cells: its lab's own model, read afresh (a build may have
+    just activated one), or None for the shared model."""
+    if sample is None or sample.lab_id is None:
+        return None
+    lab = Lab.objects.select_related("active_model").only("active_model").get(pk=sample.lab_id)
+    return lab.active_model

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from labs.views import exports, review, samples
+from labs.views import exports, lab_models, review, samples
 
 app_name = "labs"
 
 urlpatterns = [
+    path("labs/<slug:slug>/model/", lab_models.lab_model, name="lab_model"),
+    path("labs/<slug:slug>/model/build/", lab_models.lab_model_build, name="lab_model_build"),
+    path("labs/<slug:slug>/model/revert/", lab_models.lab_model_revert, name="lab_model_revert"),
     path("samples/", samples.sample_list, name="samples"),
     path("samples/<int:pk>/", samples.sample_detail, name="sample_detail"),
     path("samples/<int:pk>/upload/", samples.sample_upload, name="sample_upload"),

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,28 +211,37 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
 
 
 class ClassifierCache:
-    """One classifier per process, reloaded only when the artifact or its metadata changes; safe across threads."""
+    """The classifiers a process serves (the shared model and the labs' own), at most ``capacity`` at once, the
+    least recently used dropped first; each reloaded only when its artifact or metadata changes; thread-safe.
 
-    def __init__(self):
+    A loaded MobileNetV2 classifier (Keras model kept for Grad-CAM, plus its OpenVINO compilation) costs about
+    ``MEMORY_PER_CLASSIFIER_MB`` of resident memory (docs/benchmark.md, "Memory per served model").
+    """
+
+    MEMORY_PER_CLASSIFIER_MB = 120
+
+    def __init__(self, capacity: int = 1):
+        if capacity < 1:
+            raise ValueError("A classifier cache holds at least one classifier.")
+        self.capacity = capacity
         self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._classifier: CellClassifier | None = None
+        self._entries: OrderedDict[tuple[str, str], tuple[tuple, CellClassifier]] = OrderedDict()
         self.loads = 0  # how many times a model was read from disk, for tests and diagnostics
 
     def get(self, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
         path = Path(model_path)
-        key = (
-            str(path.resolve()),
-            runtime,
-            *(file.stat().st_mtime_ns if file.exists() else None for file in (path, metadata_path(path))),
-        )
+        slot = (str(path.resolve()), runtime)
+        stamp = tuple(file.stat().st_mtime_ns if file.exists() else None for file in (path, metadata_path(path)))
         with self._lock:
-            if self._classifier is None or self._key != key:
-                self._classifier = CellClassifier.from_path(path, runtime)
-                self._key = key
+            entry = self._entries.get(slot)
+            if entry is None or entry[0] != stamp:
+                self._entries[slot] = (stamp, CellClassifier.from_path(path, runtime))
                 self.loads += 1
-            return self._classifier
+            self._entries.move_to_end(slot)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+            return self._entries[slot][1]
 
     def clear(self) -> None:
         with self._lock:
-            self._classifier, self._key = None, None
+            self._entries.clear()

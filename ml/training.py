@@ -233,7 +233,7 @@ def train(
     model = build_ensemble(members)
     forward = serving_forward(model, config)
     print("Novelty check: fitting on the training images' features")
-    distribution, novelty = fit_novelty(forward, train_samples, config)
+    distribution, novelty = fit_novelty(forward, train_samples, config.spec, config.batch_size, config.seed)
     validation = validation_metrics(forward, distribution, val_samples, val_data) if val_samples else None
     metadata = training_metadata(
         config,
@@ -297,18 +297,20 @@ def serving_forward(model: keras.Model, config: TrainingConfig) -> ViewAveragedF
 
 
 def fit_novelty(
-    forward: ViewAveragedForward, train_samples: list[LabelledImage], config: TrainingConfig
+    forward: ViewAveragedForward,
+    train_samples: list[LabelledImage],
+    spec: PreprocessingSpec,
+    batch_size: int,
+    seed: int,
 ) -> tuple[TrainingDistribution, dict]:
     """The novelty check, fitted on up to ``NOVELTY_IMAGES_PER_CLASS`` training images per source and class."""
     chosen = []
     for source in sorted({sample.source for sample in train_samples}):
-        chosen += cap_per_class([s for s in train_samples if s.source == source], NOVELTY_IMAGES_PER_CLASS, config.seed)
+        chosen += cap_per_class([s for s in train_samples if s.source == source], NOVELTY_IMAGES_PER_CLASS, seed)
     started = time.perf_counter()
-    _, features = predict_dataset(
-        forward, make_dataset(chosen, config.spec, config.batch_size, training=False, cache=False)
-    )
+    _, features = predict_dataset(forward, make_dataset(chosen, spec, batch_size, training=False, cache=False))
     distribution, summary = fit_training_distribution(
-        features, np.array([s.label for s in chosen]), [s.group for s in chosen], config.seed
+        features, np.array([s.label for s in chosen]), [s.group for s in chosen], seed
     )
     return distribution, {**summary, "seconds": round(time.perf_counter() - started, 1)}
 
@@ -401,7 +403,14 @@ def run_training(
         "sources": [source.as_setting() for source in sources],
         "wall_seconds": round(time.perf_counter() - started, 1),
     }  # data loading included
-    saved = save_artifact(model, distribution, output_path, dataclasses.replace(metadata, training=training))
+    return save_and_export(model, distribution, output_path, dataclasses.replace(metadata, training=training))
+
+
+def save_and_export(
+    model: keras.Model, distribution: TrainingDistribution, output_path: str | Path, metadata: ArtifactMetadata
+) -> ArtifactMetadata:
+    """Save the artifact atomically, then export it to OpenVINO when ``openvino`` is installed; the metadata."""
+    saved = save_artifact(model, distribution, output_path, metadata)
     if not openvino_installed():
         print("openvino is not installed: no OpenVINO export, the Keras model serves")
         return saved

@@ -29,7 +29,7 @@ from classifier.uploads import (
     uploads_count_check,
     uploads_expand,
 )
-from labs.selectors import sample_is_member, sample_refuse_if_verified
+from labs.selectors import sample_is_member, sample_lab_model, sample_refuse_if_verified
 from registry.models import ModelVersion
 
 PREVIEW_MAX_SIDE = 640
@@ -122,11 +122,12 @@ def prediction_create_many(
     """
     if sample is not None:
         sample_check_writable(user=owner, sample=sample)
+    lab_model = sample_lab_model(sample)
     predictions, failures = [], []
     for checked, chunk_failures in checked_chunks(uploads):
         failures += chunk_failures
         if checked:
-            results, version = model_gateway.classify([item.rgb for item in checked])
+            results, version = model_gateway.classify([item.rgb for item in checked], lab_model)
             predictions += [
                 _prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
                 for item, result in zip(checked, results, strict=True)
@@ -168,9 +169,7 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
     if prediction.gradcam:
         return prediction
     with prediction.image.open("rb") as handle:
-        png = model_gateway.gradcam_png(
-            handle.read(), prediction.predicted_label, model_sha256=prediction.model_version.sha256
-        )
+        png = model_gateway.gradcam_png(handle.read(), prediction.predicted_label, version=prediction.model_version)
     name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
     if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
         prediction.gradcam.storage.delete(name)

@@ -24,7 +24,7 @@ from classifier.services.predictions import (
     sample_check_writable,
 )
 from classifier.uploads import CheckedUpload, UploadFailure
-from labs.selectors import sample_refuse_if_verified
+from labs.selectors import sample_lab_model, sample_refuse_if_verified
 from registry.models import ModelVersion
 
 
@@ -92,15 +92,30 @@ def waiting_classify(*, ids: list[int]) -> int:
     images = list(WaitingImage.objects.filter(pk__in=ids).select_related("owner", "sample"))
     if not images:
         return 0
-    rgbs = []
+    classified = 0
+    for lab_model, of_model in _by_lab_model(images):
+        rgbs = []
+        for image in of_model:
+            with image.image.open("rb") as handle:
+                rgbs.append(model_gateway.decode(handle.read()))
+        results, version = model_gateway.classify(rgbs, lab_model)
+        classified += sum(
+            _waiting_to_prediction(image, rgb, result, version)
+            for image, rgb, result in zip(of_model, rgbs, results, strict=True)
+        )
+    return classified
+
+
+def _by_lab_model(images: list[WaitingImage]) -> list[tuple]:
+    """The images grouped by the model that classifies them (their lab's own, or None: the shared one), one
+    lookup per lab."""
+    by_lab: dict = {}
     for image in images:
-        with image.image.open("rb") as handle:
-            rgbs.append(model_gateway.decode(handle.read()))
-    results, version = model_gateway.classify(rgbs)
-    return sum(
-        _waiting_to_prediction(image, rgb, result, version)
-        for image, rgb, result in zip(images, rgbs, results, strict=True)
-    )
+        lab_id = image.sample.lab_id if image.sample_id else None
+        if lab_id not in by_lab:
+            by_lab[lab_id] = (sample_lab_model(image.sample if image.sample_id else None), [])
+        by_lab[lab_id][1].append(image)
+    return list(by_lab.values())
 
 
 def _waiting_to_prediction(image: WaitingImage, rgb, result, version: ModelVersion) -> bool:

@@ -1,10 +1,12 @@
-"""The Model page: the loaded model's version and the metrics the model commands stored on it."""
+"""The Model page: the shared model's version and the metrics the model commands stored on it, and which model
+each of the user's labs uses (its own, built by ``adapt_model``, or the shared one)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from classifier import model_gateway
+from labs.selectors import lab_list
 
 
 @login_required
@@ -12,7 +14,11 @@ def model_info(request):
     return render(
         request,
         "classifier/model.html",
-        {"version": model_gateway.active_version(), "runtime": model_gateway.runtime_name()},
+        {
+            "version": model_gateway.active_version(),
+            "runtime": model_gateway.runtime_name(),
+            "labs": lab_list(user=request.user).select_related("active_model"),
+        },
     )
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from classifier.models import CLASS_CHOICES, LABEL_CHOICES, OTHER_KINDS, REASON_MAX_LENGTH
-from labs.models import IDENTIFIER_HELP, NOTES_HELP, Lab, Sample, SampleEvent
+from labs import selectors
+from labs.models import IDENTIFIER_HELP, NOTES_HELP, Lab, LabModelChange, Sample, SampleEvent
 from labs.selectors import sample_classification
 
 
@@ -129,3 +130,44 @@ class DifferentialSerializer(serializers.Serializer):
         help_text="Images still waiting for a worker; the rows are partial until 0."
     )
     rows = DifferentialRowSerializer(many=True)
+
+
+class LabModelChangeSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    candidate = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    previous_model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = LabModelChange
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "requested_by",
+            "requested_at",
+            "finished_at",
+            "progress",
+            "message",
+            "previous_model",
+            "candidate",
+            "training_cells",
+            "evaluations",
+        ]
+        read_only_fields = fields
+
+
+class LabModelSerializer(serializers.ModelSerializer):
+    active_model = serializers.SerializerMethodField(help_text="The lab's own model; null: the shared model.")
+    changes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lab
+        fields = ["slug", "name", "active_model", "changes"]
+        read_only_fields = fields
+
+    def get_active_model(self, lab: Lab) -> dict | None:
+        version = lab.active_model
+        return None if version is None else {"name": version.name, "sha256": version.sha256}
+
+    def get_changes(self, lab: Lab) -> list[dict]:
+        return LabModelChangeSerializer(selectors.lab_model_changes(lab=lab)[:20], many=True).data

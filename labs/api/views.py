@@ -14,13 +14,15 @@ from classifier.api.views import FORBIDDEN, INVALID, NOT_FOUND, UPLOAD_RESPONSES
 from labs import differential, selectors
 from labs.api.serializers import (
     DifferentialSerializer,
+    LabModelChangeSerializer,
+    LabModelSerializer,
     ReasonSerializer,
     ReviewSerializer,
     SampleCreateSerializer,
     SampleEventSerializer,
     SampleSerializer,
 )
-from labs.services import review, samples, sign_off
+from labs.services import lab_models, review, samples, sign_off
 
 REVIEW_RESPONSES = {200: PredictionSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND}
 
@@ -177,3 +179,41 @@ class SampleEventsApi(generics.ListAPIView):
     def get_queryset(self):
         sample = selectors.sample_get(user=self.request.user, pk=self.kwargs["pk"])
         return selectors.sample_events(sample=sample)
+
+
+class LabModelApi(generics.GenericAPIView):
+    serializer_class = LabModelSerializer
+
+    def get_object(self):
+        return selectors.lab_get(user=self.request.user, slug=self.kwargs["slug"])
+
+    @extend_schema(
+        summary="The lab's model (its own, or null for the shared one) and its model history, newest first",
+        responses={200: LabModelSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, slug: str):
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class LabModelBuildApi(LabModelApi):
+    @extend_schema(
+        summary="Build the lab's own model from its verified cells (the adapt-model permission); it is activated for "
+        "this lab only if better on the lab's held-out cells and at most 1 point worse on the shared sets",
+        request=None,
+        responses={202: LabModelChangeSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, slug: str):
+        change = lab_models.lab_model_request(lab=self.get_object(), user=request.user)
+        change.refresh_from_db()  # without a broker the build has run by now
+        return Response(LabModelChangeSerializer(change).data, status=status.HTTP_202_ACCEPTED)
+
+
+class LabModelRevertApi(LabModelApi):
+    @extend_schema(
+        summary="Take the lab back to the shared model (the adapt-model permission)",
+        request=None,
+        responses={200: LabModelChangeSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def post(self, request, slug: str):
+        change = lab_models.lab_model_revert(lab=self.get_object(), user=request.user)
+        return Response(LabModelChangeSerializer(change).data)

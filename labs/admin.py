@@ -2,23 +2,48 @@
 deleted here (un-verify it first, which is recorded)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from classifier.admin import ViewOnlyAdmin, in_verified_sample, thumbnail_html
 from classifier.models import Prediction
-from labs.models import Lab, Sample, SampleEvent
+from labs.models import Lab, LabModelChange, Sample, SampleEvent
+from labs.services.lab_models import lab_model_request
 from labs.services.samples import sample_delete
 
 
 @admin.register(Lab)
 class LabAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "member_count")
+    list_display = ("name", "slug", "member_count", "active_model")
+    list_select_related = ("active_model",)
     search_fields = ("name", "slug", "members__username")
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ("members",)
+    readonly_fields = ("active_model",)  # changed only by a build or a revert, which are audited
+    actions = ["build_lab_model"]
 
     @admin.display(description="Members")
     def member_count(self, lab):
         return lab.members.count()
+
+    @admin.action(description="Build the selected labs' own models from their verified cells")
+    def build_lab_model(self, request, queryset):
+        for lab in queryset:
+            try:
+                change = lab_model_request(lab=lab, user=request.user)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, f"{lab}: {' '.join(getattr(error, 'messages', [str(error)]))}", "error")
+            else:
+                change.refresh_from_db()
+                self.message_user(request, f"{lab}: {change.get_status_display().lower()}.")
+
+
+@admin.register(LabModelChange)
+class LabModelChangeAdmin(ViewOnlyAdmin):
+    """The labs' model history: written by builds and reverts only."""
+
+    list_display = ("lab", "kind", "status", "requested_by", "requested_at", "candidate")
+    list_filter = ("status", "kind", "lab")
+    list_select_related = ("lab", "requested_by", "candidate")
 
 
 class SamplePredictionInline(admin.TabularInline):

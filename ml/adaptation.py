@@ -119,6 +119,7 @@ def fine_tune(
         sha256="",
         novelty_sha256="",
         openvino={},
+        evaluation={},  # the shared model's figures are not the lab model's: ``registry.adaptation`` measures them
     )
     return save_and_export(model, distribution, output_path, metadata)
 

@@ -23,7 +23,7 @@ from ml.novelty import TrainingDistribution
 from ml.preprocessing import PreprocessingSpec
 
 # Metadata fields that artifacts saved before them lack, and that load with their default.
-OPTIONAL_FIELDS = {"openvino"}
+OPTIONAL_FIELDS = {"openvino", "evaluation"}
 
 
 class ArtifactError(Exception):
@@ -48,6 +48,9 @@ class ArtifactMetadata:
     novelty_sha256: str = ""  # of the .novelty.npz file, set by ``save_artifact``
     # The OpenVINO export's checksums and how far it was from Keras (``ml.runtime.export_ir``); empty: none.
     openvino: dict = field(default_factory=dict)
+    # Every evaluation set's figures, keyed by set name, as ``train_model`` measured them after training (so a fresh
+    # deployment's Model page has them); ``evaluate_model`` refreshes the copy in the database.
+    evaluation: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {

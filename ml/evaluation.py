@@ -6,6 +6,7 @@ none of them is ever trained on.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ml.artifact import ArtifactMetadata, read_metadata, write_metadata  # noqa: E402
 from ml.data import LabelledImage  # noqa: E402
 from ml.inference import CellClassifier  # noqa: E402
 from ml.metrics import bootstrap_accuracy_ci, class_table_lines, classification_metrics  # noqa: E402
@@ -74,6 +76,16 @@ def evaluate(
                 name, samples = evaluation_set
                 results[name] = evaluate_set(classifier, name, samples, review_threshold, batch_size)
     return results
+
+
+def evaluate_into_metadata(
+    model_path: str | Path, sources: list[Source], review_threshold: float
+) -> tuple[ArtifactMetadata, dict[str, dict]]:
+    """``evaluate``, then the figures written into the artifact's metadata (which stays the model's: only the .json
+    changes); the new metadata and the figures."""
+    results = evaluate(model_path, sources, review_threshold)
+    metadata = write_metadata(model_path, dataclasses.replace(read_metadata(model_path), evaluation=results))
+    return metadata, results
 
 
 def save_confusion_png(metrics: dict, path: str | Path) -> Path:

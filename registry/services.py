@@ -27,7 +27,8 @@ def model_version_register(*, model_path, metadata: ArtifactMetadata) -> ModelVe
 
 
 def _training_record(metadata: ArtifactMetadata) -> dict:
-    """What the Model page says about training: validation figures, the sources, the novelty check."""
+    """What the Model page says about training: validation figures, the sources, the novelty check, and the
+    evaluation figures ``train_model`` measured."""
     record = {"validation": metadata.validation} if metadata.validation else {}
     training = metadata.training
     record["training"] = {
@@ -37,6 +38,8 @@ def _training_record(metadata: ArtifactMetadata) -> dict:
         "sources": training["sources"],
     }
     record["novelty"] = metadata.novelty
+    if metadata.evaluation:
+        record["evaluation"] = metadata.evaluation
     return record
 
 

@@ -21,6 +21,7 @@ from ml.inference import export_artifact
 from ml.model import build_model
 from tests.environment import PROJECT_DIR, skip_or_fail
 from tests.factories import TINY_INPUT, reviewer_grant, save_tiny_artifact, token_client, upload_file
+from tests.workers import broker, redis_url  # noqa: F401 - fixtures, for every test that starts Celery workers
 
 
 def _configured_path(variable: str, what: str) -> Path:

@@ -83,6 +83,7 @@ def test_short_real_run_on_both_sources_with_validation(dataset_dir, pbc_dir, ba
         "1",
         "--val-fraction",
         "0.2",
+        "--no-evaluation",
         stdout=stdout,
     )
     metadata = read_metadata(output)
@@ -132,6 +133,11 @@ def test_the_default_refit_trains_on_every_image_for_the_fixed_epochs(dataset_di
     recorded = ModelVersion.objects.get(sha256=metadata.sha256).metrics
     assert "validation" not in recorded and recorded["training"]["train_images"] == 160
     assert "no validation split (refit on all 160 training images)" in stdout.getvalue()
+    # evaluated once trained, so a fresh deployment's Model page has figures: kept with the model and registered
+    assert set(metadata.evaluation) == {"kaggle TEST", "pbc held-out", "pbc other held-out"}
+    assert recorded["evaluation"]["kaggle TEST"]["n_images"] == metadata.evaluation["kaggle TEST"]["n_images"] > 2000
+    assert recorded["evaluation"]["kaggle TEST"]["model_sha256"] == metadata.sha256
+    assert "on kaggle TEST: " in stdout.getvalue()
 
 
 def test_unmigrated_database_stops_before_training(monkeypatch, dataset_dir, tmp_path):
@@ -183,6 +189,7 @@ def test_a_labs_reviewed_cells_are_a_further_training_source(
         "1",
         "--fine-tune-epochs",
         "1",
+        "--no-evaluation",
         stdout=io.StringIO(),
     )
     training = read_metadata(output).training

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ml.artifact import ArtifactMetadata
 from ml.data import DatasetError
+from ml.evaluation import evaluate_into_metadata, format_report
 from ml.model import BaseWeightsError
 from ml.training import run_training
 from registry import services
@@ -33,6 +34,13 @@ class Command(BaseCommand):
         )
         add_training_arguments(parser)
         parser.add_argument(
+            "--no-evaluation",
+            dest="evaluation",
+            action="store_false",
+            help="skip evaluating the new model on every source's evaluation set (quick runs); by default the "
+            "figures are stored with the model, so the Model page shows them",
+        )
+        parser.add_argument(
             "--val-fraction",
             type=float,
             default=TRAINING_DEFAULTS.val_fraction,
@@ -46,6 +54,12 @@ class Command(BaseCommand):
         config = training_config(options, val_fraction=options["val_fraction"])
         try:
             metadata = run_training(sources, options["base_weights"], options["output"], config)
+            if options["evaluation"]:
+                metadata, results = evaluate_into_metadata(
+                    options["output"], sources, settings.HEMATOVISION_CONFIDENCE_THRESHOLD
+                )
+                for figures in results.values():
+                    self.stdout.write(format_report(figures) + "\n")
         except (DatasetError, BaseWeightsError, ValueError) as error:
             raise CommandError(str(error)) from error
         version = services.model_version_register(model_path=options["output"], metadata=metadata)

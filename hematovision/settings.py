@@ -298,6 +298,8 @@ HEMATOVISION_REFERENCE_INTERVALS = env.json(
     "HEMATOVISION_REFERENCE_INTERVALS",
     '{"NEUTROPHIL": [40, 70], "LYMPHOCYTE": [20, 40], "MONOCYTE": [2, 8], "EOSINOPHIL": [1, 6]}',
 )
+# Four eyes on amendments: whoever un-verified a sample (withdrew its signed report) may not verify it again.
+HEMATOVISION_UNVERIFY_FOUR_EYES = env.flag("HEMATOVISION_UNVERIFY_FOUR_EYES", False)
 
 # Background classification (docs/deployment.md). Without a broker, tasks run in the process that sends them and
 # sample uploads are classified inside the request, as ever; with one, sample uploads are stored, answered at once

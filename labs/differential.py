@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from classifier.models import CLASS_CHOICES, OTHER_KIND_CHOICES, Counting, Prediction
-from labs.models import Sample
-from labs.selectors import sample_predictions, sample_review_counts
+from labs.models import ReportRevision, Sample
+from labs.selectors import sample_predictions, sample_review_counts, sample_revisions
 from registry.models import ModelVersion
 
 REPORT_NUMBER_PREFIX = "HV"
@@ -108,9 +108,11 @@ def sample_differential(*, sample: Sample) -> list[DifferentialRow]:
     return differential_rows(sample_count(sample=sample).counted)
 
 
-def sample_report_number(sample: Sample) -> str:
-    """ "HV-2026-000123": the year the sample was made (lab time) and its id; the same on every print of it."""
-    return f"{REPORT_NUMBER_PREFIX}-{timezone.localtime(sample.created_at):%Y}-{sample.pk:06d}"
+def sample_report_number(sample: Sample, revision: int | None = None) -> str:
+    """ "HV-2026-000123": the year the sample was made (lab time) and its id, the same on every print of it; a
+    signed report adds its revision, "HV-2026-000123/2"."""
+    number = f"{REPORT_NUMBER_PREFIX}-{timezone.localtime(sample.created_at):%Y}-{sample.pk:06d}"
+    return f"{number}/{revision}" if revision else number
 
 
 def sample_model_versions(*, sample: Sample) -> QuerySet[ModelVersion]:
@@ -159,7 +161,14 @@ class SampleReport:
     model_versions: list[ModelVersion]
     min_cells: int
     waiting: int  # images stored but not classified yet (background workers)
+    revision: int | None  # the signed revision a verified sample's report is; None: preliminary
+    withdrawn: list[ReportRevision]  # the earlier signed revisions, each withdrawn, the first first
     counting_note: ClassVar[str] = COUNTING_NOTE
+
+    @property
+    def is_amended(self) -> bool:
+        """A signed report that replaces an earlier, withdrawn one."""
+        return bool(self.revision and self.withdrawn)
 
     @property
     def counted(self) -> int:
@@ -209,11 +218,17 @@ class SampleReport:
 
 
 def sample_report(*, sample: Sample) -> SampleReport:
+    """The report of the sample as it stands (``sample`` as given: the sign-off renders it verified before saving).
+
+    Every signed revision but the one in force is withdrawn, so a verified sample's report is the revision after
+    the withdrawn ones."""
     count = sample_count(sample=sample)
+    withdrawn = [revision for revision in sample_revisions(sample=sample) if revision.is_withdrawn]
+    revision = len(withdrawn) + 1 if sample.is_verified else None
     return SampleReport(
         sample=sample,
         lab_name=sample.lab.name if sample.lab_id else settings.HEMATOVISION_LAB_NAME,
-        number=sample_report_number(sample),
+        number=sample_report_number(sample, revision),
         differential=differential_rows(count.counted),
         other_cells=[OtherCellsRow(name, label, count.other[name]) for name, label in OTHER_KIND_CHOICES],
         not_recognised=count.not_recognised,
@@ -221,4 +236,6 @@ def sample_report(*, sample: Sample) -> SampleReport:
         model_versions=list(sample_model_versions(sample=sample)),
         min_cells=settings.HEMATOVISION_REPORT_MIN_CELLS,
         waiting=sample.waiting_images.count(),
+        revision=revision,
+        withdrawn=withdrawn,
     )

@@ -1,4 +1,6 @@
-"""Laboratories, their samples (one blood smear each) and each sample's audit trail."""
+"""Laboratories, their samples (one blood smear each), each sample's audit trail and its signed reports."""
+
+import uuid
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
@@ -12,8 +14,9 @@ NOTES_MAX_LENGTH = 4000  # a few paragraphs; the PDF report renders them in well
 NO_PERSONAL_DATA = "no patient names or other personal data"
 IDENTIFIER_HELP = f"Laboratory sample number ({NO_PERSONAL_DATA})."
 NOTES_HELP = f"Optional; {NO_PERSONAL_DATA}."
-UNVERIFY_PERMISSION = "labs.unverify_sample"  # Sample.Meta.permissions; staff grant it to a few people
+UNVERIFY_PERMISSION = "labs.unverify_sample"  # Sample.Meta.permissions; the Senior reviewers group holds it
 ADAPT_MODEL_PERMISSION = "labs.adapt_model"  # LabModelChange.Meta.permissions
+REPORTS_FOLDER = "reports"  # every signed report's PDF, in the default storage (apart from the uploads)
 
 
 class Lab(models.Model):
@@ -105,6 +108,9 @@ class SampleEvent(models.Model):
     )
     to_label = models.CharField(max_length=20, blank=True)
     reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
+    report_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="A verification's: the sha256 of the report PDF it signed and stored."
+    )
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -189,3 +195,39 @@ class LabModelChange(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in self.IN_PROGRESS
+
+
+def report_upload_to(revision: "ReportRevision", filename: str) -> str:
+    """A name of its own per signed PDF, by sample; never overwritten, never listed with the uploads."""
+    return f"{REPORTS_FOLDER}/{revision.sample_id}/revision-{revision.number}-{uuid.uuid4().hex}.pdf"
+
+
+class ReportRevision(models.Model):
+    """One signed revision of a sample's report: each verification makes the next one, its PDF stored as it was
+    signed (sha256 also in that verification's audit-trail entry), so it can be given out again byte for byte;
+    un-verifying withdraws it, with who, when and why.
+
+    Revisions signed before reports were stored (rebuilt from the audit trail by migration) have no PDF."""
+
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(help_text="1 for the first sign-off; 2 and on are amended reports.")
+    pdf = models.FileField(upload_to=report_upload_to, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField()
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["sample", "number"]
+        constraints = [models.UniqueConstraint(fields=["sample", "number"], name="unique_report_revision")]
+
+    def __str__(self) -> str:
+        return f"{self.sample}: report revision {self.number}"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None

@@ -1,9 +1,14 @@
 """The PDF sample report a laboratory files: lab, report number, the differential against reference intervals
-with a chart, review counts, sign-off and a signature line, the model, and every cell's crop by class."""
+with a chart, review counts, sign-off and a signature line, the model, and every cell's crop by class.
+
+A verified sample's report is signed: rendered once at its verification and stored (``services.sign_off``), with
+its revision in the number and, when it replaces a withdrawn one, "Amended" and that history. Any other print is
+preliminary: a band on every page and no signature block."""
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 from xml.sax.saxutils import escape
 
@@ -17,8 +22,11 @@ from reportlab.lib.units import inch, mm
 from reportlab.platypus import Image as RLImage
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from classifier import exports as prediction_exports
+from classifier import model_gateway
 from classifier.exports import SHA256_PREFIX
 from classifier.templatetags.hematovision import lab_time, person
+from labs import differential
 from labs.models import NOTES_MAX_LENGTH
 from labs.report_gallery import gallery_story, paragraph
 
@@ -30,6 +38,10 @@ FLAG_COLOUR = colors.HexColor("#b42318")
 WARNING_COLOUR = colors.HexColor("#b54708")
 CHART_WIDTH, CHART_HEIGHT, CHART_DPI = 150 * mm, 45 * mm, 200
 _UNBROKEN_RUN = re.compile(r"(\S{80})(?=\S)")  # the PDF breaks lines only at spaces
+PRELIMINARY_BAND = "PRELIMINARY — NOT VERIFIED"
+BAND_COLOUR = colors.HexColor("#b54708")
+BAND_HEIGHT = 8 * mm  # inside the top margin, above the text
+logger = logging.getLogger("hematovision.errors")
 
 
 def _notes_text(notes: str) -> str:
@@ -156,6 +168,90 @@ def _model_text(versions) -> str:
     return "; ".join(f"{version.name} (sha256 {version.sha256[:SHA256_PREFIX]})" for version in versions) or "none"
 
 
+def _revision_text(report) -> str:
+    if not report.revision:
+        return "preliminary, not signed"
+    return f"{report.revision}, amended" if report.is_amended else str(report.revision)
+
+
+def _withdrawn_text(report, revision) -> str:
+    """One earlier sign-off: who signed it and when, who withdrew it (un-verified the sample), when and why."""
+    number = differential.sample_report_number(report.sample, revision.number)
+    return (
+        f"Revision {revision.number} ({number}), signed by {person(revision.verified_by)} on "
+        f"{lab_time(revision.verified_at)}, was withdrawn (un-verified) by {person(revision.withdrawn_by)} on "
+        f"{lab_time(revision.withdrawn_at)}. Reason: {revision.withdrawal_reason}"
+    )
+
+
+def _history_story(report, styles, notice) -> list:
+    """What an amended report says first, and what a preliminary one of a withdrawn report says: each earlier
+    sign-off and its withdrawal."""
+    if not report.withdrawn:
+        return []
+    if report.revision:
+        heading = f"Amended: revision {report.revision} of this report replaces every earlier revision."
+    else:
+        heading = "Withdrawn: the earlier signed revisions of this report are no longer in force."
+    return [paragraph(heading, styles["Heading3"])] + [
+        paragraph(_withdrawn_text(report, revision), notice) for revision in report.withdrawn
+    ]
+
+
+def _sign_off_story(report, styles) -> list:
+    """A signed report: who verified it and when, and the signature and date line. A preliminary one: only that
+    it is not verified (its band says so on every page), no signature block to sign it as it is."""
+    sample = report.sample
+    if not report.revision:
+        return [
+            paragraph(
+                f"{PRELIMINARY_BAND}: this differential has not been signed off by a reviewer, and this print "
+                "cannot be signed.",
+                styles["Heading3"],
+            )
+        ]
+    return [
+        paragraph(f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}.", styles["Heading3"]),
+        Table(
+            [["Signature:", "", "Date:", ""]],
+            colWidths=[20 * mm, 80 * mm, 12 * mm, 40 * mm],
+            rowHeights=[12 * mm],
+            hAlign="LEFT",
+            style=[
+                ("LINEBELOW", (1, 0), (1, 0), 0.5, colors.black),
+                ("LINEBELOW", (3, 0), (3, 0), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ],
+        ),
+    ]
+
+
+def _page_marks(report):
+    """Drawn on every page: the preliminary band at the top (a page torn off still says it), the footer."""
+    amended = " (amended)" if report.is_amended else ""
+    footer = f"{report.lab_name} · report {report.number}{amended} · sample {report.sample.identifier}"
+    if not report.revision:
+        footer += f" · {PRELIMINARY_BAND}"
+
+    def draw(canvas, document):
+        canvas.saveState()
+        if not report.revision:
+            top = A4[1] - 4 * mm
+            canvas.setFillColor(BAND_COLOUR)
+            canvas.rect(0, top - BAND_HEIGHT, A4[0], BAND_HEIGHT, stroke=0, fill=1)
+            canvas.setFillColor(colors.white)
+            canvas.setFont("Helvetica-Bold", 12)
+            canvas.drawCentredString(A4[0] / 2, top - BAND_HEIGHT + 2.6 * mm, PRELIMINARY_BAND)
+            canvas.setFillColor(colors.black)
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(18 * mm, 10 * mm, footer)
+        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {document.page}")
+        canvas.restoreState()
+
+    return draw
+
+
 def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
     """The report a laboratory files: lab, report number, differential against reference intervals with a chart,
     review counts, sign-off and a signature line, the model, and every cell's crop by class.
@@ -174,18 +270,19 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
         spaceBefore=2 * mm,
         spaceAfter=3 * mm,
     )
+    amended = " · <b>Amended</b>" if report.is_amended else ""
     story = [
         Table(
             [
                 [
                     paragraph(report.lab_name, styles["Heading1"]),
                     Paragraph(
-                        f"Report <b>{escape(report.number)}</b>",
+                        f"Report <b>{escape(report.number)}</b>{amended}",
                         ParagraphStyle("number", parent=body, alignment=TA_RIGHT),
                     ),
                 ]
             ],
-            colWidths=[120 * mm, 54 * mm],
+            colWidths=[100 * mm, 74 * mm],  # room for the number of an amended report on one line
             style=[
                 ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                 ("LINEBELOW", (0, 0), (-1, 0), 1, colors.black),
@@ -197,6 +294,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
             [
                 ("Sample", sample.identifier),
                 ("Report number", report.number),
+                ("Revision", _revision_text(report)),
                 ("Created", lab_time(sample.created_at)),
                 ("Printed", lab_time(generated_at)),
                 ("Cells counted", str(report.counted)),
@@ -207,6 +305,7 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
             ],
             body,
         ),
+        *_history_story(report, styles, warning),
         paragraph(f"Notes: {_notes_text(sample.notes)}", body),  # a paragraph of its own: long notes span pages
         Spacer(1, 2 * mm),
     ]
@@ -230,36 +329,11 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
             ),
         ]
     story += _not_counted_story(report, styles)
-    if sample.is_verified:
-        verified = f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}."
-    else:
-        verified = "NOT VERIFIED: this differential has not been signed off by a reviewer."
-    story += [
-        paragraph(verified, styles["Heading3"]),
-        Table(
-            [["Signature:", "", "Date:", ""]],
-            colWidths=[20 * mm, 80 * mm, 12 * mm, 40 * mm],
-            rowHeights=[12 * mm],
-            hAlign="LEFT",
-            style=[
-                ("LINEBELOW", (1, 0), (1, 0), 0.5, colors.black),
-                ("LINEBELOW", (3, 0), (3, 0), 0.5, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ],
-        ),
-    ]
+    story += _sign_off_story(report, styles)
     story += [paragraph(f"Model: {version.name}, sha256 {version.sha256}", body) for version in report.model_versions]
     story += [paragraph(DISCLAIMER, styles["Italic"])]
     if gallery:
         story += gallery_story(gallery, crops, styles)
-
-    def footer(canvas, document):
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(18 * mm, 10 * mm, f"{report.lab_name} · report {report.number} · sample {sample.identifier}")
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {document.page}")
-        canvas.restoreState()
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -272,5 +346,23 @@ def sample_report_pdf(*, report, gallery, crops: dict, generated_at) -> bytes:
         topMargin=15 * mm,
         bottomMargin=18 * mm,
     )
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    marks = _page_marks(report)
+    document.build(story, onFirstPage=marks, onLaterPages=marks)
     return buffer.getvalue()
+
+
+def _cell_crop(prediction) -> bytes | None:
+    """The cell's crop for the report's gallery; None (a blank square) where its image cannot be read."""
+    try:
+        return prediction_exports.cell_crop_jpeg(prediction)
+    except (model_gateway.ImageError, OSError):
+        logger.warning("No cell crop for prediction %s in the report: its image could not be read.", prediction.pk)
+        return None
+
+
+def sample_pdf_render(*, report, generated_at) -> bytes:
+    """``differential.sample_report`` as a PDF with every cell's crop, printed at ``generated_at``: signed for a
+    verified sample (the sign-off renders it once and stores it), else preliminary."""
+    gallery = differential.sample_gallery(sample=report.sample)
+    crops = {prediction.pk: _cell_crop(prediction) for group in gallery for prediction in group.predictions}
+    return sample_report_pdf(report=report, gallery=gallery, crops=crops, generated_at=generated_at)

@@ -1,4 +1,5 @@
-"""Samples a user may see, their counts, cells and audit trail, and whether one is verified (frozen).
+"""Samples a user may see, their counts, cells, audit trail and signed reports, and whether one is verified
+(frozen).
 
 The access rules live here. A sample is seen by its owner, by the members of its lab, and by staff; anyone else
 gets a 404, exactly as for a record that does not exist.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -15,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from classifier.models import LABEL_CHOICES, Prediction, WaitingImage
-from labs.models import Lab, LabModelChange, Sample, SampleEvent
+from labs.models import Lab, LabModelChange, ReportRevision, Sample, SampleEvent
 
 VERIFIED_REFUSAL = "This sample is verified: nothing in it can change unless it is un-verified first."
 
@@ -180,3 +182,36 @@ def sample_lab_model(sample: Sample | None):
         return None
     lab = Lab.objects.select_related("active_model").only("active_model").get(pk=sample.lab_id)
     return lab.active_model
+
+
+def sample_revisions(*, sample: Sample) -> QuerySet[ReportRevision]:
+    """The sample's signed reports, the first first, with who signed and who withdrew each."""
+    return sample.revisions.select_related("verified_by", "withdrawn_by").order_by("number")
+
+
+def sample_revision_get(*, sample: Sample, number: int) -> ReportRevision:
+    """One signed report of a sample the user may see (get the sample with ``sample_get`` first) whose PDF is
+    stored, or 404."""
+    return get_object_or_404(sample.revisions.exclude(pdf=""), number=number)
+
+
+def sample_revision_in_force(*, sample: Sample) -> ReportRevision | None:
+    """The stored signed report a verified sample stands as; None for an unverified sample (its report is
+    preliminary) and for one signed before reports were stored."""
+    if not sample.is_verified:
+        return None
+    return sample.revisions.filter(withdrawn_at__isnull=True).exclude(pdf="").order_by("-number").first()
+
+
+def sample_four_eyes_refusal(*, sample: Sample, reviewer) -> str:
+    """Why ``reviewer`` may not verify the sample now under ``HEMATOVISION_UNVERIFY_FOUR_EYES`` (they withdrew its
+    last signed report: a second person must look at it), or '' when they may."""
+    if not settings.HEMATOVISION_UNVERIFY_FOUR_EYES or sample.is_verified:
+        return ""
+    last = sample.revisions.order_by("-number").first()
+    if last is None or last.withdrawn_by_id != reviewer.pk:
+        return ""
+    return (
+        f"Four-eyes rule: you withdrew revision {last.number} of this report, so another reviewer must verify the "
+        "sample again."
+    )

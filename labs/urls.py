@@ -17,5 +17,6 @@ urlpatterns = [
     path("samples/<int:pk>/unverify/", review.sample_unverify, name="sample_unverify"),
     path("samples/<int:pk>/sample.csv", exports.sample_csv, name="sample_csv"),
     path("samples/<int:pk>/report.pdf", exports.sample_pdf, name="sample_pdf"),
+    path("samples/<int:pk>/reports/<int:number>.pdf", exports.sample_revision_pdf, name="sample_revision_pdf"),
     path("samples/<int:pk>/reviewed-dataset.zip", exports.sample_dataset, name="sample_dataset"),
 ]

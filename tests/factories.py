@@ -3,6 +3,7 @@ uploads and ZIPs of them, users, samples and predictions made straight in the da
 model call needed), and tiny but complete model artifacts."""
 
 import datetime
+import importlib
 import io
 import re
 import struct
@@ -10,6 +11,7 @@ import zipfile
 import zlib
 
 import numpy as np
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -33,6 +35,8 @@ from ml.preprocessing import PreprocessingSpec, preprocess
 from registry.models import ModelVersion
 
 SHA256 = "0123456789abcdef" * 4
+SENIOR_REVIEWERS_MIGRATION = importlib.import_module("labs.migrations.0003_senior_reviewers_group")
+SENIOR_REVIEWERS_GROUP = SENIOR_REVIEWERS_MIGRATION.SENIOR_REVIEWERS_GROUP
 TINY_INPUT = 32  # the tiny test model's input side, in pixels
 
 
@@ -194,6 +198,19 @@ def reviewer_grant(user):
 def unverifier_grant(user):
     """Give an existing user the permission to un-verify samples (staff grant it in the admin)."""
     user.user_permissions.add(Permission.objects.get(codename="unverify_sample", content_type__app_label="labs"))
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions per instance
+
+
+def senior_reviewer_make(django_user_model, username: str, first_name: str = "", last_name: str = ""):
+    """A new member of the Reviewers and Senior reviewers groups: reviews, verifies and un-verifies.
+
+    The group is made again as its migration makes it where a live-server test's flush removed it (post_migrate
+    makes only the Reviewers group again)."""
+    user = reviewer_make(django_user_model, username)
+    user.first_name, user.last_name = first_name, last_name
+    user.save()
+    SENIOR_REVIEWERS_MIGRATION.senior_reviewers_group(apps, None)
+    user.groups.add(Group.objects.get(name=SENIOR_REVIEWERS_GROUP))
     return type(user).objects.get(pk=user.pk)  # a fresh instance: Django caches permissions per instance
 
 

@@ -63,11 +63,12 @@ class FileCleanup:
         self.left = [name for storage, name in self.files if not storage_delete(storage, name)]
 
 
-def files_delete_on_commit(predictions, waiting=()) -> FileCleanup:
+def files_delete_on_commit(predictions, waiting=(), fields=()) -> FileCleanup:
     """Files go only after the rows: a failed file delete leaves an orphan file (logged), never a row without
-    its image."""
+    its image. ``fields``: other stored files of the rows deleted (a sample's signed reports)."""
     files = [item for prediction in predictions for item in stored_files(prediction)]
     files += [(image.image.storage, image.image.name) for image in waiting]
+    files += [(field.storage, field.name) for field in fields if field.name]
     cleanup = FileCleanup(files)
     transaction.on_commit(cleanup.run)
     return cleanup

@@ -99,7 +99,7 @@ class SampleEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SampleEvent
-        fields = ["at", "kind", "actor", "prediction", "cell", "from_label", "to_label", "reason"]
+        fields = ["at", "kind", "actor", "prediction", "cell", "from_label", "to_label", "reason", "report_sha256"]
         read_only_fields = fields
 
 

@@ -144,7 +144,8 @@ class SampleDifferentialApi(SampleApi):
 class SampleVerifyApi(SampleApi):
     @extend_schema(
         summary="Verify (sign off) the sample: reviewers only, once every cell is confirmed, corrected "
-        "or excluded; then nothing in it changes",
+        "or excluded (under the four-eyes rule, not by whoever un-verified it); its report's next revision is "
+        "signed and stored, and the sample is frozen until un-verified",
         request=None,
         responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
     )
@@ -155,7 +156,8 @@ class SampleVerifyApi(SampleApi):
 
 class SampleUnverifyApi(SampleApi):
     @extend_schema(
-        summary="Un-verify a verified sample, with the reason (the un-verify permission only)",
+        summary="Un-verify a verified sample, with the reason (the un-verify permission only); its signed report "
+        "is withdrawn",
         request=ReasonSerializer,
         responses={200: SampleSerializer, 400: INVALID, 403: FORBIDDEN, 404: NOT_FOUND},
     )

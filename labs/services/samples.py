@@ -31,10 +31,14 @@ def sample_create(*, owner, identifier: str, notes: str = "", lab=None) -> Sampl
 
 @transaction.atomic
 def sample_delete(*, sample: Sample, actor=None) -> FileCleanup:
-    """Delete a sample, its cells and their files; never a verified one. ``actor`` (None: the system) must be its
-    owner or staff."""
+    """Delete a sample, its cells, its withdrawn reports and their files; never a verified one. ``actor`` (None: the
+    system) must be its owner or staff."""
     owner_or_staff_check(actor=actor, record=sample, what="this sample")
     sample_refuse_if_verified(sample)
-    cleanup = files_delete_on_commit(list(sample.predictions.all()), list(sample.waiting_images.all()))
+    cleanup = files_delete_on_commit(
+        list(sample.predictions.all()),
+        list(sample.waiting_images.all()),
+        [revision.pdf for revision in sample.revisions.all()],
+    )
     sample.delete()
     return cleanup

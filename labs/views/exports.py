@@ -1,8 +1,8 @@
-"""A sample's downloads: its CSV, its PDF report, and its reviewed images as a dataset. None of them writes."""
+"""A sample's downloads: its CSV, its PDF report (signed revisions as stored, else preliminary), and its reviewed
+images as a dataset. None of them writes."""
 
 from __future__ import annotations
 
-import logging
 import tempfile
 
 from django.contrib.auth.decorators import login_required
@@ -13,12 +13,10 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from classifier import exports as prediction_exports
-from classifier import model_gateway
 from classifier.models import REVIEW_PERMISSION
 from labs import differential, exports, report_pdf, selectors
 
 ZIP_SPOOL_BYTES = 64 * 1024 * 1024
-logger = logging.getLogger("hematovision.errors")
 
 
 def _download_name(sample, suffix: str) -> str:
@@ -36,27 +34,35 @@ def sample_csv(request, pk: int):
     )
 
 
-def _cell_crop(prediction) -> bytes | None:
-    """The cell's crop for the report's gallery; None (a blank square) where its image cannot be read."""
-    try:
-        return prediction_exports.cell_crop_jpeg(prediction)
-    except (model_gateway.ImageError, OSError):
-        logger.warning("No cell crop for prediction %s in the report: its image could not be read.", prediction.pk)
-        return None
+def _revision_response(sample, revision) -> FileResponse:
+    """A signed report exactly as stored at its verification."""
+    return FileResponse(
+        revision.pdf.open("rb"),
+        content_type="application/pdf",
+        filename=_download_name(sample, f"-report-revision-{revision.number}.pdf"),
+    )
 
 
 @login_required
 @require_GET
 def sample_pdf(request, pk: int):
+    """A verified sample's signed report as stored; any other print is preliminary, rendered now."""
     sample = selectors.sample_get(user=request.user, pk=pk)
-    gallery = differential.sample_gallery(sample=sample)
-    crops = {prediction.pk: _cell_crop(prediction) for group in gallery for prediction in group.predictions}
-    pdf = report_pdf.sample_report_pdf(
-        report=differential.sample_report(sample=sample), gallery=gallery, crops=crops, generated_at=timezone.now()
-    )
+    revision = selectors.sample_revision_in_force(sample=sample)
+    if revision is not None:
+        return _revision_response(sample, revision)
+    pdf = report_pdf.sample_pdf_render(report=differential.sample_report(sample=sample), generated_at=timezone.now())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_download_name(sample, ".pdf")}"'
     return response
+
+
+@login_required
+@require_GET
+def sample_revision_pdf(request, pk: int, number: int):
+    """Any signed revision of the report, withdrawn ones included, byte for byte as it was signed."""
+    sample = selectors.sample_get(user=request.user, pk=pk)
+    return _revision_response(sample, selectors.sample_revision_get(sample=sample, number=number))
 
 
 @login_required

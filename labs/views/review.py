@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from classifier.models import LABEL_NAMES, OTHER_KINDS, REASON_MAX_LENGTH, REVIEW_PERMISSION
 from classifier.views.common import error_text
-from labs import selectors
+from labs import differential, selectors
 from labs.services import review, sign_off
 
 EXCLUSION_SUGGESTIONS = ["Blast", "Smudge cell", "Artefact", "Not a white cell", "Two cells"]
@@ -68,6 +69,7 @@ def sample_review_grid(request, pk: int):
             "labels": REVIEW_LABELS,
             "reason_max_length": REASON_MAX_LENGTH,
             "reason_suggestions": EXCLUSION_SUGGESTIONS,
+            "four_eyes_refusal": selectors.sample_four_eyes_refusal(sample=sample, reviewer=request.user),
         },
     )
 
@@ -110,11 +112,30 @@ def sample_verify(request, pk: int):
 @login_required
 @require_POST
 def sample_unverify(request, pk: int):
+    """Two steps: the sample page's form sends the reason and is answered with what un-verifying withdraws and a
+    confirm button (``confirm=yes``); only that second post un-verifies."""
     sample = selectors.sample_get(user=request.user, pk=pk)
+    reason = request.POST.get("reason", "")
     try:
-        sign_off.sample_unverify(sample=sample, actor=request.user, reason=request.POST.get("reason", ""))
+        if request.POST.get("confirm") != "yes":
+            reason = sign_off.sample_unverify_check(sample=sample, actor=request.user, reason=reason)
+            return render(
+                request,
+                "labs/samples/unverify_confirm.html",
+                {
+                    "sample": sample,
+                    "reason": reason,
+                    "report": differential.sample_report(sample=sample),
+                    "four_eyes": settings.HEMATOVISION_UNVERIFY_FOUR_EYES,
+                },
+            )
+        sign_off.sample_unverify(sample=sample, actor=request.user, reason=reason)
     except ValidationError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, f"Sample {sample.identifier} is open again; the reason is in its audit trail.")
+        messages.success(
+            request,
+            f"Sample {sample.identifier} is open again and its signed report withdrawn; the reason is in its "
+            "audit trail.",
+        )
     return redirect("labs:sample_detail", pk=sample.pk)

@@ -61,6 +61,8 @@ def sample_detail(request, pk: int):
             "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
             "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
+            "four_eyes_refusal": selectors.sample_four_eyes_refusal(sample=sample, reviewer=request.user),
+            "revisions": selectors.sample_revisions(sample=sample),
             "reason_max_length": REASON_MAX_LENGTH,
             "counts": report.review_counts,
             "events": selectors.sample_events(sample=sample),

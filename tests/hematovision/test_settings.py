@@ -86,3 +86,12 @@ def test_a_negative_token_lifetime_is_refused_by_the_check_without_a_traceback()
 def test_a_fractional_token_lifetime_is_read():
     result = manage("shell", "--no-imports", "-c", TOKEN_TTL, HEMATOVISION_TOKEN_TTL_HOURS="0.01")
     assert result.stdout.split() == ["0.01"], result.stderr
+
+
+FOUR_EYES = "from django.conf import settings; print(settings.HEMATOVISION_UNVERIFY_FOUR_EYES)"
+
+
+def test_the_four_eyes_rule_is_off_unless_switched_on():
+    assert manage("shell", "--no-imports", "-c", FOUR_EYES).stdout.split() == ["False"]
+    result = manage("shell", "--no-imports", "-c", FOUR_EYES, HEMATOVISION_UNVERIFY_FOUR_EYES="true")
+    assert result.stdout.split() == ["True"], result.stderr

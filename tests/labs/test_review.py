@@ -205,7 +205,8 @@ def test_an_empty_sample_cannot_be_verified(reviewer_client, sample):
 def test_verify_asks_once_for_confirmation(reviewer_client, sample):
     prediction_make(sample)
     content = reviewer_client.get(grid_url(sample)).content.decode()
-    assert content.count("data-confirm=") == 1 and "Once verified, nothing in it can change." in content
+    assert content.count("data-confirm=") == 1 and "You sign its report, and the sample is frozen until" in content
+    assert "nothing in it can change" not in content  # untrue: a holder of the un-verify permission can open it
 
 
 def test_non_reviewer_cannot_verify(alice_client, user):

@@ -6,8 +6,16 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction
+from labs.differential import sample_report_number
 from labs.models import SampleEvent
-from tests.factories import lab_make, media_files, reviewer_make, sample_verified_make, unverifier_grant, upload_file
+from tests.factories import (
+    lab_make,
+    media_files,
+    reviewer_make,
+    sample_verified_make,
+    unverifier_grant,
+    upload_file,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +28,12 @@ def reviewer(django_user_model):
 @pytest.fixture
 def verified(user, reviewer):
     return sample_verified_make(user, reviewer)
+
+
+@pytest.fixture
+def supervisor(django_user_model):
+    """Staff allowed to un-verify (staff see every sample)."""
+    return unverifier_grant(django_user_model.objects.create_user("vera", password="s3cret-pass-vera", is_staff=True))
 
 
 def snapshot(sample):
@@ -92,7 +106,7 @@ def test_unverify_asks_for_a_reason_and_records_who_when_and_why(client, django_
     assert "Give a reason for un-verifying" in client.post(url, {"reason": " "}, follow=True).content.decode()
     verified.refresh_from_db()
     assert verified.is_verified
-    response = client.post(url, {"reason": "Wrong smear scanned"}, follow=True)
+    response = client.post(url, {"reason": "Wrong smear scanned", "confirm": "yes"}, follow=True)
     assert "is open again" in response.content.decode()
     verified.refresh_from_db()
     assert not verified.is_verified and verified.verified_by is None
@@ -106,3 +120,27 @@ def test_the_audit_trail_is_shown_on_the_sample_page(client, user, reviewer, ver
     trail = content[content.index('id="audit-trail"') :]
     assert trail.count('class="event-verified"') == 1
     assert "Verified" in trail and "rita" in trail
+
+
+def test_unverify_asks_for_confirmation_on_the_page_before_anything_changes(client, supervisor, verified):
+    client.force_login(supervisor)
+    url = reverse("labs:sample_unverify", args=[verified.pk])
+    asked = client.post(url, {"reason": "Wrong smear scanned"})
+    content = asked.content.decode()
+    assert asked.status_code == 200 and 'id="unverify-confirm-form"' in content
+    assert f"withdraws the signed report <strong>{sample_report_number(verified, 1)}</strong>" in content
+    assert "revision 2, marked <strong>Amended</strong>" in content
+    assert 'name="reason" value="Wrong smear scanned"' in content and 'name="confirm" value="yes"' in content
+    verified.refresh_from_db()
+    assert verified.is_verified and not SampleEvent.objects.filter(kind="unverified").exists()
+    client.post(url, {"reason": "Wrong smear scanned", "confirm": "yes"})
+    verified.refresh_from_db()
+    assert not verified.is_verified and SampleEvent.objects.filter(kind="unverified").count() == 1
+
+
+def test_the_confirmation_still_needs_a_reason(client, supervisor, verified):
+    client.force_login(supervisor)
+    response = client.post(reverse("labs:sample_unverify", args=[verified.pk]), {"confirm": "yes"}, follow=True)
+    assert "Give a reason for un-verifying" in response.content.decode()
+    verified.refresh_from_db()
+    assert verified.is_verified

@@ -164,7 +164,7 @@ def test_sample_page_carries_the_report_fields(client, user, settings, django_us
     client.force_login(reviewer)
     content = client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
     assert "Haematology North · report" in content
-    assert f'id="report-number">{sample_report_number(sample)}<' in content
+    assert f'id="report-number">{sample_report_number(sample, 1)}<' in content  # verified: its first revision
     assert "10 cells counted" in content
     assert "Reviewed 3 of 11: 1 confirmed, 1 corrected, 1 excluded (not counted)." in content
     assert f"Only 10 cells counted, fewer than the {settings.HEMATOVISION_REPORT_MIN_CELLS}" in content

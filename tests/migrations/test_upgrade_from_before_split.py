@@ -16,6 +16,11 @@ DUMP = Path(__file__).with_name("before_split.sql")
 # Relabelled by classifier 0009 (the models moved app, or were renamed): compared apart, below.
 RELABELLED = {"django_content_type", "auth_permission"}
 NOT_DATA = {"django_migrations", "sqlite_sequence"}  # what migrations applied; SQLite's id counters
+# Made by migrations after the split: the signed-report revisions (labs 0002, one for S-VERIFIED from its audit
+# trail) and the Senior reviewers group with the un-verify permission (labs 0003); compared apart, below.
+NEW_TABLES = {"labs_reportrevision"}
+GAINED_ROWS = {"auth_group": 1, "auth_group_permissions": 1}
+NEW_CONTENT_TYPES = {("labs", "reportrevision")}  # with its four permissions
 FILE_COLUMNS = {"classifier_prediction": ("image", "preview", "cell_crop", "gradcam"), "classifier_pendingimage": ("image",)}
 CHECKS = """
 from django.contrib.auth.models import Permission
@@ -24,8 +29,12 @@ from classifier.models import Prediction, WaitingImage
 from labs.models import Lab, Sample
 from registry.models import ModelVersion
 from labs.selectors import sample_review_counts
+from django.contrib.auth.models import Group
 uma, rita = User.objects.get(username="uma"), User.objects.get(username="rita")
 assert uma.has_perm("labs.unverify_sample") and not rita.has_perm("labs.unverify_sample")
+assert [p.codename for p in Group.objects.get(name="Senior reviewers").permissions.all()] == ["unverify_sample"]
+revision = Sample.objects.get(identifier="S-VERIFIED").revisions.get()
+assert (revision.number, revision.verified_by, revision.pdf.name, revision.is_withdrawn) == (1, rita, "", False)
 assert rita.has_perm("classifier.review_prediction") and not uma.has_perm("classifier.review_prediction")
 assert Permission.objects.filter(codename="view_waitingimage", content_type__app_label="classifier").exists()
 assert Lab.objects.get().members.count() == 2 and Sample.objects.get(identifier="S-VERIFIED").is_verified
@@ -39,10 +48,21 @@ print("upgraded")
 """
 
 
-def _tables(path: Path) -> dict[str, list]:
+def _columns(path: Path) -> dict[str, str]:
+    """Each table's columns, as a SELECT list."""
     with sqlite3.connect(path) as connection:
         names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: sorted(map(repr, connection.execute(f'SELECT * FROM "{name}"'))) for name in names}
+        return {
+            name: ", ".join(f'"{row[1]}"' for row in connection.execute(f'PRAGMA table_info("{name}")'))
+            for name in names
+        }
+
+
+def _tables(path: Path, columns: dict[str, str]) -> dict[str, list]:
+    """Every row of the tables in ``columns``, only those columns (columns added since are compared apart)."""
+    with sqlite3.connect(path) as connection:
+        return {name: sorted(map(repr, connection.execute(f'SELECT {select} FROM "{name}"')))
+                for name, select in columns.items()}
 
 
 def _manage(*args, database: Path, media: Path) -> subprocess.CompletedProcess:
@@ -70,23 +90,28 @@ def database_before_split(tmp_path) -> tuple[Path, Path, list[Path]]:
 
 def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database_before_split):
     database, media, files = database_before_split
-    before = _tables(database)
+    columns = _columns(database)
+    before = _tables(database, columns)
     contents = {path: path.read_bytes() for path in files}
 
     migrated = _manage("migrate", "--noinput", database=database, media=media)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert "Recorded accounts.0001_initial" in migrated.stdout
 
-    after = _tables(database)
-    assert set(after) == set(before)  # no table made, dropped or renamed
-    for table in set(before) - RELABELLED - NOT_DATA:
+    assert set(_columns(database)) == set(columns) | NEW_TABLES  # none dropped or renamed
+    after = _tables(database, columns)
+    for table in set(before) - RELABELLED - NOT_DATA - set(GAINED_ROWS):
         assert after[table] == before[table], table
-    assert len(after["django_content_type"]) == len(before["django_content_type"])  # moved, none made
-    assert len(after["auth_permission"]) == len(before["auth_permission"])
+    for table, gained in GAINED_ROWS.items():
+        assert set(before[table]) <= set(after[table]) and len(after[table]) == len(before[table]) + gained, table
+    made = len(NEW_CONTENT_TYPES)  # the rest moved
+    assert len(after["django_content_type"]) == len(before["django_content_type"]) + made
+    assert len(after["auth_permission"]) == len(before["auth_permission"]) + 4 * made
     with sqlite3.connect(database) as connection:
         labels = set(connection.execute("SELECT app_label, model FROM django_content_type"))
     assert {("accounts", "user"), ("labs", "lab"), ("labs", "sample"), ("labs", "sampleevent"),
-            ("registry", "modelversion"), ("classifier", "prediction"), ("classifier", "waitingimage")} <= labels
+            ("registry", "modelversion"), ("classifier", "prediction"), ("classifier", "waitingimage"),
+            *NEW_CONTENT_TYPES} <= labels
     assert not {label for label in labels if label[0] == "classifier"} - {("classifier", "prediction"),
                                                                          ("classifier", "waitingimage")}
     assert {path: path.read_bytes() for path in files} == contents

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keras
+
 from ml import CLASS_NAMES, MODEL_CLASSES
 from ml.artifact import ArtifactMetadata, load_artifact
 from ml.data import LabelledImage, fingerprint
@@ -26,6 +28,9 @@ from ml.training import compile_for_phase, fit_novelty, make_dataset, save_and_e
 
 # A shared set may lose at most this much accuracy (a fraction: one point) for a lab's model to be activated.
 MAX_SHARED_DROP = 0.01
+# As accurate on the lab's held-out cells counts as better only with a log loss lower by this much: an unchanged
+# network read through another runtime differs by rounding, which is no reason to switch.
+LOG_LOSS_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ def fine_tune(
     """Fine-tune the model at ``base_model_path`` for the lab, save it (OpenVINO export included) and return its
     metadata. Prints each phase; Keras prints the progress bar."""
     started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)  # the same cells give the same model
     model, _, base = load_artifact(base_model_path)
     lab_cells, replay = lab_training_mix(lab_source, replay_sources, config)
     repeats = max(1, round(config.lab_share * len(replay) / ((1 - config.lab_share) * max(1, len(lab_cells)))))
@@ -147,15 +153,21 @@ class Decision:
 
 def decide(lab_set: str, shared_sets: list[str], current: dict[str, dict], candidate: dict[str, dict]) -> Decision:
     """Activate the candidate only if it is better on the lab's held-out cells and at most ``MAX_SHARED_DROP``
-    worse on every shared set; ``current`` and ``candidate`` are evaluations keyed by set name."""
+    worse on every shared set; ``current`` and ``candidate`` are evaluations keyed by set name.
+
+    Better is more accurate, or as accurate and surer of the true classes (a lower log loss): a lab's first
+    held-out cells are few, and both models may read them all correctly.
+    """
     lines, activate = [], True
-    before, after = current[lab_set]["accuracy"], candidate[lab_set]["accuracy"]
-    better = after > before
+    now, new = current[lab_set], candidate[lab_set]
+    before, after = now["accuracy"], new["accuracy"]
+    surer = after == before and new["log_loss"] < now["log_loss"] - LOG_LOSS_MARGIN
+    better = after > before or surer
     activate &= better
-    lines.append(
-        f"{lab_set} ({candidate[lab_set]['n_images']} cells): {before:.1%} now, {after:.1%} with the lab's model "
-        f"({'better' if better else 'not better'})"
-    )
+    verdict = "better" if after > before else "not better"
+    if after == before:
+        verdict = f"{'better' if surer else 'not better'}: log loss {now['log_loss']:.3f} now, {new['log_loss']:.3f}"
+    lines.append(f"{lab_set} ({new['n_images']} cells): {before:.1%} now, {after:.1%} with the lab's model ({verdict})")
     for name in shared_sets:
         before, after = current[name]["accuracy"], candidate[name]["accuracy"]
         kept = after >= before - MAX_SHARED_DROP

@@ -54,6 +54,9 @@ def evaluate_set(
         **metrics,
         **review_summary(probabilities, labels, unlike, review_threshold),
         "review_threshold": review_threshold,
+        # how sure the model is of the true class (lower is better): it still tells two models apart when a small
+        # set, such as a lab's held-out cells, is read equally well by both
+        "log_loss": float(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1)).mean()),
         "accuracy_ci95": bootstrap_accuracy_ci(samples, correct),
         "images_per_second": round(images_per_second, 1),
         "split": name,

@@ -35,8 +35,16 @@ class TrainingDistribution:
 
     @cached_property
     def _whitening(self) -> np.ndarray:
-        """L with L Lᵀ = precision: the Mahalanobis distance is the Euclidean one after multiplying by L."""
-        return np.linalg.cholesky(self.precision)
+        """L with L Lᵀ = precision: the Mahalanobis distance is the Euclidean one after multiplying by L.
+
+        Fitted on few images (a lab model's check, from a few hundred), the precision saved as float32 can lose
+        its smallest eigenvalues to rounding and Cholesky then refuses it: those are clipped at zero instead.
+        """
+        try:
+            return np.linalg.cholesky(self.precision)
+        except np.linalg.LinAlgError:
+            values, vectors = np.linalg.eigh((self.precision + self.precision.T) / 2)
+            return vectors * np.sqrt(np.clip(values, 0, None))
 
     @cached_property
     def _whitened_means(self) -> np.ndarray:

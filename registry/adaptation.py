@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # What the side-by-side table keeps of each evaluation (the candidate's full figures go on its ModelVersion).
-SUMMARY_KEYS = ("n_images", "accuracy", "macro_f1", "flagged_share", "wrong_unflagged_share")
+SUMMARY_KEYS = ("n_images", "accuracy", "macro_f1", "log_loss", "flagged_share", "wrong_unflagged_share")
 
 
 class LabModelError(Exception):
@@ -195,4 +195,4 @@ def _evaluate_current(current: ModelVersion, sets: list[tuple[str, list]], revie
 
 
 def _summaries(metrics: dict[str, dict]) -> dict:
-    return {"sets": {name: {key: figures[key] for key in SUMMARY_KEYS} for name, figures in metrics.items()}}
+    return {"sets": {name: {key: figures.get(key) for key in SUMMARY_KEYS} for name, figures in metrics.items()}}

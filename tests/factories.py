@@ -389,6 +389,20 @@ def coloured_cells_folder(root, per_class: int, first_seed: int = 10_000):
     return root
 
 
+# adapt_model options for the tiny model: the head alone, briefly, at a high rate, which learns the generated cells'
+# colour rule reliably in seconds.
+FAST_LAB_MODEL_BUILD = [
+    "--epochs",
+    "10",
+    "--learning-rate",
+    "0.01",
+    "--fine-tune-layers",
+    "0",
+    "--replay-per-class",
+    "10",
+]
+
+
 def lab_cells_make(lab, owner, reviewer, per_class: int, identifier: str = "S-CELLS") -> Sample:
     """A verified sample of ``lab`` with ``per_class`` generated cells of each class, each confirmed by
     ``reviewer`` (the model's answer is taken as wrong and corrected for one in two)."""

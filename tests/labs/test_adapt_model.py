@@ -7,10 +7,17 @@ from django.core.management import CommandError, call_command
 from classifier.services.predictions import prediction_create_many
 from labs.models import LabModelChange
 from registry.models import ModelVersion
-from tests.factories import coloured_cell_bytes, lab_cells_make, lab_make, reviewer_make, sample_make, upload_file
+from tests.factories import (
+    FAST_LAB_MODEL_BUILD,
+    coloured_cell_bytes,
+    lab_cells_make,
+    lab_make,
+    reviewer_make,
+    sample_make,
+    upload_file,
+)
 
 pytestmark = pytest.mark.django_db
-FAST = ["--epochs", "4", "--learning-rate", "0.001", "--replay-per-class", "10"]
 
 
 @pytest.fixture
@@ -37,7 +44,7 @@ def test_a_better_lab_model_serves_that_lab_only_until_it_is_reverted(lab_model_
     """The generated cells' class is their nucleus colour, which the untrained shared model does not read."""
     south = lab_make(user, name="Haematology South", slug="haematology-south")
 
-    call_command("adapt_model", "--lab", north.slug, *FAST)
+    call_command("adapt_model", "--lab", north.slug, *FAST_LAB_MODEL_BUILD)
 
     output = capsys.readouterr().out
     north.refresh_from_db()
@@ -92,7 +99,7 @@ def test_too_few_verified_cells_is_refused_and_changes_nothing(lab_model_setting
     lab_cells_make(lab, user, reviewer, per_class=4)
 
     with pytest.raises(CommandError, match="Refused"):
-        call_command("adapt_model", "--lab", lab.slug, *FAST)
+        call_command("adapt_model", "--lab", lab.slug, *FAST_LAB_MODEL_BUILD)
 
     change = LabModelChange.objects.get(lab=lab)
     assert change.status == LabModelChange.Status.REFUSED

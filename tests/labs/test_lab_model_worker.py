@@ -9,10 +9,16 @@ from classifier.models import Prediction
 from classifier.services.waiting import sample_images_add
 from labs.models import Lab, LabModelChange
 from labs.services.lab_models import lab_model_request
-from tests.factories import coloured_cell_bytes, lab_cells_make, lab_make, reviewer_make, sample_make, upload_file
+from tests.factories import (
+    FAST_LAB_MODEL_BUILD,
+    coloured_cell_bytes,
+    lab_cells_make,
+    lab_make,
+    reviewer_make,
+    sample_make,
+    upload_file,
+)
 from tests.workers import start_worker, wait_for_workers
-
-FAST = ["--epochs", "4", "--learning-rate", "0.001", "--replay-per-class", "10"]
 
 
 def _queue_one(user, sample, name: str) -> None:
@@ -44,7 +50,7 @@ def test_a_worker_builds_a_lab_model_and_serves_a_new_one_without_restarting(
         try:
             _queue_one(user, sample, "before.jpeg")
             wait_for_workers(lambda: Prediction.objects.filter(sample=sample).exists(), 120, "the first cell", log_path)
-            call_command("adapt_model", "--lab", lab.slug, *FAST)  # activated here, in another process
+            call_command("adapt_model", "--lab", lab.slug, *FAST_LAB_MODEL_BUILD)  # activated here, in another process
             lab_model = Lab.objects.get(pk=lab.pk).active_model
             assert lab_model is not None
             _queue_one(user, sample, "after-activation.jpeg")

@@ -17,10 +17,12 @@ DUMP = Path(__file__).with_name("before_split.sql")
 RELABELLED = {"django_content_type", "auth_permission"}
 NOT_DATA = {"django_migrations", "sqlite_sequence"}  # what migrations applied; SQLite's id counters
 # Made by migrations after the split: the signed-report revisions (labs 0002, one for S-VERIFIED from its audit
-# trail) and the Senior reviewers group with the un-verify permission (labs 0003); compared apart, below.
-NEW_TABLES = {"labs_reportrevision"}
+# trail), the Senior reviewers group with the un-verify permission (labs 0003) and the labs' model history with
+# its adapt-model permission (labs 0004); compared apart, below.
+NEW_TABLES = {"labs_reportrevision", "labs_labmodelchange"}
 GAINED_ROWS = {"auth_group": 1, "auth_group_permissions": 1}
-NEW_CONTENT_TYPES = {("labs", "reportrevision")}  # with its four permissions
+NEW_CONTENT_TYPES = {("labs", "reportrevision"), ("labs", "labmodelchange")}  # with their four permissions each
+NEW_CUSTOM_PERMISSIONS = 1  # labs.adapt_model
 FILE_COLUMNS = {"classifier_prediction": ("image", "preview", "cell_crop", "gradcam"), "classifier_pendingimage": ("image",)}
 CHECKS = """
 from django.contrib.auth.models import Permission
@@ -106,7 +108,7 @@ def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database
         assert set(before[table]) <= set(after[table]) and len(after[table]) == len(before[table]) + gained, table
     made = len(NEW_CONTENT_TYPES)  # the rest moved
     assert len(after["django_content_type"]) == len(before["django_content_type"]) + made
-    assert len(after["auth_permission"]) == len(before["auth_permission"]) + 4 * made
+    assert len(after["auth_permission"]) == len(before["auth_permission"]) + 4 * made + NEW_CUSTOM_PERMISSIONS
     with sqlite3.connect(database) as connection:
         labels = set(connection.execute("SELECT app_label, model FROM django_content_type"))
     assert {("accounts", "user"), ("labs", "lab"), ("labs", "sample"), ("labs", "sampleevent"),

@@ -38,6 +38,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="0 keeps the shared model's weights")
         parser.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate)
+        parser.add_argument(
+            "--fine-tune-layers",
+            type=int,
+            default=DEFAULTS.fine_tune_layers,
+            help="top base layers trained (155 = all of MobileNetV2; 0 = the head only)",
+        )
         parser.add_argument("--replay-per-class", type=int, default=DEFAULTS.replay_per_class)
 
     def handle(self, *args, **options):
@@ -57,6 +63,7 @@ class Command(BaseCommand):
         config = AdaptationConfig(
             epochs=options["epochs"],
             learning_rate=options["learning_rate"],
+            fine_tune_layers=options["fine_tune_layers"],
             replay_per_class=options["replay_per_class"],
         )
         change = lab_model_build(

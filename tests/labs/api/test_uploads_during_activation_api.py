@@ -11,10 +11,16 @@ from rest_framework.authtoken.models import Token
 
 from classifier.models import Prediction
 from labs.models import Lab, LabModelChange
-from tests.factories import coloured_cell_bytes, lab_cells_make, lab_make, reviewer_make, sample_make
+from tests.factories import (
+    FAST_LAB_MODEL_BUILD,
+    coloured_cell_bytes,
+    lab_cells_make,
+    lab_make,
+    reviewer_make,
+    sample_make,
+)
 
 AFTER_ACTIVATION = 3  # uploads each client still sends once the lab's model is active
-FAST = ["--epochs", "4", "--learning-rate", "0.001", "--replay-per-class", "10"]
 
 
 def _upload_until(url: str, token: str, activated: threading.Event) -> list[int]:
@@ -48,7 +54,7 @@ def test_no_upload_fails_while_a_lab_model_is_built_and_activated(
             for sample in (in_north, in_south)
         ]
         try:
-            call_command("adapt_model", "--lab", north.slug, *FAST)
+            call_command("adapt_model", "--lab", north.slug, *FAST_LAB_MODEL_BUILD)
         finally:
             activated.set()
         codes = [client.result() for client in clients]

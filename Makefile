@@ -19,7 +19,7 @@ PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cro
 	test_calibrate_review_threshold test_leave_one_lab_out
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
-.PHONY: install run model train cross-validate calibrate leave-one-lab-out test test-postgres lint check-deploy evaluate bench bench-load \
+.PHONY: install run model train cross-validate calibrate leave-one-lab-out bench-adaptation test test-postgres lint check-deploy evaluate bench bench-load \
 	bench-runtime superuser clean
 
 install: $(VENV)/.installed
@@ -42,6 +42,28 @@ train: install
 run: model
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn hematovision.wsgi --bind $(HOST):$(PORT)
+
+# A lab's own model, measured (docs/model-card.md, "Adapting to a laboratory"): a shared model trained on Kaggle
+# only (once), then PBC as a stand-in lab with N verified cells per class, through the app, and adapt_model; each N
+# on a throwaway database and media folder under $(ADAPTATION_DIR).
+ADAPTATION_DIR ?= artifacts/adaptation
+ADAPTATION_CELLS ?= 10 100
+KAGGLE_ONLY := $(ADAPTATION_DIR)/kaggle-only/model.keras
+bench-adaptation: install
+	test -f $(KAGGLE_ONLY) || (DATABASE_URL=sqlite:///$(abspath $(ADAPTATION_DIR))/train.sqlite3 \
+		$(BIN)/python manage.py migrate --noinput -v 0 && DATABASE_URL=sqlite:///$(abspath $(ADAPTATION_DIR))/train.sqlite3 \
+		$(BIN)/python manage.py train_model --source kaggle=$(HEMATOVISION_DATASET_DIR) --output $(KAGGLE_ONLY))
+	for cells in $(ADAPTATION_CELLS); do \
+		run=$(abspath $(ADAPTATION_DIR))/$$cells-per-class; rm -rf $$run; mkdir -p $$run; \
+		export DATABASE_URL=sqlite:///$$run/db.sqlite3 HEMATOVISION_MEDIA_ROOT=$$run/media \
+			HEMATOVISION_MODEL_PATH=$(abspath $(KAGGLE_ONLY)) HEMATOVISION_LAB_MODELS_DIR=$$run/lab-models; \
+		$(BIN)/python manage.py migrate --noinput -v 0 && \
+		$(BIN)/python manage.py evaluate_model --source kaggle=$(HEMATOVISION_DATASET_DIR) \
+			--source pbc=$(HEMATOVISION_PBC_DIR) > $$run/shared-evaluation.txt && \
+		$(BIN)/python manage.py benchmark_adaptation --lab-source pbc=$(HEMATOVISION_PBC_DIR) --cells-per-class $$cells \
+			-- --source kaggle=$(HEMATOVISION_DATASET_DIR) --evaluate-on kaggle=$(HEMATOVISION_DATASET_DIR) \
+			--evaluate-on pbc=$(HEMATOVISION_PBC_DIR) || exit 1; \
+	done
 
 test: install
 	$(BIN)/python -m pytest

@@ -214,11 +214,9 @@ class ClassifierCache:
     """The classifiers a process serves (the shared model and the labs' own), at most ``capacity`` at once, the
     least recently used dropped first; each reloaded only when its artifact or metadata changes; thread-safe.
 
-    A loaded MobileNetV2 classifier (Keras model kept for Grad-CAM, plus its OpenVINO compilation) costs about
-    ``MEMORY_PER_CLASSIFIER_MB`` of resident memory (docs/benchmark.md, "Memory per served model").
+    What each loaded classifier costs in resident memory is measured in docs/benchmark.md ("Memory per served
+    model").
     """
-
-    MEMORY_PER_CLASSIFIER_MB = 120
 
     def __init__(self, capacity: int = 1):
         if capacity < 1:

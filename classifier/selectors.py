@@ -39,11 +39,17 @@ def prediction_list_visible(*, user) -> QuerySet[Prediction]:
         predictions = Prediction.objects.all()
     else:  # a subquery, not a join over the members: no row is repeated
         predictions = Prediction.objects.filter(Q(owner=user) | Q(sample__lab__in=user.labs.values("pk")))
-    return predictions.select_related("model_version", "reviewed_by")
+    return predictions.select_related("model_version", "reviewed_by", "sample")
 
 
 def prediction_get_visible(*, user, pk: int) -> Prediction:
     return get_object_or_404(prediction_list_visible(user=user), pk=pk)
+
+
+def prediction_deletable(*, user, prediction: Prediction) -> bool:
+    """Whether the cell page offers Delete: only on the user's own prediction, never in a verified (frozen) sample;
+    the service refuses the rest whatever a page offers."""
+    return prediction.owner_id == user.pk and not (prediction.sample_id and prediction.sample.is_verified)
 
 
 def waiting_ids(*, sample=None, queued_before: datetime | None = None) -> list[int]:

@@ -113,8 +113,9 @@ def sample_predictions(*, sample: Sample, needs_review: bool | None = None) -> Q
 
 
 def sample_predictions_by_class(*, sample: Sample, needs_review: bool | None = None) -> list[tuple[str, list]]:
-    """(label, its cells) per predicted label, the four classes then the other kinds: the review grid's groups."""
-    predictions = list(sample_predictions(sample=sample, needs_review=needs_review))
+    """(label, its cells) per predicted label, the four classes then the other kinds: the review grid's groups,
+    each least confident first, so the cells most likely wrong are not lost among many sure ones."""
+    predictions = list(sample_predictions(sample=sample, needs_review=needs_review).order_by("confidence", "id"))
     groups = [(label, [item for item in predictions if item.predicted_label == name]) for name, label in LABEL_CHOICES]
     return [(label, cells) for label, cells in groups if cells]
 
@@ -130,6 +131,28 @@ def sample_review_counts(sample: Sample) -> dict:
         corrected=Count("pk", filter=relabelled & ~Q(reviewed_label=F("predicted_label"))),
         excluded=Count("pk", filter=Q(excluded=True)),
     )
+
+
+def sample_verify_refusal(sample: Sample) -> ValidationError | None:
+    """Why the sample cannot be verified yet (images waiting for a worker, no cells, cells not reviewed), or None:
+    the sign-off service raises it, and the pages show it beside Verify before anyone is asked to confirm."""
+    waiting = sample.waiting_images.count()
+    if waiting:
+        return ValidationError(
+            f"{waiting} image(s) are still waiting to be classified; verify the sample once every image is classified.",
+            code="waiting",
+        )
+    counts = sample_review_counts(sample)
+    if not counts["total"]:
+        return ValidationError("This sample has no classified cells yet; there is nothing to verify.", code="empty")
+    unhandled = counts["total"] - counts["reviewed"]
+    if unhandled:
+        return ValidationError(
+            f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
+            "exclude every cell before verifying the sample.",
+            code="unreviewed",
+        )
+    return None
 
 
 def sample_events(*, sample: Sample) -> QuerySet[SampleEvent]:

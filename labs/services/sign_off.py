@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labs.models import UNVERIFY_PERMISSION, Sample, SampleEvent
-from labs.selectors import sample_refuse_if_verified, sample_review_counts
+from labs.selectors import sample_refuse_if_verified, sample_verify_refusal
 from labs.services.review import reason_checked, reviewer_check
 
 
@@ -17,20 +17,9 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
     """Sign the sample off once every cell is confirmed, corrected or excluded; from then on it is frozen."""
     reviewer_check(reviewer)
     sample_refuse_if_verified(sample)
-    waiting = sample.waiting_images.count()
-    if waiting:
-        raise ValidationError(
-            f"{waiting} image(s) are still waiting to be classified; verify the sample once every image is classified."
-        )
-    counts = sample_review_counts(sample)
-    if not counts["total"]:
-        raise ValidationError("This sample has no classified cells yet; there is nothing to verify.")
-    unhandled = counts["total"] - counts["reviewed"]
-    if unhandled:
-        raise ValidationError(
-            f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
-            "exclude every cell before verifying the sample."
-        )
+    refusal = sample_verify_refusal(sample)
+    if refusal:
+        raise refusal
     sample.verified_at = timezone.now()
     sample.verified_by = reviewer
     sample.save(update_fields=["verified_at", "verified_by"])

@@ -60,6 +60,7 @@ def sample_detail(request, pk: int):
             "upload_form": SampleUploadForm(),
             "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
+            "verify_refusal": _verify_refusal(request, sample),
             "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
             "reason_max_length": REASON_MAX_LENGTH,
             "counts": report.review_counts,
@@ -68,6 +69,13 @@ def sample_detail(request, pk: int):
             "model_versions": report.model_versions,
         },
     )
+
+
+def _verify_refusal(request, sample):
+    """Why Verify would be refused, shown beside it instead of a confirmation (reviewers of an open sample only)."""
+    if request.user.has_perm(REVIEW_PERMISSION) and not sample.is_verified:
+        return selectors.sample_verify_refusal(sample)
+    return None
 
 
 def _upload_answer(request, sample, *, created: int = 0, waiting: int = 0, failures: list = (), error: str = ""):

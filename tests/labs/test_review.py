@@ -202,10 +202,29 @@ def test_an_empty_sample_cannot_be_verified(reviewer_client, sample):
     assert not sample.is_verified
 
 
-def test_verify_asks_once_for_confirmation(reviewer_client, sample):
-    prediction_make(sample)
+def test_verify_asks_once_for_confirmation_when_it_can_be_done(reviewer_client, sample, reviewer):
+    prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer)
     content = reviewer_client.get(grid_url(sample)).content.decode()
     assert content.count("data-confirm=") == 1 and "Once verified, nothing in it can change." in content
+    assert 'id="verify-refusal"' not in content and 'id="verify-sample" disabled' not in content
+
+
+@pytest.mark.parametrize("page", ["labs:sample_review", "labs:sample_detail"])
+def test_verify_shows_why_it_would_be_refused_instead_of_asking(reviewer_client, sample, reviewer, page):
+    prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer)
+    prediction_make(sample)
+    content = reviewer_client.get(reverse(page, args=[sample.pk])).content.decode()
+    assert "data-confirm=" not in content.split('id="verify-form"')[1].split(">")[0]
+    assert 'id="verify-sample" disabled aria-describedby="verify-refusal"' in content
+    assert '<span class="meta verify-refusal" id="verify-refusal">1 of 2 cells are not reviewed yet' in content
+    # the grid's script asks the question once the last cell is reviewed: it is handed over, not asked now
+    assert 'data-ready="Verify sample S-REV? Once verified, nothing in it can change."' in content
+
+
+def test_an_empty_sample_shows_why_it_cannot_be_verified_and_offers_no_question(reviewer_client, sample):
+    content = reviewer_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert "no classified cells yet; there is nothing to verify" in content
+    assert "data-ready=" not in content and "data-confirm=" not in content.split('id="verify-form"')[1].split(">")[0]
 
 
 def test_non_reviewer_cannot_verify(alice_client, user):

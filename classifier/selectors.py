@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from classifier.filters import PredictionFilter
+from classifier.filters import HistoryFilter
 from classifier.models import UPLOAD_FOLDER, Prediction, WaitingImage
 
 
@@ -23,8 +23,15 @@ def prediction_list(*, user) -> QuerySet[Prediction]:
     return Prediction.objects.filter(owner=user).select_related("model_version")
 
 
-def prediction_filter(*, user, params) -> PredictionFilter:
-    return PredictionFilter(params, queryset=prediction_list(user=user))
+def prediction_history(*, user) -> QuerySet[Prediction]:
+    """The history: the user's own predictions and the cells they reviewed in samples they still see (a reviewer
+    who uploads nothing finds their work there), newest first, with each one's sample and reviewer."""
+    return prediction_list_visible(user=user).filter(Q(owner=user) | Q(reviewed_by=user))
+
+
+def prediction_filter(*, user, params) -> HistoryFilter:
+    """The history filtered (its page and its CSV)."""
+    return HistoryFilter(params, queryset=prediction_history(user=user), user=user)
 
 
 def prediction_get(*, user, pk: int) -> Prediction:

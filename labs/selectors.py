@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db import models, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -57,10 +57,21 @@ def sample_get(*, user, pk: int) -> Sample:
     return get_object_or_404(sample_list(user=user), pk=pk)
 
 
+class SampleState(models.TextChoices):
+    """Where a sample stands in the review, as the Samples list shows it (``sample_list_with_counts``'s ``state``)."""
+
+    UPLOADING = "uploading", "Uploading"  # no cell yet, or images still waiting to be classified
+    AWAITING_REVIEW = "awaiting_review", "Awaiting review"  # classified, no cell reviewed yet
+    IN_REVIEW = "in_review", "In review"  # some or every cell reviewed, not verified
+    VERIFIED = "verified", "Verified"
+    AMENDED = "amended", "Amended"  # verified again after an un-verification (the audit trail holds it)
+
+
 def sample_list_with_counts(*, user) -> QuerySet[Sample]:
     """``sample_list`` with ``image_count`` (classified), ``reviewed_count`` (handled: confirmed, corrected or
-    excluded), ``flagged_count`` (need review), ``unreviewed_count`` (of those, not handled yet) and
-    ``waiting_count`` (stored, waiting for a worker) per sample."""
+    excluded), ``flagged_count`` (need review), ``unreviewed_count`` (of those, not handled yet: what is still to
+    do), ``waiting_count`` (stored, waiting for a worker) and ``state`` (a ``SampleState``) per sample, in one
+    query."""
     waiting = (
         WaitingImage.objects.filter(sample=OuterRef("pk"))
         .order_by()
@@ -69,6 +80,8 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
         .values("count")
     )
     handled = Prediction.handled("predictions__")
+    unverified_before = SampleEvent.objects.filter(sample=OuterRef("pk"), kind=SampleEvent.Kind.UNVERIFIED)
+    verified = Q(verified_at__isnull=False)
     return (
         sample_list(user=user)
         .annotate(
@@ -78,8 +91,28 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
             flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
             unreviewed_count=Count("predictions", filter=Q(predictions__needs_review=True) & ~handled),
         )
+        .annotate(
+            state=Case(
+                When(verified & Exists(unverified_before), then=Value(SampleState.AMENDED)),
+                When(verified, then=Value(SampleState.VERIFIED)),
+                When(Q(waiting_count__gt=0) | Q(image_count=0), then=Value(SampleState.UPLOADING)),
+                When(reviewed_count=0, then=Value(SampleState.AWAITING_REVIEW)),
+                default=Value(SampleState.IN_REVIEW),
+                output_field=models.CharField(),
+            )
+        )
         .order_by(*Sample._meta.ordering)
     )  # GROUP BY queries drop Meta.ordering
+
+
+def sample_review_queue(*, user) -> QuerySet[Sample]:
+    """The samples of the user's labs that await their lab's review, oldest first: not verified, with classified
+    cells, some still to review or all reviewed and waiting for the sign-off."""
+    return (
+        sample_list_with_counts(user=user)
+        .filter(lab__in=lab_list(user=user).values("pk"), verified_at__isnull=True, image_count__gt=0)
+        .order_by("created_at", "id")
+    )
 
 
 def sample_get_with_counts(*, user, pk: int) -> Sample:

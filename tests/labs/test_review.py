@@ -4,6 +4,7 @@ plain form posts (no JavaScript) confirm, correct or exclude; verification needs
 import pytest
 from django.urls import reverse
 
+from classifier.models import Prediction
 from labs.models import SampleEvent
 from tests.factories import prediction_make, reviewer_make, sample_make
 
@@ -280,3 +281,20 @@ def test_a_cell_of_another_kind_must_be_handled_before_verification(reviewer_cli
     assert "1 of 1 cells are not reviewed yet" in verify(reviewer_client, sample).content.decode()
     reviewer_client.post(review_url(basophil), {"label": "BASOPHIL"})
     assert "Sample S-REV is verified." in verify(reviewer_client, sample).content.decode()
+
+
+def test_each_class_shows_its_least_confident_cells_first(reviewer_client, sample):
+    for name, confidence in (("certain.jpeg", 0.99), ("unsure.jpeg", 0.41), ("middling.jpeg", 0.8)):
+        cell = prediction_make(sample, "NEUTROPHIL", filename=name)
+        Prediction.objects.filter(pk=cell.pk).update(confidence=confidence)
+    content = reviewer_client.get(grid_url(sample)).content.decode()
+    assert content.index("unsure.jpeg") < content.index("middling.jpeg") < content.index("certain.jpeg")
+
+
+def test_the_card_size_is_chosen_once_and_remembered(reviewer_client, sample):
+    prediction_make(sample)
+    assert 'class="cell-groups size-standard"' in reviewer_client.get(grid_url(sample)).content.decode()
+    reviewer_client.get(grid_url(sample) + "?size=compact")
+    assert 'class="cell-groups size-compact"' in reviewer_client.get(grid_url(sample)).content.decode()
+    reviewer_client.get(grid_url(sample) + "?size=huge")  # not a size: the remembered one stays
+    assert 'class="cell-groups size-compact"' in reviewer_client.get(grid_url(sample)).content.decode()

@@ -12,6 +12,12 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         db_table = "classifier_user"
 
+    def __str__(self) -> str:
+        """ "Rita Levi (rita)": the name people know, and the login that tells two Ritas apart (the admin's lists,
+        choices and audit trail); the login alone where no name is set."""
+        name = self.get_full_name()
+        return f"{name} ({self.get_username()})" if name else self.get_username()
+
 
 def cascade_unless_verified(collector, field, sub_objs, using):
     """``on_delete`` for an owner: their records go with the account, except any that the record's model names

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from classifier.models import Prediction, WaitingImage
 from classifier.services.predictions import prediction_delete
+from classifier.templatetags.hematovision import percent
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):
@@ -39,26 +40,41 @@ class PredictionAdmin(admin.ModelAdmin):
     list_display = (
         "thumbnail",
         "original_filename",
+        "sample",
         "predicted_label",
         "confidence_percent",
+        "reviewed_label",
         "owner",
         "model_version",
         "created_at",
     )
     list_filter = ("predicted_label", "model_version", "nucleus_found", "created_at")
-    search_fields = ("owner__username", "owner__email", "original_filename")
+    search_fields = (
+        "owner__username",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__email",
+        "original_filename",
+        "sample__identifier",
+    )
     date_hierarchy = "created_at"
-    list_select_related = ("owner", "model_version")
+    list_select_related = ("owner", "model_version", "sample")
     readonly_fields = (
         "thumbnail",
         "image",
         "preview",
         "image_width",
         "image_height",
+        "sample",
         "predicted_label",
-        "confidence",
-        "probabilities",
+        "confidence_percent",
+        "probabilities_percent",
         "nucleus_found",
+        "reviewed_label",
+        "reviewed_by",
+        "reviewed_at",
+        "excluded",
+        "exclusion_reason",
         "model_version",
         "inference_ms",
         "created_at",
@@ -74,7 +90,12 @@ class PredictionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Confidence", ordering="confidence")
     def confidence_percent(self, prediction):
-        return f"{prediction.confidence:.1%}"
+        return percent(prediction.confidence)
+
+    @admin.display(description="Probabilities")
+    def probabilities_percent(self, prediction):
+        """Every class's probability as a percentage, most likely first (the stored fractions stay in the API)."""
+        return ", ".join(f"{label} {percent(value)}" for label, value in prediction.sorted_probabilities())
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and not (obj and in_verified_sample(obj.sample))

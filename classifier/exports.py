@@ -123,4 +123,4 @@ def cell_crop_jpeg(prediction) -> bytes:
     field = prediction.cell_crop if prediction.cell_crop else prediction.image
     with field.open("rb") as handle:
         data = handle.read()
-    return data if prediction.cell_crop else model_gateway.cell_crop_jpeg(model_gateway.decode(data))
+    return data if prediction.cell_crop else model_gateway.cell_crop(model_gateway.decode(data)).jpeg

@@ -41,3 +41,26 @@ class PredictionApiFilter(PredictionFilter):
 
     class Meta(PredictionFilter.Meta):
         fields = [*PredictionFilter.Meta.fields, "sample"]
+
+
+class HistoryFilter(PredictionFilter):
+    """The history's filters: the classes, dates and flags of every list, and whose records to show (``user``'s
+    uploads, the cells they reviewed in their labs' samples, or both)."""
+
+    UPLOADED, REVIEWED = "uploaded", "reviewed"
+    whose = django_filters.ChoiceFilter(
+        choices=[(UPLOADED, "Uploaded by me"), (REVIEWED, "Reviewed by me")],
+        method="filter_whose",
+        label="Whose",
+        empty_label="Uploaded or reviewed by me",
+    )
+
+    class Meta(PredictionFilter.Meta):
+        fields = [*PredictionFilter.Meta.fields, "whose"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def filter_whose(self, queryset, name, value):
+        return queryset.filter(owner=self.user) if value == self.UPLOADED else queryset.filter(reviewed_by=self.user)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image
@@ -25,12 +26,13 @@ from registry.services import model_version_register
 __all__ = [
     "ALLOWED_FORMATS",
     "RUNTIMES",
+    "CellCrop",
     "ImageError",
     "ModelUnavailable",
     "active",
     "active_version",
     "cache",
-    "cell_crop_jpeg",
+    "cell_crop",
     "classify",
     "confusion_png",
     "decode",
@@ -175,17 +177,29 @@ def gradcam_png(prediction_image_bytes: bytes, class_name: str, *, version: Mode
     return buffer.getvalue()
 
 
-def cell_crop_jpeg(rgb) -> bytes:
-    """JPEG of a square around the located cell of decoded pixels, at native resolution (no model needed), for
-    review and the report.
+@dataclass(frozen=True)
+class CellCrop:
+    """The reviewer's crop as a JPEG, and its square as fractions of the frame (left, top, right, bottom): below 0
+    or above 1 where the square reaches past the frame and the crop is padded. The pages draw the padding apart
+    from the image, and the square on the whole field."""
+
+    jpeg: bytes
+    box: tuple[float, float, float, float]
+
+
+def cell_crop(rgb) -> CellCrop:
+    """A square around the located cell of decoded pixels, at native resolution (no model needed), for review and
+    the report.
 
     Where the square reaches past the frame, the frame's median colour fills it, as for the model's crop.
     """
     height, width = rgb.shape[:2]
     location = locate_cell(rgb)
     scale = max(CELL_CROP_SCALE, CELL_CROP_MIN_SIDE / location.nucleus_size) if location.nucleus_found else 0.0
-    crop = crop_padded(rgb, crop_box(width, height, location, scale))
+    left, top, right, bottom = box = crop_box(width, height, location, scale)
+    crop = crop_padded(rgb, box)
     crop.thumbnail((CELL_CROP_MAX_SIDE, CELL_CROP_MAX_SIDE))
     buffer = io.BytesIO()
     crop.save(buffer, format="JPEG", quality=CELL_CROP_QUALITY)
-    return buffer.getvalue()
+    fractions = (left / width, top / height, right / width, bottom / height)
+    return CellCrop(buffer.getvalue(), tuple(round(value, 4) for value in fractions))

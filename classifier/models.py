@@ -77,6 +77,13 @@ def upload_to(instance, filename: str) -> str:
     return f"{UPLOAD_FOLDER}/{unique[:2]}/{unique}{suffix}"
 
 
+def _inside_share(low: float, high: float) -> tuple[float, float]:
+    """Where the frame's [0, 1] lies along one side [low, high] of a crop: (start, length) in percent of the side."""
+    start, end = max(low, 0.0), min(high, 1.0)
+    side = high - low
+    return round((start - low) / side * 100, 2), round(max(end - start, 0.0) / side * 100, 2)
+
+
 class WaitingImage(models.Model):
     """A sample's upload stored and waiting for a worker: nothing is lost if one dies before classifying it.
 
@@ -134,6 +141,12 @@ class Prediction(models.Model):
         upload_to=upload_to,
         blank=True,
         help_text="JPEG crop around the located cell, made when the cell is classified.",
+    )
+    cell_box = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The cell crop's square as fractions of the image: [left, top, right, bottom], below 0 or above 1 "
+        "where it reaches past the frame (padded); empty for cells classified before it was stored.",
     )
     model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="predictions")
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
@@ -204,6 +217,28 @@ class Prediction(models.Model):
     def reported_label(self) -> str:
         """The label the reports give the cell: its final label when it is counted or another kind, else empty."""
         return self.final_label if self.counting in (Counting.COUNTED, Counting.OTHER) else ""
+
+    @property
+    def crop_image_area(self) -> tuple[float, float, float, float] | None:
+        """Where the image lies inside a padded cell crop, as (x, y, width, height) percentages of the crop, so the
+        grid can draw the padding apart from the cell; None when the crop is all image (or its square is unknown)."""
+        if len(self.cell_box) != 4:
+            return None
+        left, top, right, bottom = self.cell_box
+        if left >= 0 and top >= 0 and right <= 1 and bottom <= 1:
+            return None
+        x, width = _inside_share(left, right)
+        y, height = _inside_share(top, bottom)
+        return x, y, width, height
+
+    @property
+    def cell_box_in_image(self) -> tuple[float, float, float, float] | None:
+        """The cell crop's square on the whole field, as (x, y, width, height) percentages of the image, clipped to
+        it: the box the full-size view draws around the cell that was classified; None when it is unknown."""
+        if len(self.cell_box) != 4:
+            return None
+        left, top, right, bottom = (round(min(max(value, 0.0), 1.0) * 100, 2) for value in self.cell_box)
+        return left, top, round(right - left, 2), round(bottom - top, 2)
 
     @property
     def review_reason_texts(self) -> list[str]:

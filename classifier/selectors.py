@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from classifier.filters import PredictionFilter
+from classifier.filters import HistoryFilter
 from classifier.models import UPLOAD_FOLDER, Prediction, WaitingImage
 
 
@@ -23,8 +23,15 @@ def prediction_list(*, user) -> QuerySet[Prediction]:
     return Prediction.objects.filter(owner=user).select_related("model_version")
 
 
-def prediction_filter(*, user, params) -> PredictionFilter:
-    return PredictionFilter(params, queryset=prediction_list(user=user))
+def prediction_history(*, user) -> QuerySet[Prediction]:
+    """The history: the user's own predictions and the cells they reviewed in samples they still see (a reviewer
+    who uploads nothing finds their work there), newest first, with each one's sample and reviewer."""
+    return prediction_list_visible(user=user).filter(Q(owner=user) | Q(reviewed_by=user))
+
+
+def prediction_filter(*, user, params) -> HistoryFilter:
+    """The history filtered (its page and its CSV)."""
+    return HistoryFilter(params, queryset=prediction_history(user=user), user=user)
 
 
 def prediction_get(*, user, pk: int) -> Prediction:
@@ -39,11 +46,17 @@ def prediction_list_visible(*, user) -> QuerySet[Prediction]:
         predictions = Prediction.objects.all()
     else:  # a subquery, not a join over the members: no row is repeated
         predictions = Prediction.objects.filter(Q(owner=user) | Q(sample__lab__in=user.labs.values("pk")))
-    return predictions.select_related("model_version", "reviewed_by")
+    return predictions.select_related("model_version", "reviewed_by", "sample")
 
 
 def prediction_get_visible(*, user, pk: int) -> Prediction:
     return get_object_or_404(prediction_list_visible(user=user), pk=pk)
+
+
+def prediction_deletable(*, user, prediction: Prediction) -> bool:
+    """Whether the cell page offers Delete: only on the user's own prediction, never in a verified (frozen) sample;
+    the service refuses the rest whatever a page offers."""
+    return prediction.owner_id == user.pk and not (prediction.sample_id and prediction.sample.is_verified)
 
 
 def waiting_ids(*, sample=None, queued_before: datetime | None = None) -> list[int]:

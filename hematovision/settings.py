@@ -150,6 +150,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")  # the lab's: pages and reports show times in it
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["hematovision.formats"]  # one way to show a moment, "1 Dec 2026, 18:05 CET", admin included
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

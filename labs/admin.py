@@ -1,14 +1,25 @@
 """Staff manage labs and samples; the audit trail is read-only, and a verified sample can be neither changed nor
-deleted here (un-verify it first, which is recorded)."""
+deleted here (un-verify it first, which is recorded).
+
+A sample's page lists its first cells and latest events, read-only, and links to all of them in their own
+paginated lists: a smear of 500 cells opens in well under a second instead of rendering 500 inline forms."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.template.loader import render_to_string
+from django.urls import reverse
 
 from classifier.admin import ViewOnlyAdmin, in_verified_sample, thumbnail_html
 from classifier.models import Prediction
+from classifier.templatetags.hematovision import lab_time, person
 from labs.models import Lab, LabModelChange, Sample, SampleEvent
+from labs.selectors import sample_events, sample_predictions, sample_review_counts
 from labs.services.lab_models import lab_model_request
 from labs.services.samples import sample_delete
+
+CELLS_SHOWN = 20  # on a sample's admin page; the rest are one link away, in the paginated Predictions list
+EVENTS_SHOWN = 10
 
 
 @admin.register(Lab)
@@ -46,71 +57,57 @@ class LabModelChangeAdmin(ViewOnlyAdmin):
     list_select_related = ("lab", "requested_by", "candidate")
 
 
-class SamplePredictionInline(admin.TabularInline):
-    """The sample's cells as the model and the reviewers left them: read-only here."""
-
-    model = Prediction
-    fields = (
-        "thumbnail",
-        "original_filename",
-        "predicted_label",
-        "confidence",
-        "reviewed_label",
-        "excluded",
-        "exclusion_reason",
-        "reviewed_by",
-        "reviewed_at",
-    )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    @admin.display(description="Image")
-    def thumbnail(self, prediction):
-        return thumbnail_html(prediction)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class SampleEventInline(admin.TabularInline):
-    model = SampleEvent
-    fields = ("at", "kind", "actor", "cell", "from_label", "to_label", "reason")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+def changelist_of(model, sample) -> str:
+    """The admin list of ``model``'s rows of one sample (paginated, filterable)."""
+    opts = model._meta
+    return f"{reverse(f'admin:{opts.app_label}_{opts.model_name}_changelist')}?sample__id__exact={sample.pk}"
 
 
 @admin.register(Sample)
 class SampleAdmin(admin.ModelAdmin):
     list_display = ("identifier", "lab", "owner", "created_at", "cell_count", "verification")
     list_filter = ("lab", ("verified_at", admin.EmptyFieldListFilter), "created_at")
-    search_fields = ("identifier", "owner__username", "lab__name")
+    search_fields = ("identifier", "owner__username", "owner__first_name", "owner__last_name", "lab__name")
     date_hierarchy = "created_at"
     list_select_related = ("owner", "lab", "verified_by")
-    readonly_fields = ("owner", "created_at", "verified_at", "verified_by")
+    readonly_fields = ("owner", "created_at", "verified_at", "verified_by", "cells", "audit_trail")
     fields = ("identifier", "lab", "notes", *readonly_fields)
-    inlines = [SamplePredictionInline, SampleEventInline]
 
     class Media:
         css = {"all": ["css/admin.css"]}
 
-    @admin.display(description="Cells")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(cell_count=Count("predictions"))
+
+    @admin.display(description="Cells", ordering="cell_count")
     def cell_count(self, sample):
-        return sample.predictions.count()
+        return sample.cell_count
 
     @admin.display(description="Verification", ordering="verified_at")
     def verification(self, sample):
         if not sample.is_verified:
             return "Not verified"
-        return f"Verified by {sample.verified_by} on {sample.verified_at:%Y-%m-%d %H:%M}"
+        return f"Verified by {person(sample.verified_by)} on {lab_time(sample.verified_at)}"
+
+    @admin.display(description="Cells")
+    def cells(self, sample):
+        """The first cells as the model and the reviewers left them, the review counts, and a link to them all."""
+        return render_to_string(
+            "admin/labs/sample/cells.html",
+            {
+                "cells": [(cell, thumbnail_html(cell)) for cell in sample_predictions(sample=sample)[:CELLS_SHOWN]],
+                "counts": sample_review_counts(sample),
+                "all_url": changelist_of(Prediction, sample),
+            },
+        )
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, sample):
+        events = sample_events(sample=sample)
+        return render_to_string(
+            "admin/labs/sample/audit_trail.html",
+            {"events": events[:EVENTS_SHOWN], "total": events.count(), "all_url": changelist_of(SampleEvent, sample)},
+        )
 
     def has_add_permission(self, request):
         return False  # samples are made by their owners on the Samples page or the API, in one of their labs
@@ -140,6 +137,6 @@ class SampleEventAdmin(ViewOnlyAdmin):
 
     list_display = ("at", "sample", "kind", "actor", "cell", "from_label", "to_label", "reason")
     list_filter = ("kind", "at")
-    search_fields = ("sample__identifier", "actor__username", "cell", "reason")
+    search_fields = ("sample__identifier", "actor__username", "actor__first_name", "actor__last_name", "cell", "reason")
     date_hierarchy = "at"
     list_select_related = ("sample", "actor")

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.models import cascade_unless_verified
 from classifier.models import REASON_MAX_LENGTH
@@ -118,7 +118,8 @@ class SampleEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.sample}: {self.get_kind_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+        at = formats.date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
+        return f"{self.sample}: {self.get_kind_display()} by {self.actor} at {at}"
 
 
 class LabModelChange(models.Model):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db import models, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -59,10 +59,21 @@ def sample_get(*, user, pk: int) -> Sample:
     return get_object_or_404(sample_list(user=user), pk=pk)
 
 
+class SampleState(models.TextChoices):
+    """Where a sample stands in the review, as the Samples list shows it (``sample_list_with_counts``'s ``state``)."""
+
+    UPLOADING = "uploading", "Uploading"  # no cell yet, or images still waiting to be classified
+    AWAITING_REVIEW = "awaiting_review", "Awaiting review"  # classified, no cell reviewed yet
+    IN_REVIEW = "in_review", "In review"  # some or every cell reviewed, not verified
+    VERIFIED = "verified", "Verified"
+    AMENDED = "amended", "Amended"  # verified again after an un-verification (the audit trail holds it)
+
+
 def sample_list_with_counts(*, user) -> QuerySet[Sample]:
     """``sample_list`` with ``image_count`` (classified), ``reviewed_count`` (handled: confirmed, corrected or
-    excluded), ``flagged_count`` (need review), ``unreviewed_count`` (of those, not handled yet) and
-    ``waiting_count`` (stored, waiting for a worker) per sample."""
+    excluded), ``flagged_count`` (need review), ``unreviewed_count`` (of those, not handled yet: what is still to
+    do), ``waiting_count`` (stored, waiting for a worker) and ``state`` (a ``SampleState``) per sample, in one
+    query."""
     waiting = (
         WaitingImage.objects.filter(sample=OuterRef("pk"))
         .order_by()
@@ -71,6 +82,8 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
         .values("count")
     )
     handled = Prediction.handled("predictions__")
+    unverified_before = SampleEvent.objects.filter(sample=OuterRef("pk"), kind=SampleEvent.Kind.UNVERIFIED)
+    verified = Q(verified_at__isnull=False)
     return (
         sample_list(user=user)
         .annotate(
@@ -80,8 +93,28 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
             flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
             unreviewed_count=Count("predictions", filter=Q(predictions__needs_review=True) & ~handled),
         )
+        .annotate(
+            state=Case(
+                When(verified & Exists(unverified_before), then=Value(SampleState.AMENDED)),
+                When(verified, then=Value(SampleState.VERIFIED)),
+                When(Q(waiting_count__gt=0) | Q(image_count=0), then=Value(SampleState.UPLOADING)),
+                When(reviewed_count=0, then=Value(SampleState.AWAITING_REVIEW)),
+                default=Value(SampleState.IN_REVIEW),
+                output_field=models.CharField(),
+            )
+        )
         .order_by(*Sample._meta.ordering)
     )  # GROUP BY queries drop Meta.ordering
+
+
+def sample_review_queue(*, user) -> QuerySet[Sample]:
+    """The samples of the user's labs that await their lab's review, oldest first: not verified, with classified
+    cells, some still to review or all reviewed and waiting for the sign-off."""
+    return (
+        sample_list_with_counts(user=user)
+        .filter(lab__in=lab_list(user=user).values("pk"), verified_at__isnull=True, image_count__gt=0)
+        .order_by("created_at", "id")
+    )
 
 
 def sample_get_with_counts(*, user, pk: int) -> Sample:
@@ -115,8 +148,9 @@ def sample_predictions(*, sample: Sample, needs_review: bool | None = None) -> Q
 
 
 def sample_predictions_by_class(*, sample: Sample, needs_review: bool | None = None) -> list[tuple[str, list]]:
-    """(label, its cells) per predicted label, the four classes then the other kinds: the review grid's groups."""
-    predictions = list(sample_predictions(sample=sample, needs_review=needs_review))
+    """(label, its cells) per predicted label, the four classes then the other kinds: the review grid's groups,
+    each least confident first, so the cells most likely wrong are not lost among many sure ones."""
+    predictions = list(sample_predictions(sample=sample, needs_review=needs_review).order_by("confidence", "id"))
     groups = [(label, [item for item in predictions if item.predicted_label == name]) for name, label in LABEL_CHOICES]
     return [(label, cells) for label, cells in groups if cells]
 
@@ -132,6 +166,28 @@ def sample_review_counts(sample: Sample) -> dict:
         corrected=Count("pk", filter=relabelled & ~Q(reviewed_label=F("predicted_label"))),
         excluded=Count("pk", filter=Q(excluded=True)),
     )
+
+
+def sample_verify_refusal(sample: Sample) -> ValidationError | None:
+    """Why the sample cannot be verified yet (images waiting for a worker, no cells, cells not reviewed), or None:
+    the sign-off service raises it, and the pages show it beside Verify before anyone is asked to confirm."""
+    waiting = sample.waiting_images.count()
+    if waiting:
+        return ValidationError(
+            f"{waiting} image(s) are still waiting to be classified; verify the sample once every image is classified.",
+            code="waiting",
+        )
+    counts = sample_review_counts(sample)
+    if not counts["total"]:
+        return ValidationError("This sample has no classified cells yet; there is nothing to verify.", code="empty")
+    unhandled = counts["total"] - counts["reviewed"]
+    if unhandled:
+        return ValidationError(
+            f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
+            "exclude every cell before verifying the sample.",
+            code="unreviewed",
+        )
+    return None
 
 
 def sample_events(*, sample: Sample) -> QuerySet[SampleEvent]:

@@ -82,10 +82,12 @@ def prediction_new(*, owner, sample, filename: str, result, version: ModelVersio
 
 
 def prediction_derived_files_save(prediction: Prediction, rgb) -> None:
-    """Store the preview and the cell crop of a prediction being classified (the rows are saved by the caller):
-    the pages and the report only read them after."""
+    """Store the preview and the cell crop (and where its square lies in the frame) of a prediction being
+    classified (the rows are saved by the caller): the pages and the report only read them after."""
     prediction.preview.save("preview.jpg", _preview_jpeg(rgb), save=False)
-    prediction.cell_crop.save("cell.jpg", ContentFile(model_gateway.cell_crop_jpeg(rgb)), save=False)
+    crop = model_gateway.cell_crop(rgb)
+    prediction.cell_crop.save("cell.jpg", ContentFile(crop.jpeg), save=False)
+    prediction.cell_box = list(crop.box)
 
 
 def checked_chunks(uploads: list[UploadedFile]) -> Iterator[tuple[list[CheckedUpload], list[UploadFailure]]]:

@@ -53,7 +53,11 @@ def results(request):
 
 @login_required
 def detail(request, pk: int):
-    return render(request, "classifier/detail.html", {"prediction": selectors.prediction_get(user=request.user, pk=pk)})
+    """The cell page: its owner's, and the cells of their labs' samples for every member (reviewers reach the cells
+    they reviewed from their history)."""
+    prediction = selectors.prediction_get_visible(user=request.user, pk=pk)
+    can_delete = selectors.prediction_deletable(user=request.user, prediction=prediction)
+    return render(request, "classifier/detail.html", {"prediction": prediction, "can_delete": can_delete})
 
 
 @login_required
@@ -86,8 +90,9 @@ def image_file(request, pk: int, variant: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def gradcam(request, pk: int):
-    """POST computes the heatmap (once) and returns to the prediction; GET serves it, privately."""
-    prediction = selectors.prediction_get(user=request.user, pk=pk)
+    """POST computes the heatmap (once) and returns to the prediction; GET serves it, privately, to whoever may see
+    the prediction."""
+    prediction = selectors.prediction_get_visible(user=request.user, pk=pk)
     if request.method == "POST":
         try:
             prediction_explain(prediction=prediction)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from labs import differential, report_pdf
 from labs.models import UNVERIFY_PERMISSION, ReportRevision, Sample, SampleEvent
-from labs.selectors import sample_four_eyes_refusal, sample_refuse_if_verified, sample_review_counts
+from labs.selectors import sample_four_eyes_refusal, sample_refuse_if_verified, sample_verify_refusal
 from labs.services.review import reason_checked, reviewer_check
 
 
@@ -41,23 +41,12 @@ def sample_verify(*, sample: Sample, reviewer) -> Sample:
     stored, and from then on the sample is frozen."""
     reviewer_check(reviewer)
     sample_refuse_if_verified(sample)
-    waiting = sample.waiting_images.count()
-    if waiting:
-        raise ValidationError(
-            f"{waiting} image(s) are still waiting to be classified; verify the sample once every image is classified."
-        )
-    counts = sample_review_counts(sample)
-    if not counts["total"]:
-        raise ValidationError("This sample has no classified cells yet; there is nothing to verify.")
-    unhandled = counts["total"] - counts["reviewed"]
-    if unhandled:
-        raise ValidationError(
-            f"{unhandled} of {counts['total']} cells are not reviewed yet: confirm, correct or "
-            "exclude every cell before verifying the sample."
-        )
-    refusal = sample_four_eyes_refusal(sample=sample, reviewer=reviewer)
+    refusal = sample_verify_refusal(sample)
     if refusal:
-        raise ValidationError(refusal, code="four_eyes")
+        raise refusal
+    four_eyes = sample_four_eyes_refusal(sample=sample, reviewer=reviewer)
+    if four_eyes:
+        raise ValidationError(four_eyes, code="four_eyes")
     sample.verified_at = timezone.now()
     sample.verified_by = reviewer
     revision = _revision_sign(sample)

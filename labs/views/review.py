@@ -51,6 +51,24 @@ REVIEW_LABELS = [
 ]
 
 
+# The grid's card sizes: large shows every button under each crop; standard (crops of 150 px and more) and compact
+# (about 30 cards on a 1366 x 900 screen) show them when the pointer is over a card (always on touch screens).
+CARD_SIZES = [("large", "Large"), ("standard", "Standard"), ("compact", "Compact")]
+DEFAULT_CARD_SIZE = "standard"
+CARD_SIZE_SESSION_KEY = "review_card_size"
+
+
+def _card_size(request) -> str:
+    """The card size chosen with ``?size=``, remembered in the session for every sample's grid."""
+    sizes = dict(CARD_SIZES)
+    chosen = request.GET.get("size")
+    if chosen in sizes:
+        request.session[CARD_SIZE_SESSION_KEY] = chosen
+        return chosen
+    remembered = request.session.get(CARD_SIZE_SESSION_KEY)
+    return remembered if remembered in sizes else DEFAULT_CARD_SIZE
+
+
 @login_required
 @require_GET
 def sample_review_grid(request, pk: int):
@@ -64,6 +82,9 @@ def sample_review_grid(request, pk: int):
             "sample": sample,
             "only_flagged": only_flagged,
             "can_review": can_review,
+            "card_size": _card_size(request),
+            "verify_refusal": selectors.sample_verify_refusal(sample) if can_review else None,
+            "card_sizes": CARD_SIZES,
             "groups": selectors.sample_predictions_by_class(sample=sample, needs_review=True if only_flagged else None),
             "counts": selectors.sample_review_counts(sample),
             "labels": REVIEW_LABELS,

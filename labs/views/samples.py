@@ -21,9 +21,13 @@ from labs.services.samples import sample_create
 UPLOAD_CHUNK_FILES = 16  # files per request sent by the JS uploader: progress moves, requests stay small
 
 
+REVIEW_QUEUE = "lab"  # ?queue=lab: the samples awaiting the user's labs' review
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def sample_list(request):
+    """The samples, or (``?queue=lab``) those awaiting the user's labs' review; and the new-sample form."""
     labs = selectors.lab_list(user=request.user)
     form = SampleForm(request.POST, labs=labs) if request.method == "POST" else SampleForm(labs=labs)
     if form.is_bound and form.is_valid():
@@ -35,10 +39,18 @@ def sample_list(request):
             messages.success(request, f"Sample {sample.identifier} created: add its cell images.")
             return redirect("labs:sample_detail", pk=sample.pk)
     status = 400 if form.is_bound else 200
+    queue = selectors.sample_review_queue(user=request.user)
+    in_queue = request.GET.get("queue") == REVIEW_QUEUE
     return render(
         request,
         "labs/samples/list.html",
-        {"form": form, "samples": selectors.sample_list_with_counts(user=request.user)},
+        {
+            "form": form,
+            "samples": queue if in_queue else selectors.sample_list_with_counts(user=request.user),
+            "in_queue": in_queue,
+            "queue_count": queue.count(),
+            "has_labs": labs.exists(),
+        },
         status=status,
     )
 
@@ -60,6 +72,7 @@ def sample_detail(request, pk: int):
             "upload_form": SampleUploadForm(),
             "can_upload": selectors.sample_is_member(user=request.user, sample=sample) and not sample.is_verified,
             "can_review": request.user.has_perm(REVIEW_PERMISSION),
+            "verify_refusal": _verify_refusal(request, sample),
             "can_unverify": request.user.has_perm(UNVERIFY_PERMISSION) and sample.is_verified,
             "four_eyes_refusal": selectors.sample_four_eyes_refusal(sample=sample, reviewer=request.user),
             "revisions": selectors.sample_revisions(sample=sample),
@@ -70,6 +83,13 @@ def sample_detail(request, pk: int):
             "model_versions": report.model_versions,
         },
     )
+
+
+def _verify_refusal(request, sample):
+    """Why Verify would be refused, shown beside it instead of a confirmation (reviewers of an open sample only)."""
+    if request.user.has_perm(REVIEW_PERMISSION) and not sample.is_verified:
+        return selectors.sample_verify_refusal(sample)
+    return None
 
 
 def _upload_answer(request, sample, *, created: int = 0, waiting: int = 0, failures: list = (), error: str = ""):

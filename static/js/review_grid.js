@@ -2,7 +2,8 @@
 // confirm or correct the focused cell, b/i/r/p mark it one of the other kinds (basophil, immature granulocyte,
 // nucleated red cell, platelet: not counted), 5 or x exclude it with a reason, f shows its full image. Each choice is
 // sent to the REST API at once (session cookie and CSRF token), the cell and the "reviewed n of m" count update in
-// place and the focus moves on; "Verify sample" also goes through the API, once its confirmation is answered.
+// place (the card then leads with the reviewer's answer, its aria-label too) and the focus moves on; "Verify sample"
+// also goes through the API, once its confirmation is answered, and is offered as soon as the last cell is reviewed.
 // Without JavaScript the per-cell forms post to the HTML views instead.
 "use strict";
 (() => {
@@ -13,6 +14,7 @@
   const pairs = text => Object.fromEntries(text.split(",").filter(Boolean).map(pair => pair.split(":")));
   const classForKey = pairs(grid.dataset.classKeys);
   const classLabel = pairs(grid.dataset.classLabels);
+  const otherKinds = new Set(grid.dataset.otherKinds.split(",").filter(Boolean));
   const status = document.getElementById("review-status");
   const progress = document.getElementById("review-progress");
   const unreviewedCount = document.getElementById("unreviewed-count");
@@ -70,6 +72,26 @@
     return answer.reviewed_label === answer.predicted_label ? "confirmed" : "corrected";
   }
 
+  function headline(answer) {
+    // The card's lead once reviewed, as the server renders it (classifier/_headline.html): the reviewer's answer.
+    if (answer.excluded) return {text: "Excluded", className: "excluded-headline"};
+    const label = classLabel[answer.reviewed_label];
+    if (otherKinds.has(answer.reviewed_label)) return {text: `${label} — not counted`, className: "other-kind-headline"};
+    return {text: label, note: "reviewed"};
+  }
+
+  function showHeadline(cell, answer, words) {
+    const lead = headline(answer);
+    const place = cell.querySelector("[data-headline]");
+    const span = document.createElement("span");
+    span.textContent = lead.note || lead.text;
+    span.className = lead.className || "confidence";
+    place.replaceChildren(...(lead.note ? [`${lead.text} `, span] : [span]));
+    cell.querySelector("[data-model-line]").hidden = false;
+    const text = lead.note ? `${lead.text} ${lead.note}` : lead.text;
+    cell.setAttribute("aria-label", `${cell.dataset.file}: ${text}. ${words}. Model: ${cell.dataset.modelAnswer}.`);
+  }
+
   function count(name, change) {
     const data = progress.dataset;
     data[name] = Number(data[name]) + change;
@@ -81,9 +103,11 @@
     const after = stateOf(answer);
     cell.dataset.state = after;
     ["confirmed", "corrected", "excluded"].forEach(name => cell.classList.toggle(name, name === after));
-    const texts = {confirmed: "✓ Confirmed", corrected: `✎ Corrected to ${classLabel[answer.reviewed_label]}`,
-                   excluded: `✕ Excluded: ${answer.exclusion_reason}`};
-    cell.querySelector("[data-review-state]").textContent = texts[after] || "";
+    const words = {confirmed: "Confirmed", corrected: `Corrected to ${classLabel[answer.reviewed_label]}`,
+                   excluded: `Excluded: ${answer.exclusion_reason}`};
+    const marks = {confirmed: "✓", corrected: "✎", excluded: "✕"};
+    cell.querySelector("[data-review-state]").textContent = after ? `${marks[after]} ${words[after]}` : "";
+    showHeadline(cell, answer, words[after]);
     cell.querySelectorAll(".cell-review button").forEach(button => {
       button.classList.toggle("chosen", after !== "excluded" && button.value === answer.reviewed_label);
     });
@@ -95,6 +119,7 @@
     progress.querySelector('[data-count="reviewed"]').textContent = reviewed;
     progress.querySelector("progress").value = reviewed;
     if (reviewedSummary) reviewedSummary.textContent = `reviewed ${reviewed} of ${data.total}`;
+    if (reviewed === Number(data.total)) offerVerify();
     if (!before && unreviewedCount && cell.classList.contains("needs-review")) {
       const left = Math.max(0, parseInt(unreviewedCount.textContent, 10) - 1);
       unreviewedCount.textContent = `${left} flagged cell${left === 1 ? "" : "s"} to review`;
@@ -141,6 +166,12 @@
   function showFullImage(cell) {
     const image = document.getElementById("full-image");
     image.src = cell.dataset.fullUrl;
+    // The box around the classified cell, where its crop's square is known (cells classified before: none).
+    const box = document.getElementById("full-image-box");
+    const [x, y, width, height] = (cell.dataset.box || "").split(" ");
+    Object.entries({x, y, width, height}).forEach(([name, value]) => box.firstElementChild.setAttribute(name, value));
+    box.classList.toggle("absent", !cell.dataset.box);
+    document.getElementById("full-image-caption").hidden = !cell.dataset.box;
     document.getElementById("full-image-title").textContent = cell.dataset.file;
     fullDialog.addEventListener("close", () => cell.focus(), {once: true});
     fullDialog.showModal();
@@ -194,6 +225,16 @@
   });
 
   const verify = document.getElementById("verify-form");
+
+  function offerVerify() {
+    // Every cell is reviewed now: the refusal shown up front no longer holds, so Verify asks its question instead.
+    if (!verify || !verify.dataset.ready) return;
+    verify.dataset.confirm = verify.dataset.ready;
+    verify.querySelector("button").disabled = false;
+    const refusal = document.getElementById("verify-refusal");
+    if (refusal) refusal.textContent = "Every cell is reviewed: the sample can be verified.";
+  }
+
   if (verify) {
     // confirm.js asked first (data-confirm) and cancels the event when the answer is no.
     verify.addEventListener("submit", async event => {

@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import model_gateway
+from classifier.models import Prediction
 from classifier.services.predictions import prediction_create_many
 from tests.factories import image_bytes, media_files, prediction_make, sample_make, smear_rgb, upload_file
 
@@ -60,7 +61,7 @@ def test_crop_is_stored_when_the_cell_is_classified_and_served_as_stored(alice_c
     assert prediction.cell_crop.name
     with prediction.cell_crop.open("rb") as handle:
         stored = handle.read()
-    monkeypatch.setattr(model_gateway, "cell_crop_jpeg", lambda rgb: pytest.fail("a stored crop is not made again"))
+    monkeypatch.setattr(model_gateway, "cell_crop", lambda rgb: pytest.fail("a stored crop is not made again"))
     assert alice_client.get(url(prediction)).content == stored
 
 
@@ -80,3 +81,26 @@ def test_another_users_cell_is_404(client, user, other_user):
     assert client.get(url(prediction)).status_code == 404
     prediction.refresh_from_db()
     assert not prediction.cell_crop
+
+
+def test_the_square_of_the_crop_is_stored_as_fractions_of_the_frame(user, model_path):
+    rgb = smear_rgb(nucleus=(100, 140), radius=30)
+    upload = upload_file("cell.png", image_bytes("PNG", rgb=rgb), "image/png")
+    prediction = prediction_create_many(owner=user, uploads=[upload], sample=sample_make(user))[0][0]
+    side = model_gateway.CELL_CROP_SCALE * np.sqrt(np.pi * 30**2)
+    left, top, right, bottom = prediction.cell_box
+    assert (right - left) * 320 == pytest.approx(side, abs=4) and (bottom - top) * 240 == pytest.approx(side, abs=4)
+    assert (left + right) / 2 * 320 == pytest.approx(100, abs=2) and (top + bottom) / 2 * 240 == pytest.approx(
+        140, abs=2
+    )
+    assert prediction.crop_image_area is not None  # 4 nucleus sizes (213 px) reach past the 240 px frame's bottom
+
+
+def test_a_crop_past_the_frame_knows_where_the_image_lies_inside_it():
+    """A cell near the top left corner: its square (fractions of the frame) starts before the frame's edges; the part
+    of the crop that is image starts a quarter of the way in from the left and a tenth from the top."""
+    cell = Prediction(cell_box=[-0.25, -0.1, 0.75, 0.9])
+    assert cell.crop_image_area == (25.0, 10.0, 75.0, 90.0)
+    assert cell.cell_box_in_image == (0.0, 0.0, 75.0, 90.0)
+    assert Prediction(cell_box=[0.1, 0.1, 0.6, 0.8]).crop_image_area is None  # all image: nothing to draw
+    assert Prediction(cell_box=[]).crop_image_area is None and Prediction().cell_box_in_image is None

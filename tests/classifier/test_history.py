@@ -1,13 +1,18 @@
-"""History: the user's own records only, newest first, paginated, filtered by class and date range."""
+"""History: the user's own records and the cells they reviewed in their labs' samples, newest first, paginated,
+filtered by class, date range and whose; each with its sample."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from classifier.models import Prediction
 from classifier.services.predictions import prediction_create_many
-from tests.factories import upload_file
+from labs.services.review import prediction_exclude, prediction_review
+from tests.factories import lab_make, prediction_make, reviewer_make, sample_make, upload_file
 
 pytestmark = pytest.mark.django_db
 URL = reverse("classifier:history")
@@ -94,3 +99,70 @@ def test_bad_filter_shows_a_message_not_a_crash(alice_client, user, model_path, 
 def test_anonymous_user_is_sent_to_log_in(client):
     response = client.get(URL)
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return reviewer_make(django_user_model)
+
+
+def column(content: str, name: str) -> list[str]:
+    """The text of one column (``td.name``) in every row, tags stripped."""
+    cells = re.findall(rf'<td class="{name}"[^>]*>(.*?)</td>', content, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", "", cell).split()) for cell in cells]
+
+
+def test_a_reviewer_who_uploaded_nothing_finds_the_cells_they_reviewed(client, user, reviewer):
+    lab = lab_make(user, reviewer)
+    sample = sample_make(user, "S-LAB", lab=lab)
+    corrected = prediction_make(sample, "EOSINOPHIL", filename="corrected.jpeg")
+    excluded = prediction_make(sample, "LYMPHOCYTE", filename="excluded.jpeg")
+    prediction_make(sample, "NEUTROPHIL", filename="untouched.jpeg")  # in her lab, but not her work
+    prediction_review(prediction=corrected, reviewer=reviewer, label="NEUTROPHIL")
+    prediction_exclude(prediction=excluded, reviewer=reviewer, reason="smudge cell")
+    client.force_login(reviewer)
+    response = client.get(URL)
+    assert sorted(listed_names(response)) == ["corrected.jpeg", "excluded.jpeg"]
+    content = response.content.decode()
+    assert column(content, "sample") == ["S-LAB", "S-LAB"]
+    assert f'href="{reverse("labs:sample_detail", args=[sample.pk])}"' in content
+    assert sorted(column(content, "review")) == ["Corrected to Neutrophil by you", "Excluded: smudge cell by you"]
+    assert client.get(reverse("classifier:detail", args=[corrected.pk])).status_code == 200  # its cell page opens
+    lab.members.remove(reviewer)  # left the lab: its cells are no longer hers to see
+    assert listed_names(client.get(URL)) == []
+
+
+def test_whose_filter_splits_uploads_from_reviews(client, user, reviewer):
+    sample = sample_make(user, "S-LAB", lab=lab_make(user, reviewer))
+    reviewed = prediction_make(sample, filename="reviewed.jpeg")
+    prediction_review(prediction=reviewed, reviewer=reviewer, label="NEUTROPHIL")
+    prediction_make(None, owner=reviewer, filename="her-own.jpeg")
+    client.force_login(reviewer)
+    assert sorted(listed_names(client.get(URL))) == ["her-own.jpeg", "reviewed.jpeg"]
+    assert listed_names(client.get(URL, {"whose": "uploaded"})) == ["her-own.jpeg"]
+    assert listed_names(client.get(URL, {"whose": "reviewed"})) == ["reviewed.jpeg"]
+    assert (
+        '<option value="reviewed" selected>Reviewed by me</option>'
+        in client.get(URL, {"whose": "reviewed"}).content.decode()
+    )
+    client.force_login(user)  # the owner sees who reviewed her cell, and the sample column
+    content = client.get(URL).content.decode()
+    assert column(content, "review") == ["Confirmed by rita"] and column(content, "sample") == ["S-LAB"]
+    csv = client.get(reverse("classifier:history_csv"), {"whose": "reviewed"}).content.decode()
+    assert "reviewed.jpeg" not in csv  # alice reviewed nothing: the CSV takes the same filters
+
+
+def test_the_history_reads_in_a_fixed_number_of_queries(client, user, reviewer, django_assert_max_num_queries):
+    sample = sample_make(user, "S-LAB", lab=lab_make(user, reviewer))
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            prediction_review(prediction=prediction_make(sample), reviewer=reviewer, label="MONOCYTE")
+
+    client.force_login(reviewer)
+    add(2)
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL)
+    add(15)
+    with django_assert_max_num_queries(len(few)):  # no query per row: sample, reviewer and model come joined
+        client.get(URL)

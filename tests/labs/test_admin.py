@@ -1,7 +1,12 @@
 """Staff manage every prediction, sample and lab in the admin; what the model produced and the audit trail are
 read-only, and a verified sample can be neither changed nor deleted there."""
 
+import datetime
+import time
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -9,6 +14,7 @@ from classifier.models import Prediction
 from classifier.services.predictions import prediction_create_many
 from labs.models import Lab, Sample, SampleEvent
 from labs.services.review import prediction_review
+from labs.services.sign_off import sample_verify
 from tests.factories import (
     image_bytes,
     lab_make,
@@ -180,7 +186,90 @@ def test_a_sample_shows_its_cells_and_audit_trail_read_only(admin_client, verifi
     content = response.content.decode()
     assert response.status_code == 200
     assert "done-0.jpeg" in content and "done-1.jpeg" in content and "Verified" in content
+    assert "Confirmed by rita" in content and "70.0%" in content
     assert 'name="predictions-0-predicted_label"' not in content and 'name="identifier"' not in content
+    cells = admin_client.get(f"{CHANGELIST}?sample__id__exact={verified.pk}")  # the link to every cell
+    assert f'href="{CHANGELIST}?sample__id__exact={verified.pk}"' in content
+    assert sorted(listed(cells)) == ["done-0.jpeg", "done-1.jpeg"]
+    events = reverse("admin:labs_sampleevent_changelist")
+    assert f'href="{events}?sample__id__exact={verified.pk}"' in content
+    assert admin_client.get(f"{events}?sample__id__exact={verified.pk}").context["cl"].result_count == 1
+
+
+def cells_bulk_make(sample, reviewer, count: int) -> None:
+    """``count`` reviewed cells of ``sample``, written at once (their image files are never read here)."""
+    version = prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer).model_version
+    Prediction.objects.bulk_create(
+        Prediction(
+            owner=sample.owner,
+            sample=sample,
+            image=f"predictions/bulk/{index}.jpeg",
+            preview=f"predictions/bulk/{index}-preview.jpeg",
+            image_width=320,
+            image_height=240,
+            original_filename=f"bulk-{index:03}.jpeg",
+            predicted_label="NEUTROPHIL",
+            confidence=0.9,
+            probabilities={"NEUTROPHIL": 0.9, "MONOCYTE": 0.1},
+            reviewed_label="NEUTROPHIL",
+            reviewed_by=reviewer,
+            reviewed_at=timezone.now(),
+            model_version=version,
+            inference_ms=1.0,
+        )
+        for index in range(count - 1)
+    )
+    SampleEvent.objects.bulk_create(
+        SampleEvent(sample=sample, actor=reviewer, kind="confirmed", cell=f"bulk-{index:03}.jpeg")
+        for index in range(count)
+    )
+
+
+def test_the_page_of_a_500_cell_sample_opens_in_a_second_in_a_bounded_number_of_queries(
+    admin_client, user, django_user_model, django_assert_max_num_queries
+):
+    reviewer = reviewer_make(django_user_model)
+    small, large = sample_make(user, "S-SMALL"), sample_make(user, "S-500")
+    cells_bulk_make(small, reviewer, 3)
+    cells_bulk_make(large, reviewer, 500)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(reverse("admin:labs_sample_change", args=[small.pk])).status_code == 200
+    started = time.perf_counter()
+    with django_assert_max_num_queries(len(few)):  # as many for 500 cells as for 3
+        response = admin_client.get(reverse("admin:labs_sample_change", args=[large.pk]))
+    assert time.perf_counter() - started < 1.0
+    content = response.content.decode()
+    assert "500 cells; reviewed 500" in content and "All 500 cells in the Predictions list" in content
+    assert content.count('class="admin-thumbnail"') == 20 and "The latest 10 of 500 entries." in content
+    with django_assert_max_num_queries(len(few)):  # and the samples list, one row per sample, no query per row
+        listing = admin_client.get(reverse("admin:labs_sample_changelist")).content.decode()
+    assert '<td class="field-cell_count">500</td>' in listing
+
+
+def test_the_admin_shows_probabilities_as_percentages_and_people_by_name(admin_client, user, django_user_model):
+    reviewer = reviewer_make(django_user_model)
+    reviewer.first_name, reviewer.last_name = "Rita", "Levi"
+    reviewer.save()
+    sample = sample_make(user, "S-NAMES")
+    cell = prediction_make(sample, "MONOCYTE", reviewed_label="NEUTROPHIL", reviewer=reviewer)
+    page = admin_client.get(change_url(cell)).content.decode()
+    assert "Monocyte 70.0%, Eosinophil 10.0%" in page and "0.7" not in page.split("Probabilities")[1][:400]
+    assert "Rita Levi (rita)" in page
+    sample_verify(sample=sample, reviewer=reviewer)
+    listing = admin_client.get(reverse("admin:labs_sample_changelist")).content.decode()
+    assert "Verified by Rita Levi on " in listing
+    trail = admin_client.get(reverse("admin:labs_sampleevent_changelist")).content.decode()
+    assert "Rita Levi (rita)" in trail and ">rita<" not in trail
+
+
+def test_the_admin_shows_times_in_the_labs_format_and_zone(admin_client, settings, verified):
+    settings.TIME_ZONE = "Europe/Berlin"
+    moment = datetime.datetime(2026, 12, 1, 17, 5, tzinfo=datetime.UTC)
+    Sample.objects.filter(pk=verified.pk).update(created_at=moment, verified_at=moment)
+    listing = admin_client.get(reverse("admin:labs_sample_changelist")).content.decode()
+    assert listing.count("1 Dec 2026, 18:05 CET") == 2  # created, and verified
+    page = admin_client.get(reverse("admin:labs_sample_change", args=[verified.pk])).content.decode()
+    assert "1 Dec 2026, 18:05 CET" in page
 
 
 def test_a_verified_sample_and_its_cells_cannot_be_changed_or_deleted_in_the_admin(admin_client, verified):

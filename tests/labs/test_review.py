@@ -4,6 +4,7 @@ plain form posts (no JavaScript) confirm, correct or exclude; verification needs
 import pytest
 from django.urls import reverse
 
+from classifier.models import Prediction
 from labs.models import SampleEvent
 from tests.factories import prediction_make, reviewer_make, sample_make
 
@@ -202,11 +203,30 @@ def test_an_empty_sample_cannot_be_verified(reviewer_client, sample):
     assert not sample.is_verified
 
 
-def test_verify_asks_once_for_confirmation(reviewer_client, sample):
-    prediction_make(sample)
+def test_verify_asks_once_for_confirmation_when_it_can_be_done(reviewer_client, sample, reviewer):
+    prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer)
     content = reviewer_client.get(grid_url(sample)).content.decode()
     assert content.count("data-confirm=") == 1 and "You sign its report, and the sample is frozen until" in content
     assert "nothing in it can change" not in content  # untrue: a holder of the un-verify permission can open it
+    assert 'id="verify-refusal"' not in content and 'id="verify-sample" disabled' not in content
+
+
+@pytest.mark.parametrize("page", ["labs:sample_review", "labs:sample_detail"])
+def test_verify_shows_why_it_would_be_refused_instead_of_asking(reviewer_client, sample, reviewer, page):
+    prediction_make(sample, reviewed_label="NEUTROPHIL", reviewer=reviewer)
+    prediction_make(sample)
+    content = reviewer_client.get(reverse(page, args=[sample.pk])).content.decode()
+    assert "data-confirm=" not in content.split('id="verify-form"')[1].split(">")[0]
+    assert 'id="verify-sample" disabled aria-describedby="verify-refusal"' in content
+    assert '<span class="meta verify-refusal" id="verify-refusal">1 of 2 cells are not reviewed yet' in content
+    # the grid's script asks the question once the last cell is reviewed: it is handed over, not asked now
+    assert 'data-ready="Verify sample S-REV? You sign its report, and the sample is frozen until' in content
+
+
+def test_an_empty_sample_shows_why_it_cannot_be_verified_and_offers_no_question(reviewer_client, sample):
+    content = reviewer_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert "no classified cells yet; there is nothing to verify" in content
+    assert "data-ready=" not in content and "data-confirm=" not in content.split('id="verify-form"')[1].split(">")[0]
 
 
 def test_non_reviewer_cannot_verify(alice_client, user):
@@ -262,3 +282,20 @@ def test_a_cell_of_another_kind_must_be_handled_before_verification(reviewer_cli
     assert "1 of 1 cells are not reviewed yet" in verify(reviewer_client, sample).content.decode()
     reviewer_client.post(review_url(basophil), {"label": "BASOPHIL"})
     assert "Sample S-REV is verified." in verify(reviewer_client, sample).content.decode()
+
+
+def test_each_class_shows_its_least_confident_cells_first(reviewer_client, sample):
+    for name, confidence in (("certain.jpeg", 0.99), ("unsure.jpeg", 0.41), ("middling.jpeg", 0.8)):
+        cell = prediction_make(sample, "NEUTROPHIL", filename=name)
+        Prediction.objects.filter(pk=cell.pk).update(confidence=confidence)
+    content = reviewer_client.get(grid_url(sample)).content.decode()
+    assert content.index("unsure.jpeg") < content.index("middling.jpeg") < content.index("certain.jpeg")
+
+
+def test_the_card_size_is_chosen_once_and_remembered(reviewer_client, sample):
+    prediction_make(sample)
+    assert 'class="cell-groups size-standard"' in reviewer_client.get(grid_url(sample)).content.decode()
+    reviewer_client.get(grid_url(sample) + "?size=compact")
+    assert 'class="cell-groups size-compact"' in reviewer_client.get(grid_url(sample)).content.decode()
+    reviewer_client.get(grid_url(sample) + "?size=huge")  # not a size: the remembered one stays
+    assert 'class="cell-groups size-compact"' in reviewer_client.get(grid_url(sample)).content.decode()

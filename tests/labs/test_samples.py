@@ -36,8 +36,8 @@ def test_list_shows_own_samples_with_counts_and_state(alice_client, user, other_
     assert response.status_code == 200
     assert "S-ALICE" in content and "S-BOB" not in content
     row = response.context["samples"].get()
-    assert (row.image_count, row.flagged_count, row.is_verified) == (3, 1, False)
-    assert "Not verified" in content
+    assert (row.image_count, row.flagged_count, row.is_verified, row.state) == (3, 1, False, "awaiting_review")
+    assert "Awaiting review" in content
 
 
 def test_staff_see_every_sample_with_its_owner(client, django_user_model, user, other_user):

@@ -67,6 +67,17 @@ def _tables(path: Path, columns: dict[str, str]) -> dict[str, list]:
                 for name, select in columns.items()}
 
 
+# Columns added by migrations after the split, with the value every upgraded row gets.
+ADDED_SINCE = {
+    "classifier_prediction": {"cell_box": "[]"},  # classifier 0011: not known for older cells
+    "classifier_lab": {"active_model_id": None},  # labs 0004: every lab starts on the shared model
+}
+
+
+def _column_names(connection, table: str) -> set[str]:
+    return {row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')}
+
+
 def _manage(*args, database: Path, media: Path) -> subprocess.CompletedProcess:
     environment = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "HEMATOVISION_MEDIA_ROOT": str(media)}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=environment,
@@ -109,6 +120,12 @@ def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database
     made = len(NEW_CONTENT_TYPES)  # the rest moved
     assert len(after["django_content_type"]) == len(before["django_content_type"]) + made
     assert len(after["auth_permission"]) == len(before["auth_permission"]) + 4 * made + NEW_CUSTOM_PERMISSIONS
+    with sqlite3.connect(database) as connection:
+        for table, added in ADDED_SINCE.items():
+            before_columns = {column.strip('"') for column in columns[table].split(", ")}
+            assert _column_names(connection, table) - before_columns == set(added), table
+            for column, value in added.items():
+                assert {row for (row,) in connection.execute(f'SELECT "{column}" FROM "{table}"')} == {value}
     with sqlite3.connect(database) as connection:
         labels = set(connection.execute("SELECT app_label, model FROM django_content_type"))
     assert {("accounts", "user"), ("labs", "lab"), ("labs", "sample"), ("labs", "sampleevent"),

@@ -1,5 +1,8 @@
 """The Model page: the active model's figures on every evaluation set, per class and per source photo, and PNGs."""
 
+import dataclasses
+import shutil
+
 import pytest
 from django.urls import reverse
 
@@ -135,6 +138,24 @@ def test_unevaluated_loaded_model_is_registered_and_says_how_to_evaluate(alice_c
     page = alice_client.get(reverse("classifier:model")).content.decode()
     assert ModelVersion.objects.get().name == "tiny-test-model"
     assert "has not been evaluated yet" in page
+
+
+def test_a_fresh_deployment_shows_the_figures_train_model_stored_with_the_model(
+    alice_client, settings, tiny_model_path, tmp_path
+):
+    """No evaluate_model run and an empty database: the figures come from the artifact's metadata."""
+    for source in (tiny_model_path, artifact.metadata_path(tiny_model_path), artifact.novelty_path(tiny_model_path)):
+        shutil.copy(source, tmp_path / source.name)
+    copied = tmp_path / tiny_model_path.name
+    artifact.write_metadata(
+        copied, dataclasses.replace(artifact.read_metadata(copied), evaluation={"kaggle TEST": EVALUATION})
+    )
+    settings.HEMATOVISION_MODEL_PATH = copied
+
+    page = alice_client.get(reverse("classifier:model")).content.decode()
+
+    assert 'class="number accuracy">87.5%' in page and "has not been evaluated yet" not in page
+    assert "EOSINOPHIL/source-7" in page
 
 
 def test_unevaluated_model_says_how_to_evaluate(alice_client, evaluated_version):

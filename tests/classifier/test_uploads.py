@@ -50,7 +50,11 @@ def test_decoding_a_huge_png_never_holds_its_full_size_pixels():
 def test_files_are_decoded_and_classified_a_chunk_at_a_time(user, model_path, monkeypatch):
     batches = []
     classify = model_gateway.classify
-    monkeypatch.setattr(model_gateway, "classify", lambda images: batches.append(len(images)) or classify(images))
+    monkeypatch.setattr(
+        model_gateway,
+        "classify",
+        lambda images, lab_model=None: batches.append(len(images)) or classify(images, lab_model),
+    )
     uploads = [upload_file(f"cell-{index}.jpeg") for index in range(CLASSIFY_CHUNK_FILES * 2 + 3)]
     predictions, failures = prediction_create_many(owner=user, uploads=uploads)
     assert batches == [CLASSIFY_CHUNK_FILES, CLASSIFY_CHUNK_FILES, 3]

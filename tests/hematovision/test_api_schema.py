@@ -23,6 +23,9 @@ API_PATHS = {
     "/api/samples/{id}/unverify/",
     "/api/samples/{id}/events/",
     "/api/model/",
+    "/api/labs/{slug}/model/",
+    "/api/labs/{slug}/model/build/",
+    "/api/labs/{slug}/model/revert/",
     "/api/schema/",
 }
 

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "hematovision.middleware.PrivateCacheMiddleware",
+    "hematovision.middleware.BackendUnavailableMiddleware",  # a page's database or storage failure: the 503 page
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers for locked-out logins
 ]
 

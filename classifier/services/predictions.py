@@ -163,7 +163,8 @@ def prediction_delete(*, prediction: Prediction, actor=None) -> FileCleanup:
 def prediction_explain(*, prediction: Prediction) -> Prediction:
     """Store the Grad-CAM overlay of the predicted class, computed once and reused after.
 
-    Two simultaneous requests may both compute it; only the first stored file is kept.
+    Two simultaneous requests may both compute it; only the first stored file is kept, and a file whose row could
+    not be written is removed.
     """
     if prediction.gradcam:
         return prediction
@@ -172,7 +173,11 @@ def prediction_explain(*, prediction: Prediction) -> Prediction:
             handle.read(), prediction.predicted_label, model_sha256=prediction.model_version.sha256
         )
     name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
-    if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
-        prediction.gradcam.storage.delete(name)
+    stored = 0
+    try:
+        stored = Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name)
+    finally:
+        if not stored:  # another request stored its overlay first, or the database failed: no file without its row
+            files_delete([(prediction.gradcam.storage, name)])
     prediction.refresh_from_db(fields=["gradcam"])
     return prediction

@@ -17,9 +17,9 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import token_issue
 from classifier.models import CLASS_NAMES, Prediction
 from labs.apps import REVIEWERS_GROUP
 from labs.models import Lab, Sample
@@ -305,7 +305,7 @@ def mixed_smear_make(owner, identifier: str = "S-MIXED"):
 def token_client(user) -> APIClient:
     """An API client that authenticates as ``user`` with a token, as scripts do."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
     return client
 
 

@@ -1,22 +1,21 @@
 """A database made before the app split (``before_split.sql``, built by ``build_main_database.py`` with the code of
-that time) upgrades with ``manage.py migrate``: every row of every table stays as it was, every stored file stays,
-granted permissions and the admin's history follow the moved models, and no migration is missing."""
+that time) upgrades with ``manage.py migrate``: every row of every table stays as it was (in the columns it had),
+every stored file stays, granted permissions and the admin's history follow the moved models, and no migration is
+missing. What later migrations made or dropped is named below."""
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.migrations.before_split import FILE_COLUMNS, manage
 
-from tests.environment import PROJECT_DIR
-
-DUMP = Path(__file__).with_name("before_split.sql")
 # Relabelled by classifier 0009 (the models moved app, or were renamed): compared apart, below.
 RELABELLED = {"django_content_type", "auth_permission"}
 NOT_DATA = {"django_migrations", "sqlite_sequence"}  # what migrations applied; SQLite's id counters
-FILE_COLUMNS = {"classifier_prediction": ("image", "preview", "cell_crop", "gradcam"), "classifier_pendingimage": ("image",)}
+# Models made since the split, and the table dropped: Django REST framework's tokens, hashed into accounts_apitoken
+# (accounts 0002, tests/migrations/test_api_tokens_hashed.py).
+MADE_MODELS = {("accounts", "apitoken")}
+MADE = {f"{app}_{model}" for app, model in MADE_MODELS}
+DROPPED = {"authtoken_token"}
 CHECKS = """
 from django.contrib.auth.models import Permission
 from accounts.models import User
@@ -39,59 +38,46 @@ print("upgraded")
 """
 
 
-def _tables(path: Path) -> dict[str, list]:
+def _tables(path: Path, columns: dict[str, list[str]] | None = None) -> dict[str, list]:
+    """Every table's rows, of the ``columns`` each table had (all columns when not given), as sorted text."""
     with sqlite3.connect(path) as connection:
         names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: sorted(map(repr, connection.execute(f'SELECT * FROM "{name}"'))) for name in names}
+        selected = {name: ", ".join(f'"{column}"' for column in columns[name]) if columns and name in columns else "*"
+                    for name in names}
+        return {name: sorted(map(repr, connection.execute(f'SELECT {selected[name]} FROM "{name}"'))) for name in names}
 
 
-def _manage(*args, database: Path, media: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "HEMATOVISION_MEDIA_ROOT": str(media)}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=environment,
-                          capture_output=True, text=True, check=False)
-
-
-@pytest.fixture
-def database_before_split(tmp_path) -> tuple[Path, Path, list[Path]]:
-    """The dump loaded into a database file, and the files its rows name written under a media folder."""
-    database, media = tmp_path / "before.sqlite3", tmp_path / "media"
-    with sqlite3.connect(database) as connection:
-        connection.executescript(DUMP.read_text())
-        names = [name for table, columns in FILE_COLUMNS.items() for column in columns
-                 for (name,) in connection.execute(f'SELECT "{column}" FROM "{table}"') if name]
-    files = []
-    for name in names:
-        path = media / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"\xff\xd8 a stored image " + name.encode())
-        files.append(path)
-    return database, media, files
+def _columns(path: Path) -> dict[str, list[str]]:
+    with sqlite3.connect(path) as connection:
+        names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {name: [row[1] for row in connection.execute(f'PRAGMA table_info("{name}")')] for name in names}
 
 
 def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database_before_split):
     database, media, files = database_before_split
-    before = _tables(database)
+    before, columns = _tables(database), _columns(database)
     contents = {path: path.read_bytes() for path in files}
 
-    migrated = _manage("migrate", "--noinput", database=database, media=media)
+    migrated = manage("migrate", "--noinput", database=database, media=media)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert "Recorded accounts.0001_initial" in migrated.stdout
 
-    after = _tables(database)
-    assert set(after) == set(before)  # no table made, dropped or renamed
-    for table in set(before) - RELABELLED - NOT_DATA:
+    after = _tables(database, columns)
+    assert set(after) == set(before) - DROPPED | MADE  # no other table made, dropped or renamed
+    for table in set(before) - RELABELLED - NOT_DATA - DROPPED:
         assert after[table] == before[table], table
-    assert len(after["django_content_type"]) == len(before["django_content_type"])  # moved, none made
-    assert len(after["auth_permission"]) == len(before["auth_permission"])
+    # moved, and only the new models' made (four permissions each)
+    assert len(after["django_content_type"]) == len(before["django_content_type"]) + len(MADE_MODELS)
+    assert len(after["auth_permission"]) == len(before["auth_permission"]) + 4 * len(MADE_MODELS)
     with sqlite3.connect(database) as connection:
         labels = set(connection.execute("SELECT app_label, model FROM django_content_type"))
     assert {("accounts", "user"), ("labs", "lab"), ("labs", "sample"), ("labs", "sampleevent"),
             ("registry", "modelversion"), ("classifier", "prediction"), ("classifier", "waitingimage")} <= labels
     assert not {label for label in labels if label[0] == "classifier"} - {("classifier", "prediction"),
-                                                                         ("classifier", "waitingimage")}
+                                                                         ("classifier", "waitingimage")} - MADE_MODELS
     assert {path: path.read_bytes() for path in files} == contents
 
-    checked = _manage("shell", "-c", CHECKS, database=database, media=media)
+    checked = manage("shell", "-c", CHECKS, database=database, media=media)
     assert checked.returncode == 0 and "upgraded" in checked.stdout, checked.stdout + checked.stderr
-    unchanged = _manage("makemigrations", "--check", "--dry-run", database=database, media=media)
+    unchanged = manage("makemigrations", "--check", "--dry-run", database=database, media=media)
     assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr

@@ -5,6 +5,7 @@ model call needed), and tiny but complete model artifacts."""
 import datetime
 import io
 import re
+import shutil
 import struct
 import zipfile
 import zlib
@@ -26,7 +27,7 @@ from labs.models import Lab, Sample
 from labs.services.samples import sample_create
 from labs.services.sign_off import sample_verify
 from ml import MODEL_CLASSES
-from ml.artifact import ArtifactMetadata, save_artifact
+from ml.artifact import ArtifactMetadata, metadata_path, novelty_path, openvino_paths, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, preprocess
@@ -158,6 +159,21 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model", class_names=C
             },
         ),
     )
+
+
+def artifact_copy(model_path, folder, with_export: bool = True, name: str | None = None):
+    """The artifact's files copied to ``folder`` (its OpenVINO export, where it has one, only ``with_export``),
+    named ``name`` (a ``.keras`` file name) or as they were; the copy's model path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (name or model_path.name)
+    shutil.copy(model_path, target)
+    shutil.copy(metadata_path(model_path), metadata_path(target))
+    shutil.copy(novelty_path(model_path), novelty_path(target))
+    if with_export:
+        for source, copy in zip(openvino_paths(model_path), openvino_paths(target), strict=True):
+            if source.exists():
+                shutil.copy(source, copy)
+    return target
 
 
 def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:

@@ -51,12 +51,13 @@ def smear_rgb(width: int = 320, height: int = 240, nucleus=(160, 120), radius: i
     return np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
 
 
-def image_bytes(fmt: str = "JPEG", rgb: np.ndarray | None = None, mode: str | None = None) -> bytes:
+def image_bytes(fmt: str = "JPEG", rgb: np.ndarray | None = None, mode: str | None = None, comment: str = "") -> bytes:
+    """An encoded image; a JPEG ``comment`` changes the file's bytes (its sha256), never its pixels."""
     image = Image.fromarray(smear_rgb() if rgb is None else rgb)
     if mode:
         image = image.convert(mode)
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
+    image.save(buffer, format=fmt, **({"comment": comment} if comment else {}))
     return buffer.getvalue()
 
 
@@ -76,7 +77,11 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
 
 def upload_file(name: str = "cell.jpeg", data: bytes | None = None, content_type: str = "image/jpeg"):
-    return SimpleUploadedFile(name, image_bytes("JPEG") if data is None else data, content_type=content_type)
+    """An uploaded JPEG of the smear look-alike; without ``data``, its bytes carry ``name`` (a JPEG comment), so
+    files of other names are other files to a sample (same pixels, another sha256) and a name sent again is the
+    same file."""
+    data = image_bytes("JPEG", comment=name) if data is None else data
+    return SimpleUploadedFile(name, data, content_type=content_type)
 
 
 def media_files(root) -> list:

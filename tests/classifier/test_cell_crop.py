@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from classifier import model_gateway
-from classifier.services.predictions import prediction_create_many
+from classifier.services.waiting import sample_images_add
 from tests.factories import image_bytes, media_files, prediction_make, sample_make, smear_rgb, upload_file
 
 pytestmark = pytest.mark.django_db
@@ -55,8 +55,8 @@ def test_a_huge_cell_is_shrunk_to_the_maximum_side(alice_client, user):
 
 
 def test_crop_is_stored_when_the_cell_is_classified_and_served_as_stored(alice_client, user, model_path, monkeypatch):
-    predictions, _ = prediction_create_many(owner=user, uploads=[upload_file("cell.jpeg")], sample=sample_make(user))
-    prediction = predictions[0]
+    added = sample_images_add(owner=user, sample=sample_make(user), uploads=[upload_file("cell.jpeg")])
+    prediction = added.predictions[0]
     assert prediction.cell_crop.name
     with prediction.cell_crop.open("rb") as handle:
         stored = handle.read()

@@ -11,9 +11,9 @@ from tests.migrations.before_split import FILE_COLUMNS, manage
 # Relabelled by classifier 0009 (the models moved app, or were renamed): compared apart, below.
 RELABELLED = {"django_content_type", "auth_permission"}
 NOT_DATA = {"django_migrations", "sqlite_sequence"}  # what migrations applied; SQLite's id counters
-# Models made since the split, and the table dropped: Django REST framework's tokens, hashed into accounts_apitoken
-# (accounts 0002, tests/migrations/test_api_tokens_hashed.py).
-MADE_MODELS = {("accounts", "apitoken")}
+# Models made since the split (columns added to the old tables are not compared), and the table dropped: Django REST
+# framework's tokens, hashed into accounts_apitoken (accounts 0002, tests/migrations/test_api_tokens_hashed.py).
+MADE_MODELS = {("accounts", "apitoken"), ("classifier", "sampleupload")}
 MADE = {f"{app}_{model}" for app, model in MADE_MODELS}
 DROPPED = {"authtoken_token"}
 CHECKS = """
@@ -34,6 +34,10 @@ assert WaitingImage.objects.get().sample.identifier == "S-OPEN"
 assert {p.model_version for p in Prediction.objects.all()} == {ModelVersion.objects.get()}
 for prediction in Prediction.objects.all():
     assert prediction.image.storage.exists(prediction.image.name), prediction.image.name
+import hashlib
+for image in [*Prediction.objects.filter(sample__isnull=False), *WaitingImage.objects.all()]:
+    assert image.image_sha256 == hashlib.sha256(image.image.read()).hexdigest(), image.image.name
+assert Prediction.objects.get(sample__isnull=True).image_sha256 == ""  # only sample images are compared
 print("upgraded")
 """
 

@@ -1,12 +1,25 @@
-"""Account reads."""
+"""Account reads: API tokens by key, and whether one has expired."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import ApiToken, token_digest
 
-def token_is_expired(*, token) -> bool:
-    """Whether an API token is older than ``HEMATOVISION_TOKEN_TTL_HOURS`` (0: tokens do not expire)."""
+
+def token_get(*, key: str) -> ApiToken | None:
+    """The token whose key this is (looked up by its digest: the key is never stored), or None."""
+    return ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+
+
+def token_expires_before() -> datetime | None:
+    """Tokens created before this moment have expired (``HEMATOVISION_TOKEN_TTL_HOURS``); None: tokens do not."""
     hours = settings.HEMATOVISION_TOKEN_TTL_HOURS
-    return bool(hours) and token.created < timezone.now() - timedelta(hours=hours)
+    return timezone.now() - timedelta(hours=hours) if hours else None
+
+
+def token_is_expired(*, token: ApiToken) -> bool:
+    """Whether an API token is older than ``HEMATOVISION_TOKEN_TTL_HOURS`` (0: tokens do not expire)."""
+    expires_before = token_expires_before()
+    return expires_before is not None and token.created < expires_before

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from classifier.services.predictions import prediction_create_many
+from classifier.services.waiting import sample_images_add
 from labs.apps import REVIEWERS_GROUP
 from labs.models import Lab, Sample
 from labs.services.review import prediction_review
@@ -58,7 +58,7 @@ def standin_lab_make(slug: str, cells: list[tuple[str, bytes, str]]) -> Lab:
     for start in range(0, len(cells), UPLOAD_CHUNK):
         chunk = cells[start : start + UPLOAD_CHUNK]
         uploads = [SimpleUploadedFile(name, data, content_type="image/jpeg") for name, data, _ in chunk]
-        predictions, failures = prediction_create_many(owner=technologist, sample=sample, uploads=uploads)
+        predictions, _, failures = sample_images_add(owner=technologist, sample=sample, uploads=uploads)
         if failures:
             raise ValueError(f"{len(failures)} stand-in cells were refused: {failures[0]}")
         labels |= {prediction.pk: label for prediction, (_, _, label) in zip(predictions, chunk, strict=True)}

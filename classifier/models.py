@@ -84,6 +84,37 @@ def _inside_share(low: float, high: float) -> tuple[float, float]:
     return round((start - low) / side * 100, 2), round(max(end - start, 0.0) / side * 100, 2)
 
 
+class SampleUpload(models.Model):
+    """One upload of a sample's images as its sender declared it: how many files it sends, how many arrived.
+
+    Kept per upload, not as one count on the sample: the page's uploader sends a selection in requests of 16
+    files, several people may add images to one lab sample at once, and a batch sent again after an interruption
+    is an upload of its own; one count on the sample could tell none of these apart. The sample shows its latest
+    upload (``labs.selectors.sample_upload_progress``): "upload interrupted: 50 of 100 received" once fewer
+    arrived than declared and no request of it is running, until a later upload completes, which is what sending
+    the batch again does (the files already there are answered "already in this sample" and stored once).
+    """
+
+    sample = models.ForeignKey("labs.Sample", on_delete=models.CASCADE, related_name="uploads")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expected_count = models.PositiveIntegerField(help_text="Files the upload said it sends (a ZIP counts as one).")
+    received_count = models.PositiveIntegerField(
+        default=0, help_text="Files of it that arrived: stored, already in the sample, or refused with a reason."
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    receiving_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set while a request of the upload runs: the moment past which it can only have been killed.",
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.sample}: {self.received_count} of {self.expected_count} received"
+
+
 class WaitingImage(models.Model):
     """A sample's upload stored and waiting for a worker: nothing is lost if one dies before classifying it.
 
@@ -93,6 +124,7 @@ class WaitingImage(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     sample = models.ForeignKey("labs.Sample", on_delete=models.CASCADE, related_name="waiting_images")
     image = models.FileField(upload_to=upload_to)
+    image_sha256 = models.CharField(max_length=64, blank=True, help_text="Of the uploaded bytes.")
     original_filename = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(
@@ -102,6 +134,7 @@ class WaitingImage(models.Model):
     class Meta:
         db_table = "classifier_pendingimage"  # its name before "waiting" became the one word for the state
         ordering = ["id"]
+        indexes = [models.Index(fields=["sample", "image_sha256"])]
 
     def __str__(self) -> str:
         return f"{self.original_filename} (waiting)"
@@ -116,6 +149,9 @@ class Prediction(models.Model):
     preview = models.ImageField(upload_to=upload_to, help_text="JPEG copy for browsers, at most 640 px.")
     image_width = models.PositiveIntegerField(default=0)
     image_height = models.PositiveIntegerField(default=0)
+    image_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Of the uploaded bytes: a file sent again to its sample is stored once."
+    )
     original_filename = models.CharField(max_length=255)
     predicted_label = models.CharField(max_length=20, choices=LABEL_CHOICES, db_index=True)
     confidence = models.FloatField()
@@ -157,7 +193,7 @@ class Prediction(models.Model):
     class Meta:
         db_table = "classifier_prediction"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["sample", "image_sha256"])]
         permissions = [("review_prediction", "Can confirm or correct predictions and verify samples")]
 
     def __str__(self) -> str:

@@ -4,11 +4,14 @@ The services send these tasks, so each task imports the services inside its body
 import circle the contracts in pyproject.toml allow.
 """
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
+
+logger = logging.getLogger("hematovision.storage")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -25,6 +28,19 @@ def send_waiting_again() -> int:
     from classifier.services.waiting import waiting_send_again  # imported here: the services send tasks
 
     return waiting_send_again(waited_longer_than=timedelta(seconds=settings.HEMATOVISION_RESEND_AFTER))
+
+
+@shared_task
+def sweep_media() -> int:
+    """Celery beat runs it daily (``CELERY_BEAT_SCHEDULE``): ``media_sweep``'s dry run, its findings logged for an
+    administrator to act on (``manage.py media_sweep --delete``); nothing is deleted. How many findings."""
+    from classifier.services.files import media_sweep, media_sweep_report  # imported here, as the others
+
+    orphans, missing = media_sweep(delete=False)
+    level = logging.WARNING if orphans or missing else logging.INFO
+    for line in media_sweep_report(orphans, missing, deleted=False):
+        logger.log(level, "Media sweep (dry run): %s", line)
+    return len(orphans) + len(missing)
 
 
 @worker_ready.connect

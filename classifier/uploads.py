@@ -6,6 +6,8 @@ extensions and MIME types that go with them are Pillow's own tables.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -44,6 +46,7 @@ class UploadRejected(Exception):
 class UploadFailure:
     filename: str
     reason: str
+    origin: int | None = None  # which of the request's files it is, or came out of (a ZIP); ``uploads_check``'s
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class CheckedUpload:
     filename: str
     data: bytes
     rgb: object
+    sha256: str  # of ``data``: the same file sent again to a sample is recognised by it
+    origin: int | None = None  # which of the request's files it is, or came out of (a ZIP)
 
 
 class PixelBudget:
@@ -105,7 +110,7 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None) -> Che
             f"{filename}: the name says {expected_format} but the content is {actual_format}; "
             "rename the file or export it again."
         )
-    return CheckedUpload(filename=filename, data=data, rgb=rgb)
+    return CheckedUpload(filename=filename, data=data, rgb=rgb, sha256=hashlib.sha256(data).hexdigest())
 
 
 def _is_zip(upload: UploadedFile) -> bool:
@@ -145,13 +150,16 @@ def uploads_expand(uploads: list[UploadedFile]) -> tuple[list[UploadedFile], lis
 def uploads_check(
     uploads: list[UploadedFile],
     budget: PixelBudget | None = None,
+    origins: list[int] | None = None,
 ) -> tuple[list[CheckedUpload], list[UploadFailure]]:
     """Every acceptable file of ``uploads`` (no ZIPs: expand them first), decoded, and one failure with its reason
-    per file that is not. Callers pass a few files at a time: the decoded pixels are held until classified."""
+    per file that is not, each marked with its ``origins`` entry. Callers pass a few files at a time: the decoded
+    pixels are held until classified."""
     checked, failures = [], []
-    for upload in uploads:
+    for upload, origin in zip(uploads, origins or [None] * len(uploads), strict=True):
         try:
-            checked.append(upload_check(upload, budget))
+            checked.append(dataclasses.replace(upload_check(upload, budget), origin=origin))
         except UploadRejected as error:
-            failures.append(UploadFailure(filename=PurePath(upload.name or "upload").name, reason=str(error)))
+            name = PurePath(upload.name or "upload").name
+            failures.append(UploadFailure(filename=name, reason=str(error), origin=origin))
     return checked, failures

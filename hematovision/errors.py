@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
@@ -21,6 +22,13 @@ from classifier.model_gateway import ModelUnavailable
 
 logger = logging.getLogger("hematovision.errors")
 SERVER_ERROR = "Something went wrong on the server; it has been logged. Try again, or tell an administrator."
+# What the database and the file storage raise when they are down, locked, full or unwritable.
+BACKEND_ERRORS = (OperationalError, InterfaceError, OSError)
+BACKEND_UNAVAILABLE_PAGE = (
+    "The database or the file storage is not available right now, so this could not be done. Nothing was left "
+    "half-saved: what this request stored is complete, the rest was not stored. Try again in a moment; a sample's "
+    "images already stored are skipped when sent again."
+)
 
 
 class ClassifierUnavailable(exceptions.APIException):
@@ -54,7 +62,7 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.ValidationError(_validation_detail(exc))
     if isinstance(exc, ModelUnavailable):
         return ClassifierUnavailable(f"The classifier is not available: {exc}")
-    if isinstance(exc, (OperationalError, InterfaceError, OSError)):
+    if isinstance(exc, BACKEND_ERRORS):
         logger.error("API request failed on the database or storage", exc_info=exc)
         return BackendUnavailable()
     return exc
@@ -64,12 +72,12 @@ def json_exception_handler(exc, context):
     return exception_handler(_as_api_exception(exc), context)
 
 
-def _is_api(request) -> bool:
+def is_api_request(request) -> bool:
     return request.path.startswith("/api/")
 
 
 def _error_answer(request, status_code: int, message: str, template: str):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse({"detail": message}, status=status_code)
     return render(request, template, {"message": message}, status=status_code)
 
@@ -97,7 +105,7 @@ def bad_request(request, exception):
 
 
 def permission_denied(request, exception):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse({"detail": str(exception) or "You do not have permission to do this."}, status=403)
     return defaults.permission_denied(request, exception)
 
@@ -113,14 +121,27 @@ def csrf_failure(request, reason=""):
 
 def page_not_found(request, exception):
     """Django's 404 handler: unknown /api/ addresses answer in JSON like every other API error."""
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(
             {"detail": f"No API endpoint at {request.path}. The endpoints are listed at /api/docs/."}, status=404
         )
     return defaults.page_not_found(request, exception)
 
 
+def backend_unavailable(request, exception: Exception) -> HttpResponse:
+    """The styled 503 page for a web page whose database or storage failed (``BackendUnavailableMiddleware``).
+
+    When the database cannot even say who is logged in, the page is drawn without the request (no navigation,
+    no messages), rather than failing again into a bare 500."""
+    logger.error("Page %s failed on the database or storage", request.path, exc_info=exception)
+    context = {"message": BACKEND_UNAVAILABLE_PAGE}
+    try:
+        return render(request, "503.html", context, status=503)
+    except BACKEND_ERRORS:
+        return HttpResponse(render_to_string("503.html", context), status=503)
+
+
 def server_error(request):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse({"detail": SERVER_ERROR}, status=500)
     return defaults.server_error(request)

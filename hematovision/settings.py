@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,7 +43,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "hematovision.middleware.PrivateCacheMiddleware",
+    "hematovision.middleware.BackendUnavailableMiddleware",  # a page's database or storage failure: the 503 page
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers for locked-out logins
 ]
 
@@ -332,6 +333,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": HEMATOVISION_RESEND_AFTER,
         "options": {"expires": HEMATOVISION_RESEND_AFTER},
     },  # the next one supersedes it
+    # Daily, at night: the stored files no row points to, and the rows whose files are missing, logged (a dry run).
+    "sweep-media-daily": {
+        "task": "classifier.tasks.sweep_media",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"expires": 23 * 3600},  # a run beat could not deliver gives way to the next day's
+    },
 }
 HEMATOVISION_CLASSIFY_IN_BACKGROUND = bool(CELERY_BROKER_URL)
 HEMATOVISION_CLASSIFY_BATCH = env.number("HEMATOVISION_CLASSIFY_BATCH", 16, low=1)  # images per task

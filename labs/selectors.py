@@ -15,8 +15,9 @@ from django.db import models, transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from classifier.models import LABEL_CHOICES, Prediction, WaitingImage
+from classifier.models import LABEL_CHOICES, Prediction, SampleUpload, WaitingImage
 from labs.models import Lab, LabModelChange, ReportRevision, Sample, SampleEvent
 
 VERIFIED_REFUSAL = "This sample is verified: nothing in it can change unless it is un-verified first."
@@ -46,6 +47,20 @@ def sample_refuse_if_verified(sample: Sample | None) -> None:
         raise ValidationError(VERIFIED_REFUSAL, code="verified")
 
 
+def sample_images_known(*, sample: Sample, sha256s) -> set[str]:
+    """Which of these image checksums the sample holds already, as a cell or as an image waiting for a worker.
+
+    Inside a transaction the sample's row is locked first, so two requests storing one file cannot both find it
+    absent (on SQLite, writers queue for the whole database anyway)."""
+    if transaction.get_connection().in_atomic_block:
+        list(Sample.objects.select_for_update().filter(pk=sample.pk).values_list("pk", flat=True))
+    hashes = set(sha256s)
+    return {
+        *Prediction.objects.filter(sample=sample, image_sha256__in=hashes).values_list("image_sha256", flat=True),
+        *WaitingImage.objects.filter(sample=sample, image_sha256__in=hashes).values_list("image_sha256", flat=True),
+    }
+
+
 def sample_list(*, user) -> QuerySet[Sample]:
     """The user's own samples and their labs' samples; staff see everyone's."""
     if user.is_staff:
@@ -72,8 +87,9 @@ class SampleState(models.TextChoices):
 def sample_list_with_counts(*, user) -> QuerySet[Sample]:
     """``sample_list`` with ``image_count`` (classified), ``reviewed_count`` (handled: confirmed, corrected or
     excluded), ``flagged_count`` (need review), ``unreviewed_count`` (of those, not handled yet: what is still to
-    do), ``waiting_count`` (stored, waiting for a worker) and ``state`` (a ``SampleState``) per sample, in one
-    query."""
+    do), ``waiting_count`` (stored, waiting for a worker), ``state`` (a ``SampleState``) and the latest upload's
+    ``last_upload_*`` (its id, declared and received counts, and until when a request of it may still be running;
+    ``sample_upload_progress``) per sample, in one query."""
     waiting = (
         WaitingImage.objects.filter(sample=OuterRef("pk"))
         .order_by()
@@ -81,6 +97,7 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
         .annotate(count=Count("pk"))
         .values("count")
     )
+    last_upload = SampleUpload.objects.filter(sample=OuterRef("pk")).order_by("-started_at", "-id")
     handled = Prediction.handled("predictions__")
     unverified_before = SampleEvent.objects.filter(sample=OuterRef("pk"), kind=SampleEvent.Kind.UNVERIFIED)
     verified = Q(verified_at__isnull=False)
@@ -88,6 +105,10 @@ def sample_list_with_counts(*, user) -> QuerySet[Sample]:
         sample_list(user=user)
         .annotate(
             waiting_count=Coalesce(Subquery(waiting), 0),
+            **{
+                f"last_upload_{field}": Subquery(last_upload.values(field)[:1])
+                for field in ("id", "expected_count", "received_count", "receiving_until")
+            },
             image_count=Count("predictions"),
             reviewed_count=Count("predictions", filter=handled),
             flagged_count=Count("predictions", filter=Q(predictions__needs_review=True)),
@@ -135,6 +156,50 @@ class ClassificationProgress:
 def sample_classification(*, sample: Sample) -> ClassificationProgress:
     """From the counts of ``sample_list_with_counts`` (no query), for the API, the exports and the report."""
     return ClassificationProgress(classified=sample.image_count, waiting=sample.waiting_count)
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """How much of an upload arrived: "upload interrupted: 50 of 100 received" once fewer files arrived than it
+    declared and no request of it is running (it ended, or was killed past its time limit)."""
+
+    id: int
+    expected: int
+    received: int
+    receiving: bool  # a request of the upload is running
+
+    @property
+    def state(self) -> str:
+        if self.received >= self.expected:
+            return "complete"
+        return "receiving" if self.receiving else "interrupted"
+
+    def __str__(self) -> str:
+        if self.state == "complete":
+            return ""
+        doing = "in progress" if self.receiving else "interrupted"
+        return f"upload {doing}: {self.received} of {self.expected} received"
+
+
+def upload_progress(upload: SampleUpload) -> UploadProgress:
+    return _progress(upload.pk, upload.expected_count, upload.received_count, upload.receiving_until)
+
+
+def _progress(pk: int, expected: int, received: int, receiving_until) -> UploadProgress:
+    receiving = receiving_until is not None and receiving_until > timezone.now()
+    return UploadProgress(id=pk, expected=expected, received=received, receiving=receiving)
+
+
+def sample_upload_progress(*, sample: Sample) -> UploadProgress | None:
+    """The sample's latest upload, from the counts of ``sample_list_with_counts`` (no query); None before any."""
+    if sample.last_upload_id is None:
+        return None
+    return _progress(
+        sample.last_upload_id,
+        sample.last_upload_expected_count,
+        sample.last_upload_received_count,
+        sample.last_upload_receiving_until,
+    )
 
 
 def sample_waiting_images(*, sample: Sample) -> QuerySet[WaitingImage]:

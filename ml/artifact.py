@@ -1,10 +1,15 @@
-"""Saving and loading the trained model, its novelty check and its JSON metadata, atomically, with checksums.
+"""Saving, loading and installing the trained model, its novelty check and its JSON metadata, atomically, with
+checksums.
 
 An artifact is three files side by side: ``<name>.keras`` (the network), ``<name>.novelty.npz`` (the learned
 "like the training images?" check, ``ml.novelty``) and ``<name>.json`` (``ArtifactMetadata``, holding the
 sha256 of the other two, so a model is never served with another model's metadata or check). The forward pass
 exported to OpenVINO (``<name>.openvino.xml`` and ``.bin``, ``ml.runtime``) may sit beside them, its checksums
 in the metadata too.
+
+Every file is read into memory once, and its checksum is taken of those bytes, which are then what is loaded:
+nothing a server holds is mapped from a file that may change under it, and a file swapped after its check can
+never be what is served.
 """
 
 from __future__ import annotations
@@ -137,12 +142,13 @@ def save_artifact(
     )
 
 
+def _metadata_json(metadata: ArtifactMetadata) -> str:
+    return json.dumps(metadata.to_dict(), indent=2, sort_keys=True)
+
+
 def write_metadata(model_path: str | Path, metadata: ArtifactMetadata) -> ArtifactMetadata:
     """Write the metadata beside ``model_path`` (atomically) and return it."""
-    _atomic_write(
-        metadata_path(model_path),
-        lambda temporary: temporary.write_text(json.dumps(metadata.to_dict(), indent=2, sort_keys=True)),
-    )
+    _atomic_write(metadata_path(model_path), lambda temporary: temporary.write_text(_metadata_json(metadata)))
     return metadata
 
 
@@ -157,15 +163,33 @@ def read_metadata(model_path: str | Path) -> ArtifactMetadata:
     return ArtifactMetadata.from_dict(data)
 
 
-def _check_checksum(path: Path, expected: str, what: str) -> None:
-    if not path.is_file():
-        raise ArtifactError(f"The model's {what} {path} is missing; retrain or restore the artifact's files together.")
-    actual = sha256_of(path)
+def read_checked(path: str | Path, expected: str, what: str) -> bytes:
+    """The file's bytes, read once, refused unless their sha256 is ``expected`` (the metadata's record of it)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"The model's {what} {path} is missing; retrain or restore the artifact's files together."
+        ) from None
+    except OSError as error:
+        raise ArtifactError(f"The model's {what} {path} is unreadable ({error}).") from error
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ArtifactError(
             f"{what.capitalize()} {path} does not match its metadata (sha256 {actual[:12]}… vs "
             f"{expected[:12]}…); retrain or restore the artifact's files together."
         )
+    return data
+
+
+def _keras_model_from(data: bytes) -> keras.Model:
+    """The Keras model of a ``.keras`` file's bytes. Keras loads from a path, so from a private copy of the checked
+    bytes: never from the served file, which an installation may replace or a copy truncate meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="hematovision-model-") as folder:
+        copy = Path(folder) / "model.keras"
+        copy.write_bytes(data)
+        return keras.models.load_model(copy, compile=False)
 
 
 def load_artifact(model_path: str | Path) -> tuple[keras.Model, TrainingDistribution, ArtifactMetadata]:
@@ -178,11 +202,83 @@ def load_artifact(model_path: str | Path) -> tuple[keras.Model, TrainingDistribu
             "HEMATOVISION_MODEL_PATH to an existing model."
         )
     metadata = read_metadata(model_path)
-    _check_checksum(model_path, metadata.sha256, "model")
-    _check_checksum(novelty_path(model_path), metadata.novelty_sha256, "novelty check")
+    model_bytes = read_checked(model_path, metadata.sha256, "model")
+    novelty_bytes = read_checked(novelty_path(model_path), metadata.novelty_sha256, "novelty check")
     try:
-        model = keras.models.load_model(model_path, compile=False)
-        distribution = TrainingDistribution.from_bytes(novelty_path(model_path).read_bytes())
+        model = _keras_model_from(model_bytes)
+        distribution = TrainingDistribution.from_bytes(novelty_bytes)
     except Exception as error:  # Keras and NumPy raise many types for a damaged archive
         raise ArtifactError(f"Model {model_path} is unreadable ({error}).") from error
     return model, distribution, metadata
+
+
+def _stage(data: bytes, target: Path) -> Path:
+    """``data`` written beside ``target`` under a temporary name and flushed to disk; the temporary file's path."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".installing", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return Path(temporary)
+
+
+def install_artifact(source: str | Path, target: str | Path) -> ArtifactMetadata:
+    """Put the artifact at ``source`` in place of the one at ``target`` (the served one) so that no reader ever
+    loads new metadata with old files, or the reverse; returns the installed metadata.
+
+    Every file the source's metadata names (the network, the novelty check, the OpenVINO export when it records
+    one) is copied beside its target under a temporary name, from bytes checked against the checksum the metadata
+    records, and read back and checked again; only then is each renamed into place (``os.replace``, atomic: a
+    reader opens the old file or the new, never half of one), the metadata last. The metadata is the file that
+    names the others and the one a server watches (``ml.inference.ClassifierCache``): renamed last, no server
+    reloads before every file it names is in place, and each goes on serving the model it holds in memory until
+    then. A process that loads from nothing in the moment between finds old metadata beside a new file, which the
+    checksums refuse (a clean 503), never a mix. Were the metadata first, every server would reload at once onto
+    the old files, refuse them and answer 503 until the rest arrived. An old OpenVINO export that the new artifact
+    lacks is removed after the swap.
+
+    Anything wrong before the renames (a missing or damaged file, a full disk) leaves the served artifact as it
+    was, and no temporary file behind.
+    """
+    source, target = Path(source), Path(target)
+    if source.resolve() == target.resolve():
+        raise ArtifactError(f"{source} is already the installed model.")
+    if not source.is_file():
+        raise ArtifactError(f"No model at {source}: give the .keras file of a trained artifact.")
+    metadata = read_metadata(source)
+    files = [
+        (source, target, metadata.sha256, "model"),
+        (novelty_path(source), novelty_path(target), metadata.novelty_sha256, "novelty check"),
+    ]
+    if metadata.openvino:
+        keys = ("xml_sha256", "bin_sha256")
+        for from_path, to_path, key in zip(openvino_paths(source), openvino_paths(target), keys, strict=True):
+            files.append((from_path, to_path, metadata.openvino[key], f"OpenVINO file {from_path.suffix}"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = []
+    try:
+        for from_path, to_path, expected, what in files:
+            staged.append((_stage(read_checked(from_path, expected, what), to_path), to_path))
+            read_checked(staged[-1][0], expected, f"copy of the {what}")
+        staged.append((_stage(_metadata_json(metadata).encode(), metadata_path(target)), metadata_path(target)))
+    except BaseException as error:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ArtifactError(f"Could not write beside {target} ({error}); the served model is unchanged.") from error
+        raise
+    for temporary, to_path in staged:  # the metadata was staged last, so it goes last
+        os.replace(temporary, to_path)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the renames survive a power cut
+    finally:
+        os.close(folder)
+    if not metadata.openvino:
+        for path in openvino_paths(target):
+            path.unlink(missing_ok=True)
+    return metadata

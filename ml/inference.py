@@ -32,7 +32,7 @@ from ml.model import probabilities_and_features
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import locate_cell, preprocess
 from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image
-from ml.runtime import RUNTIMES, OpenVINOForward, check_export, export_ir, ir_problem
+from ml.runtime import RUNTIMES, IRUnavailable, OpenVINOForward, check_export, export_ir, read_ir
 
 logger = logging.getLogger(__name__)
 
@@ -108,13 +108,13 @@ def runtime_forward(
     if runtime not in RUNTIMES:
         raise ArtifactError(f"Unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
     if runtime != "keras":
-        problem = ir_problem(model_path, metadata.openvino)
-        if not problem:
-            return OpenVINOForward(model_path, metadata.preprocessing.input_size)
-        if runtime == "openvino":
-            raise ArtifactError(f"The OpenVINO runtime was asked for, but {problem}.")
-        # An export was made for this model, yet it cannot serve: worth a warning. No export at all is a choice.
-        (logger.warning if metadata.openvino else logger.info)("Serving %s with Keras: %s.", model_path, problem)
+        try:
+            return OpenVINOForward(*read_ir(model_path, metadata.openvino), metadata.preprocessing.input_size)
+        except IRUnavailable as problem:
+            if runtime == "openvino":
+                raise ArtifactError(f"The OpenVINO runtime was asked for, but {problem}.") from problem
+            # An export was made for this model, yet it cannot serve: worth a warning. No export at all is a choice.
+            (logger.warning if metadata.openvino else logger.info)("Serving %s with Keras: %s.", model_path, problem)
     return ViewAveragedForward(model, metadata.tta, metadata.preprocessing.input_size, batch_size)
 
 
@@ -199,7 +199,7 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
     record = export_ir(keras_forward.traced, model_path)
     try:
         differences = check_export(
-            OpenVINOForward(model_path, metadata.preprocessing.input_size),
+            OpenVINOForward(*read_ir(model_path, record), metadata.preprocessing.input_size),
             keras_forward,
             metadata.preprocessing.input_size,
         )
@@ -212,7 +212,13 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
 
 class ClassifierCache:
     """The classifiers a process serves (the shared model and the labs' own), at most ``capacity`` at once, the
-    least recently used dropped first; each reloaded only when its artifact or metadata changes; thread-safe.
+    least recently used dropped first; each reloaded only when its artifact's metadata changes; thread-safe.
+
+    The metadata alone is watched: it names every other file by checksum, and an installation renames it into place
+    last (``ml.artifact.install_artifact``), so a process reloads only once the whole new artifact stands beside
+    it, and meanwhile serves the model it holds, which is all in memory (nothing is mapped from the files). Its
+    identity is its inode, size and modification time: a rename brings a new inode, a copy over it a new size or
+    time, even within the file system's clock tick.
 
     What each loaded classifier costs in resident memory is measured in docs/benchmark.md ("Memory per served
     model").
@@ -229,7 +235,11 @@ class ClassifierCache:
     def get(self, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
         path = Path(model_path)
         slot = (str(path.resolve()), runtime)
-        stamp = tuple(file.stat().st_mtime_ns if file.exists() else None for file in (path, metadata_path(path)))
+        try:
+            stat = metadata_path(path).stat()
+            stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except FileNotFoundError:
+            stamp = None
         with self._lock:
             entry = self._entries.get(slot)
             if entry is None or entry[0] != stamp:

@@ -9,6 +9,7 @@ never served. OpenVINO is optional: without it, or without an IR, the Keras path
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import queue
@@ -65,22 +66,35 @@ def _release(version: str) -> str:
     return version.split("-")[0]
 
 
-def ir_problem(model_path: str | Path, record: dict) -> str:
-    """Why the IR beside ``model_path`` cannot serve (empty when it can): ``record`` is the metadata's entry."""
+class IRUnavailable(ArtifactError):
+    """The IR beside a model cannot serve; the message says why."""
+
+
+def read_ir(model_path: str | Path, record: dict) -> tuple[bytes, bytes]:
+    """The IR's graph and weights beside ``model_path``, read into memory and checked against ``record`` (the
+    metadata's entry); ``IRUnavailable`` says why they cannot serve."""
     if not openvino_installed():
-        return "openvino is not installed"
+        raise IRUnavailable("openvino is not installed")
     if not record:
-        return "the model has no OpenVINO export (`python manage.py export_runtime`)"
+        raise IRUnavailable("the model has no OpenVINO export (`python manage.py export_runtime`)")
+    files = []
     for path, key in zip(openvino_paths(model_path), ("xml_sha256", "bin_sha256"), strict=True):
-        if not path.is_file():
-            return f"the OpenVINO file {path.name} is missing"
-        if sha256_of(path) != record[key]:
-            return f"the OpenVINO file {path.name} does not match the model's metadata (sha256)"
-    return ""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise IRUnavailable(f"the OpenVINO file {path.name} is missing") from None
+        if hashlib.sha256(data).hexdigest() != record[key]:
+            raise IRUnavailable(f"the OpenVINO file {path.name} does not match the model's metadata (sha256)")
+        files.append(data)
+    return files[0], files[1]
 
 
 class OpenVINOForward:
     """Drop-in for ``ViewAveragedForward`` that runs the exported IR: ``(probabilities, features)`` of uint8 images.
+
+    The IR comes as bytes (``read_ir``), not as a path: OpenVINO would map the weights file, and a file changed
+    under a mapping (an installation, a copy over it) kills the process with SIGBUS mid-request. From memory,
+    the weights are the ones that were checked, whatever happens to the files.
 
     Two compilations of one IR: a latency one (all cores on one request) for small batches, and a throughput
     one (one stream per core) that larger batches are spread over in chunks. No two calls share an infer
@@ -88,11 +102,12 @@ class OpenVINOForward:
     it at once.
     """
 
-    def __init__(self, model_path: str | Path, input_size: int):
+    def __init__(self, xml: bytes, weights: bytes, input_size: int):
         import openvino as ov  # noqa: PLC0415 - optional dependency, imported only when used
 
         core = ov.Core()
-        model = core.read_model(openvino_paths(model_path)[0])
+        self._weights = np.frombuffer(weights, np.uint8)  # kept: the compiled model may share this memory
+        model = core.read_model(model=xml, weights=ov.Tensor(self._weights))
         self._latency = core.compile_model(
             model, "CPU", {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": PRECISION}
         )

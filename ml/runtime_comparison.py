@@ -17,7 +17,7 @@ from ml.artifact import ArtifactError, load_artifact
 from ml.data import DatasetError, LabelledImage
 from ml.inference import CellClassifier, ViewAveragedForward
 from ml.preprocessing import decode_image
-from ml.runtime import OpenVINOForward, ir_problem
+from ml.runtime import IRUnavailable, OpenVINOForward, read_ir
 from ml.sources import Source, evaluation_images
 from ml.training import make_dataset
 
@@ -37,12 +37,13 @@ def compare_runtimes(
 ) -> dict:
     """Agreement on every source's evaluation set, then speeds; a JSON-ready dict (``format_comparison``)."""
     model, distribution, metadata = load_artifact(model_path)
-    problem = ir_problem(model_path, metadata.openvino)
-    if problem:
-        raise ArtifactError(f"Nothing to compare Keras with: {problem}.")
+    try:
+        ir = read_ir(model_path, metadata.openvino)
+    except IRUnavailable as problem:
+        raise ArtifactError(f"Nothing to compare Keras with: {problem}.") from problem
     size = metadata.preprocessing.input_size
     keras_forward = ViewAveragedForward(model, metadata.tta, size, batch_size)
-    served = CellClassifier(model, distribution, metadata, OpenVINOForward(model_path, size))
+    served = CellClassifier(model, distribution, metadata, OpenVINOForward(*ir, size))
     load_before = os.getloadavg()[0]
     sets, speed_samples = {}, None
     for source in sources:

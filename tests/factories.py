@@ -6,6 +6,7 @@ import datetime
 import importlib
 import io
 import re
+import shutil
 import struct
 import zipfile
 import zlib
@@ -19,16 +20,16 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import token_issue
 from classifier.models import CLASS_NAMES, Prediction
 from labs.apps import REVIEWERS_GROUP
 from labs.models import Lab, Sample
 from labs.services.samples import sample_create
 from labs.services.sign_off import sample_verify
 from ml import MODEL_CLASSES
-from ml.artifact import ArtifactMetadata, save_artifact
+from ml.artifact import ArtifactMetadata, metadata_path, novelty_path, openvino_paths, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, preprocess
@@ -61,12 +62,13 @@ def smear_rgb(
     return np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
 
 
-def image_bytes(fmt: str = "JPEG", rgb: np.ndarray | None = None, mode: str | None = None) -> bytes:
+def image_bytes(fmt: str = "JPEG", rgb: np.ndarray | None = None, mode: str | None = None, comment: str = "") -> bytes:
+    """An encoded image; a JPEG ``comment`` changes the file's bytes (its sha256), never its pixels."""
     image = Image.fromarray(smear_rgb() if rgb is None else rgb)
     if mode:
         image = image.convert(mode)
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
+    image.save(buffer, format=fmt, **({"comment": comment} if comment else {}))
     return buffer.getvalue()
 
 
@@ -86,7 +88,11 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
 
 
 def upload_file(name: str = "cell.jpeg", data: bytes | None = None, content_type: str = "image/jpeg"):
-    return SimpleUploadedFile(name, image_bytes("JPEG") if data is None else data, content_type=content_type)
+    """An uploaded JPEG of the smear look-alike; without ``data``, its bytes carry ``name`` (a JPEG comment), so
+    files of other names are other files to a sample (same pixels, another sha256) and a name sent again is the
+    same file."""
+    data = image_bytes("JPEG", comment=name) if data is None else data
+    return SimpleUploadedFile(name, data, content_type=content_type)
 
 
 def media_files(root) -> list:
@@ -169,6 +175,21 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model", class_names=C
             },
         ),
     )
+
+
+def artifact_copy(model_path, folder, with_export: bool = True, name: str | None = None):
+    """The artifact's files copied to ``folder`` (its OpenVINO export, where it has one, only ``with_export``),
+    named ``name`` (a ``.keras`` file name) or as they were; the copy's model path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (name or model_path.name)
+    shutil.copy(model_path, target)
+    shutil.copy(metadata_path(model_path), metadata_path(target))
+    shutil.copy(novelty_path(model_path), novelty_path(target))
+    if with_export:
+        for source, copy in zip(openvino_paths(model_path), openvino_paths(target), strict=True):
+            if source.exists():
+                shutil.copy(source, copy)
+    return target
 
 
 def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
@@ -331,7 +352,7 @@ def mixed_smear_make(owner, identifier: str = "S-MIXED"):
 def token_client(user) -> APIClient:
     """An API client that authenticates as ``user`` with a token, as scripts do."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
     return client
 
 

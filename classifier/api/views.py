@@ -25,7 +25,6 @@ from classifier.api.serializers import (
 from classifier.filters import PredictionApiFilter
 from classifier.models import Prediction
 from classifier.services.predictions import prediction_create_many, prediction_delete
-from classifier.services.waiting import sample_images_add
 
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found, or neither yours nor your lab's.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Only reviewers may do this.")
@@ -41,35 +40,23 @@ UPLOAD_RESPONSES = {
     400: OpenApiResponse(UploadRefusedSerializer, description="No image could be classified; errors says why."),
     503: OpenApiResponse(ErrorSerializer, description="No trained model is available."),
 }
-WAITING = OpenApiResponse(
-    UploadResultSerializer,
-    description="Stored, waiting for the workers (waiting: how many); "
-    "the sample's waiting_count falls to 0 once classified.",
-)
 
 
-def upload_response(request, *, sample=None) -> Response:
-    """Classify the uploaded images (and ZIPs); per-file failures are reported without losing the good files.
-
-    A sample's images may be left waiting for the workers instead (202, ``waiting`` says how many).
-    """
-    upload = UploadSerializer(data=request.data)
-    upload.is_valid(raise_exception=True)
-    images = upload.validated_data["images"]
-    if sample is None:
-        predictions, failures = prediction_create_many(owner=request.user, uploads=images)
-        waiting = 0
-    else:
-        predictions, waiting, failures = sample_images_add(owner=request.user, uploads=images, sample=sample)
+def upload_answer(request, *, predictions: list, failures: list, waiting: int = 0, **fields) -> Response:
+    """201 with the predictions made (files that were not are listed in ``errors``); 202 when a sample's images
+    were left waiting for the workers; 200 when nothing was new but a sample held the files already (``fields``
+    names them); 400 when none could be taken. ``fields``: more of the answer, e.g. a sample upload's state."""
     errors = UploadFailureSerializer(failures, many=True).data
     if waiting:
-        return Response({"predictions": [], "waiting": waiting, "errors": errors}, status=status.HTTP_202_ACCEPTED)
-    if not predictions:
-        return Response(
-            {"detail": "None of the files could be classified.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST
-        )
-    created = PredictionSerializer(predictions, many=True, context={"request": request}).data
-    return Response({"predictions": created, "errors": errors}, status=status.HTTP_201_CREATED)
+        body, code = {"predictions": [], "waiting": waiting}, status.HTTP_202_ACCEPTED
+    elif predictions:
+        created = PredictionSerializer(predictions, many=True, context={"request": request}).data
+        body, code = {"predictions": created}, status.HTTP_201_CREATED
+    elif fields.get("already_in_sample"):
+        body, code = {"predictions": []}, status.HTTP_200_OK
+    else:
+        body, code = {"detail": "None of the files could be classified."}, status.HTTP_400_BAD_REQUEST
+    return Response({**body, "errors": errors, **fields}, status=code)
 
 
 @extend_schema_view(get=extend_schema(summary="List your predictions, newest first"))
@@ -87,7 +74,10 @@ class PredictionListApi(generics.ListAPIView):
         summary="Classify one or many images (or ZIP archives)", request=UploadSerializer, responses=UPLOAD_RESPONSES
     )
     def post(self, request):
-        return upload_response(request)
+        fields = UploadSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        predictions, failures = prediction_create_many(owner=request.user, uploads=fields.validated_data["images"])
+        return upload_answer(request, predictions=predictions, failures=failures)
 
 
 class PredictionFileApi(APIView):

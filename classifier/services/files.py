@@ -82,3 +82,13 @@ def media_sweep(*, delete: bool) -> tuple[list[str], list[str]]:
         for name in orphans:
             storage_delete(default_storage, name)
     return orphans, missing
+
+
+def media_sweep_report(orphans: list[str], missing: list[str], *, deleted: bool) -> list[str]:
+    """The sweep's findings, a line each, then the totals: what ``manage.py media_sweep`` prints and the daily
+    dry run (``classifier.tasks.sweep_media``) logs, in the same words."""
+    lines = [f"{'deleted' if deleted else 'orphan'}: {name}" for name in orphans]
+    lines += [f"missing: {name}" for name in missing]
+    done = "deleted" if deleted else "left (--delete removes them)"
+    lines.append(f"{len(orphans)} file(s) no row points to, {done}; {len(missing)} row file(s) missing.")
+    return lines

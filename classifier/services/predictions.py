@@ -29,7 +29,7 @@ from classifier.uploads import (
     uploads_count_check,
     uploads_expand,
 )
-from labs.selectors import sample_is_member, sample_lab_model, sample_refuse_if_verified
+from labs.selectors import sample_images_known, sample_is_member, sample_lab_model, sample_refuse_if_verified
 from registry.models import ModelVersion
 
 PREVIEW_MAX_SIDE = 640
@@ -90,19 +90,33 @@ def prediction_derived_files_save(prediction: Prediction, rgb) -> None:
     prediction.cell_box = list(crop.box)
 
 
-def checked_chunks(uploads: list[UploadedFile]) -> Iterator[tuple[list[CheckedUpload], list[UploadFailure]]]:
-    """(checked, failures) for ``CLASSIFY_CHUNK_FILES`` files at a time, ZIPs expanded: a request's decoded images
-    stay bounded. A request over the file limit (ZIP members counted) is refused whole, an empty one says so,
-    and the pixels it may decode in all are bounded by a ``PixelBudget``."""
-    uploads_count_check(uploads)
-    files, failures = uploads_expand(uploads)
-    if not files and not failures:  # an empty ZIP, or one of nothing but folders and Mac metadata
-        raise ValidationError(NOTHING_TO_CLASSIFY, code="no_images")
-    if failures:
-        yield [], failures
-    budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
-    for start in range(0, len(files), CLASSIFY_CHUNK_FILES):
-        yield uploads_check(files[start : start + CLASSIFY_CHUNK_FILES], budget)
+class UploadPlan:
+    """A request's files, ZIPs expanded, to check and classify ``CLASSIFY_CHUNK_FILES`` images at a time
+    (``chunks``): a request's decoded images stay bounded. Made only for a request within the file limit (ZIP
+    members counted) that holds something: any other is refused whole, before anything is done."""
+
+    def __init__(self, uploads: list[UploadedFile]):
+        uploads_count_check(uploads)
+        self.failures: list[UploadFailure] = []  # the archives refused whole, the members that are no images
+        self.images_per_file: list[int] = []  # of the request's own files, in order (1 for an image)
+        self._images: list[tuple[int, UploadedFile]] = []
+        for origin, upload in enumerate(uploads):
+            members, failures = uploads_expand([upload])
+            self.failures += failures
+            self.images_per_file.append(len(members))
+            self._images += [(origin, member) for member in members]
+        if not self._images and not self.failures:  # an empty ZIP, or one of nothing but folders and Mac metadata
+            raise ValidationError(NOTHING_TO_CLASSIFY, code="no_images")
+
+    def chunks(self) -> Iterator[tuple[list[CheckedUpload], list[UploadFailure]]]:
+        """(checked, failures) of each chunk, every item marked with the request's file it came from (``origin``);
+        the plan's own failures first. The pixels a request may decode in all are bounded by a ``PixelBudget``."""
+        if self.failures:
+            yield [], self.failures
+        budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
+        for start in range(0, len(self._images), CLASSIFY_CHUNK_FILES):
+            chunk = self._images[start : start + CLASSIFY_CHUNK_FILES]
+            yield uploads_check([image for _, image in chunk], budget, [origin for origin, _ in chunk])
 
 
 def sample_check_writable(*, user, sample) -> None:
@@ -112,43 +126,51 @@ def sample_check_writable(*, user, sample) -> None:
     sample_refuse_if_verified(sample)
 
 
-def prediction_create_many(
-    *,
-    owner,
-    uploads: list[UploadedFile],
-    sample=None,
-) -> tuple[list[Prediction], list[UploadFailure]]:
-    """Classify every acceptable upload (ZIPs expanded); bad files are reported one by one.
+def prediction_create_many(*, owner, uploads: list[UploadedFile]) -> tuple[list[Prediction], list[UploadFailure]]:
+    """Classify every acceptable upload (ZIPs expanded) into the owner's own predictions (a sample's images go
+    through ``classifier.services.waiting.sample_images_add``); bad files are reported one by one.
 
-    Files are decoded, classified (one batched model call) and stored a chunk at a time (``checked_chunks``).
+    Files are decoded, classified (one batched model call) and stored a chunk at a time (``UploadPlan``).
     """
-    if sample is not None:
-        sample_check_writable(user=owner, sample=sample)
-    lab_model = sample_lab_model(sample)
     predictions, failures = [], []
-    for checked, chunk_failures in checked_chunks(uploads):
+    for checked, chunk_failures in UploadPlan(uploads).chunks():
         failures += chunk_failures
-        if checked:
-            results, version = model_gateway.classify([item.rgb for item in checked], lab_model)
-            predictions += [
-                _prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
-                for item, result in zip(checked, results, strict=True)
-            ]
+        predictions += [prediction for _, prediction in predictions_classify(owner=owner, sample=None, checked=checked)]
     return predictions, failures
 
 
-def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction:
+def predictions_classify(
+    *, owner, sample, checked: list[CheckedUpload]
+) -> Iterator[tuple[CheckedUpload, Prediction | None]]:
+    """Classify checked uploads in one batched model call (by the sample's lab's own model when it has one), then
+    store each: (the upload, its prediction) as each is stored, the prediction None when the sample turned out to
+    hold the file already (nothing of it is kept)."""
+    if not checked:
+        return
+    results, version = model_gateway.classify([item.rgb for item in checked], sample_lab_model(sample))
+    for item, result in zip(checked, results, strict=True):
+        yield item, _prediction_save(owner=owner, sample=sample, upload=item, result=result, version=version)
+
+
+def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: ModelVersion) -> Prediction | None:
+    """The stored prediction, or None when another request stored the same file into the sample meanwhile."""
     prediction = prediction_new(owner=owner, sample=sample, filename=upload.filename, result=result, version=version)
+    prediction.image_sha256 = upload.sha256
     prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
     try:
         prediction_derived_files_save(prediction, upload.rgb)
         prediction.full_clean(exclude=JUST_READ_RELATIONS)
         with transaction.atomic():
             sample_refuse_if_verified(sample)  # verified while this upload was being classified
-            prediction.save()
+            stored = sample is None or not sample_images_known(sample=sample, sha256s=[upload.sha256])
+            if stored:
+                prediction.save()
     except Exception:
         files_delete(stored_files(prediction))
         raise
+    if not stored:
+        files_delete(stored_files(prediction))
+        return None
     return prediction
 
 
@@ -166,14 +188,19 @@ def prediction_delete(*, prediction: Prediction, actor=None) -> FileCleanup:
 def prediction_explain(*, prediction: Prediction) -> Prediction:
     """Store the Grad-CAM overlay of the predicted class, computed once and reused after.
 
-    Two simultaneous requests may both compute it; only the first stored file is kept.
+    Two simultaneous requests may both compute it; only the first stored file is kept, and a file whose row could
+    not be written is removed.
     """
     if prediction.gradcam:
         return prediction
     with prediction.image.open("rb") as handle:
         png = model_gateway.gradcam_png(handle.read(), prediction.predicted_label, version=prediction.model_version)
     name = prediction.gradcam.storage.save(upload_to(prediction, "gradcam.png"), ContentFile(png))
-    if not Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name):
-        prediction.gradcam.storage.delete(name)
+    stored = 0
+    try:
+        stored = Prediction.objects.filter(pk=prediction.pk, gradcam="").update(gradcam=name)
+    finally:
+        if not stored:  # another request stored its overlay first, or the database failed: no file without its row
+            files_delete([(prediction.gradcam.storage, name)])
     prediction.refresh_from_db(fields=["gradcam"])
     return prediction

@@ -3,6 +3,7 @@ the workers' side (classify a batch) and the recovery of batches whose message w
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,20 +13,39 @@ from django.db import transaction
 from django.utils import timezone
 
 from classifier import model_gateway, tasks
-from classifier.models import Prediction, WaitingImage
+from classifier.models import Prediction, SampleUpload, WaitingImage
 from classifier.selectors import waiting_ids
 from classifier.services.files import files_delete, stored_files
 from classifier.services.predictions import (
     JUST_READ_RELATIONS,
-    checked_chunks,
-    prediction_create_many,
+    UploadPlan,
     prediction_derived_files_save,
     prediction_new,
+    predictions_classify,
     sample_check_writable,
 )
+from classifier.services.sample_uploads import Arrivals, sample_upload_begin, sample_upload_end
 from classifier.uploads import CheckedUpload, UploadFailure
-from labs.selectors import sample_lab_model, sample_refuse_if_verified
+from labs.selectors import sample_images_known, sample_lab_model, sample_refuse_if_verified
 from registry.models import ModelVersion
+
+ALREADY_IN_SAMPLE = "already in this sample"
+
+
+@dataclass
+class SampleImagesAdded:
+    """What one request of a sample upload did: the predictions made now, how many images it left waiting for the
+    workers, the files refused (each with its reason), the files the sample held already (stored once, not
+    again), and the upload it belongs to, read once the request was over."""
+
+    upload: SampleUpload
+    predictions: list[Prediction] = field(default_factory=list)
+    waiting: int = 0
+    failures: list[UploadFailure] = field(default_factory=list)
+    already: list[UploadFailure] = field(default_factory=list)
+
+    def add_already(self, items: list[CheckedUpload]) -> None:
+        self.already += [UploadFailure(item.filename, f"{item.filename}: {ALREADY_IN_SAMPLE}.") for item in items]
 
 
 def sample_images_add(
@@ -33,40 +53,90 @@ def sample_images_add(
     owner,
     sample,
     uploads: list[UploadedFile],
-) -> tuple[list[Prediction], int, list[UploadFailure]]:
-    """Images for a sample: classified now, or, with a broker, stored and left waiting for workers (how many).
+    expected_count: int | None = None,
+    upload_id: int | None = None,
+) -> SampleImagesAdded:
+    """Images for a sample: classified now, or, with a broker, stored and left waiting for workers.
 
-    Waiting files are stored before the answer, so a worker that dies loses nothing; the request stays short.
+    The request's files belong to an upload that declares how many files it sends (``expected_count``, or the
+    request's own files), begun by this request or continued (``upload_id``); each file counts as received once
+    it is stored, refused or found in the sample already (``Arrivals``), so a request cut short leaves the upload
+    showing what did not arrive. A file the sample holds already (the same bytes: sha256) is not stored again, so
+    sending a batch again after an interruption completes the sample. Waiting files are stored before the answer,
+    so a worker that dies loses nothing; the request stays short.
     """
-    if not settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND:
-        predictions, failures = prediction_create_many(owner=owner, uploads=uploads, sample=sample)
-        return predictions, 0, failures
     sample_check_writable(user=owner, sample=sample)
-    waiting, failures = 0, []
-    for checked, chunk_failures in checked_chunks(uploads):
-        failures += chunk_failures
-        if checked:
-            waiting += len(_waiting_create_many(owner=owner, sample=sample, checked=checked))
-    return [], waiting, failures
+    plan = UploadPlan(uploads)  # a request refused whole is refused before its upload is recorded
+    upload = sample_upload_begin(
+        sender=owner, sample=sample, files=len(uploads), expected_count=expected_count, upload_id=upload_id
+    )
+    added, seen = SampleImagesAdded(upload=upload), set()
+    try:
+        arrivals = Arrivals(upload, plan.images_per_file)
+        for checked, failures in plan.chunks():
+            added.failures += failures
+            arrivals.handled(failures)
+            fresh, already = _not_yet_in(sample, checked, seen)
+            seen |= {item.sha256 for item in fresh}
+            added.add_already(already)
+            arrivals.handled(already)
+            if settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND:
+                waiting, found_meanwhile = _waiting_create_many(owner=owner, sample=sample, checked=fresh)
+                added.waiting += len(waiting)
+                added.add_already(found_meanwhile)
+                arrivals.handled(fresh)
+            else:
+                for item, prediction in predictions_classify(owner=owner, sample=sample, checked=fresh):
+                    if prediction is None:
+                        added.add_already([item])
+                    else:
+                        added.predictions.append(prediction)
+                    arrivals.handled([item])
+    finally:
+        added.upload = sample_upload_end(upload=upload)
+    return added
 
 
-def _waiting_create_many(*, owner, sample, checked: list[CheckedUpload]) -> list[WaitingImage]:
+def _not_yet_in(
+    sample, checked: list[CheckedUpload], seen: set[str]
+) -> tuple[list[CheckedUpload], list[CheckedUpload]]:
+    """(the uploads the sample does not hold yet, those it does): in the database, or sent earlier in this request."""
+    known = seen | (sample_images_known(sample=sample, sha256s=[item.sha256 for item in checked]) if checked else set())
+    fresh, already = [], []
+    for item in checked:
+        if item.sha256 in known:
+            already.append(item)
+        else:
+            fresh.append(item)
+            known.add(item.sha256)
+    return fresh, already
+
+
+def _waiting_create_many(
+    *, owner, sample, checked: list[CheckedUpload]
+) -> tuple[list[WaitingImage], list[CheckedUpload]]:
+    """The stored waiting images, and the uploads another request stored into the sample meanwhile (not kept)."""
+    if not checked:
+        return [], []
     images = []
     try:
         for item in checked:
-            image = WaitingImage(owner=owner, sample=sample, original_filename=item.filename)
+            image = WaitingImage(owner=owner, sample=sample, original_filename=item.filename, image_sha256=item.sha256)
             image.image.save(item.filename, ContentFile(item.data), save=False)
             images.append(image)
         with transaction.atomic():
             sample_refuse_if_verified(sample)
-            WaitingImage.objects.bulk_create(images)
-            ids = [image.pk for image in images]
+            known = sample_images_known(sample=sample, sha256s=[image.image_sha256 for image in images])
+            stored = [image for image in images if image.image_sha256 not in known]
+            WaitingImage.objects.bulk_create(stored)
+            ids = [image.pk for image in stored]
             # robust: a broker that is down leaves the images waiting, never lost; `waiting_send_again` sends them
             transaction.on_commit(lambda: tasks.waiting_enqueue(ids), robust=True)
     except Exception:
         files_delete([(image.image.storage, image.image.name) for image in images])
         raise
-    return images
+    files_delete([(image.image.storage, image.image.name) for image in images if image.image_sha256 in known])
+    return stored, [item for item in checked if item.sha256 in known]
 
 
 def waiting_send_again(*, waited_longer_than: timedelta | None = None) -> int:
@@ -123,6 +193,7 @@ def _waiting_to_prediction(image: WaitingImage, rgb, result, version: ModelVersi
         owner=image.owner, sample=image.sample, filename=image.original_filename, result=result, version=version
     )
     prediction.image.name = image.image.name  # the stored upload becomes the prediction's, not a copy
+    prediction.image_sha256 = image.image_sha256
     prediction.image_height, prediction.image_width = rgb.shape[:2]
     with transaction.atomic():
         if not WaitingImage.objects.select_for_update().filter(pk=image.pk).exists():

@@ -3,12 +3,16 @@ services decide what is acceptable."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from classifier.api.serializers import UploadFailureSerializer, UploadResultSerializer, UploadSerializer
 from classifier.models import CLASS_CHOICES, LABEL_CHOICES, OTHER_KINDS, REASON_MAX_LENGTH
 from labs import selectors
 from labs.models import IDENTIFIER_HELP, NOTES_HELP, Lab, LabModelChange, Sample, SampleEvent
-from labs.selectors import sample_classification
+from labs.selectors import sample_classification, sample_upload_progress
+
+MAX_DECLARED_FILES = 1_000_000
 
 
 class ReviewSerializer(serializers.Serializer):
@@ -21,6 +25,46 @@ class ReviewSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why: kept in the sample's audit trail.")
+
+
+class UploadProgressSerializer(serializers.Serializer):
+    """A sample upload: what it declared, what arrived (``labs.selectors.UploadProgress``)."""
+
+    id = serializers.IntegerField(help_text="Send it as `upload` with the upload's next files.")
+    expected_count = serializers.IntegerField(source="expected", help_text="Files the upload declared it sends.")
+    received_count = serializers.IntegerField(
+        source="received", help_text="Files that arrived: stored, already in the sample, or refused with a reason."
+    )
+    state = serializers.ChoiceField(
+        choices=["receiving", "interrupted", "complete"],
+        help_text="interrupted: fewer files arrived than declared and no request of the upload is running.",
+    )
+    status = serializers.SerializerMethodField(
+        help_text='"upload interrupted: 50 of 100 received"; empty once complete.'
+    )
+
+    def get_status(self, progress) -> str:
+        return str(progress)
+
+
+class SampleUploadSerializer(UploadSerializer):
+    expected_count = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_DECLARED_FILES,
+        help_text="How many files the whole upload sends, over all its requests (a ZIP counts as one); left out: "
+        "this request's files. Until they have arrived the sample says 'upload interrupted: n of m received'.",
+    )
+    upload = serializers.IntegerField(
+        required=False, min_value=1, help_text="Go on with this upload: its id, from the answer to its first request."
+    )
+
+
+class SampleUploadResultSerializer(UploadResultSerializer):
+    already_in_sample = UploadFailureSerializer(
+        many=True, help_text="Files the sample holds already (the same bytes): answered, stored once, not again."
+    )
+    upload = UploadProgressSerializer(help_text="The upload these files belong to, once this request was over.")
 
 
 class SampleSerializer(serializers.ModelSerializer):
@@ -40,6 +84,9 @@ class SampleSerializer(serializers.ModelSerializer):
         help_text="Images stored and waiting for a worker: until 0, the counts and the differential are partial.",
     )
     classification = serializers.SerializerMethodField(help_text='"n of m classified".')
+    last_upload = serializers.SerializerMethodField(
+        help_text="The sample's latest upload (null before any): 'interrupted' while files it declared are missing."
+    )
 
     class Meta:
         model = Sample
@@ -59,11 +106,17 @@ class SampleSerializer(serializers.ModelSerializer):
             "unreviewed_count",
             "waiting_count",
             "classification",
+            "last_upload",
         ]
         read_only_fields = fields
 
     def get_classification(self, sample) -> str:
         return str(sample_classification(sample=sample))
+
+    @extend_schema_field(UploadProgressSerializer(allow_null=True))
+    def get_last_upload(self, sample) -> dict | None:
+        progress = sample_upload_progress(sample=sample)
+        return None if progress is None else UploadProgressSerializer(progress).data
 
 
 class SampleCreateSerializer(serializers.Serializer):

@@ -9,8 +9,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from classifier import selectors as prediction_selectors
-from classifier.api.serializers import ErrorSerializer, PredictionSerializer, UploadSerializer
-from classifier.api.views import FORBIDDEN, INVALID, NOT_FOUND, UPLOAD_RESPONSES, VERIFIED, WAITING, upload_response
+from classifier.api.serializers import ErrorSerializer, PredictionSerializer, UploadFailureSerializer
+from classifier.api.views import FORBIDDEN, INVALID, NOT_FOUND, UPLOAD_RESPONSES, VERIFIED, upload_answer
+from classifier.services.waiting import sample_images_add
 from labs import differential, selectors
 from labs.api.serializers import (
     DifferentialSerializer,
@@ -21,6 +22,9 @@ from labs.api.serializers import (
     SampleCreateSerializer,
     SampleEventSerializer,
     SampleSerializer,
+    SampleUploadResultSerializer,
+    SampleUploadSerializer,
+    UploadProgressSerializer,
 )
 from labs.services import lab_models, review, samples, sign_off
 
@@ -110,12 +114,43 @@ class SampleImagesApi(SampleApi):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        summary="Classify images (or ZIP archives) into the sample",
-        request=UploadSerializer,
-        responses={**UPLOAD_RESPONSES, 202: WAITING, 403: OpenApiResponse(ErrorSerializer), 404: NOT_FOUND},
+        summary="Classify images (or ZIP archives) into the sample; an upload may declare its files and span "
+        "several requests",
+        request=SampleUploadSerializer,
+        responses={
+            **UPLOAD_RESPONSES,
+            200: OpenApiResponse(
+                SampleUploadResultSerializer, description="Nothing new: the sample held the files already."
+            ),
+            201: OpenApiResponse(SampleUploadResultSerializer, description="Classified into the sample."),
+            202: OpenApiResponse(
+                SampleUploadResultSerializer,
+                description="Stored, waiting for the workers (waiting: how many); the sample's waiting_count "
+                "falls to 0 once classified.",
+            ),
+            403: OpenApiResponse(ErrorSerializer),
+            404: NOT_FOUND,
+        },
     )
     def post(self, request, pk: int):
-        return upload_response(request, sample=self.get_object())
+        sample = self.get_object()
+        fields = SampleUploadSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        added = sample_images_add(
+            owner=request.user,
+            sample=sample,
+            uploads=fields.validated_data["images"],
+            expected_count=fields.validated_data.get("expected_count"),
+            upload_id=fields.validated_data.get("upload"),
+        )
+        return upload_answer(
+            request,
+            predictions=added.predictions,
+            failures=added.failures,
+            waiting=added.waiting,
+            already_in_sample=UploadFailureSerializer(added.already, many=True).data,
+            upload=UploadProgressSerializer(selectors.upload_progress(added.upload)).data,
+        )
 
 
 class SampleDifferentialApi(SampleApi):

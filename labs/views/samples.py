@@ -92,25 +92,30 @@ def _verify_refusal(request, sample):
     return None
 
 
-def _upload_answer(request, sample, *, created: int = 0, waiting: int = 0, failures: list = (), error: str = ""):
+def _upload_answer(request, sample, *, added=None, error: str = ""):
     """Messages and a redirect back to the sample page (the JS uploader calls the REST endpoint instead)."""
     if error:
         messages.error(request, error)
-    for failure in failures:
-        messages.error(request, f"Not classified: {failure.reason}")
-    if created:
-        messages.success(request, f"{created} image(s) classified and added to sample {sample.identifier}.")
-    if waiting:
-        messages.success(
-            request, f"{waiting} image(s) stored in sample {sample.identifier}; they are being classified."
-        )
+    if added is not None:
+        for failure in added.failures:
+            messages.error(request, f"Not classified: {failure.reason}")
+        for already in added.already:
+            messages.info(request, f"{already.reason} It is stored once.")
+        if added.predictions:
+            messages.success(
+                request, f"{len(added.predictions)} image(s) classified and added to sample {sample.identifier}."
+            )
+        if added.waiting:
+            messages.success(
+                request, f"{added.waiting} image(s) stored in sample {sample.identifier}; they are being classified."
+            )
     return redirect("labs:sample_detail", pk=sample.pk)
 
 
 @login_required
 @require_POST
 def sample_upload(request, pk: int):
-    """The form post without JavaScript."""
+    """The form post without JavaScript: one request, which is the whole upload."""
     sample = selectors.sample_get(user=request.user, pk=pk)
     form = SampleUploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -118,11 +123,9 @@ def sample_upload(request, pk: int):
             request, sample, error=" ".join(form.errors.get("images", ["The upload was not understood."]))
         )
     try:
-        predictions, waiting, failures = sample_images_add(
-            owner=request.user, sample=sample, uploads=form.cleaned_data["images"]
-        )
+        added = sample_images_add(owner=request.user, sample=sample, uploads=form.cleaned_data["images"])
     except model_gateway.ModelUnavailable as error:
         return _upload_answer(request, sample, error=f"The classifier is not available: {error}")
     except ValidationError as error:
         return _upload_answer(request, sample, error=error_text(error))
-    return _upload_answer(request, sample, created=len(predictions), waiting=waiting, failures=failures)
+    return _upload_answer(request, sample, added=added)

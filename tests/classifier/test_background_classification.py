@@ -45,7 +45,11 @@ def sample(user):
 def three_images():
     return [
         upload_file("a.jpeg"),
-        upload_file("cells.zip", zip_of({"b.jpeg": image_bytes(), "c.jpeg": image_bytes()}), "application/zip"),
+        upload_file(
+            "cells.zip",
+            zip_of({name: image_bytes(comment=name) for name in ("b.jpeg", "c.jpeg")}),
+            "application/zip",
+        ),
     ]
 
 
@@ -56,7 +60,9 @@ def test_api_upload_stores_every_file_answers_at_once_and_shows_n_of_m(
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         response = upload(api, reverse("api:sample-images", args=[sample.pk]), *three_images())
     assert response.status_code == 202
-    assert response.json() == {"predictions": [], "waiting": 3, "errors": []}
+    body = response.json()
+    assert (body["predictions"], body["waiting"], body["errors"], body["already_in_sample"]) == ([], 3, [], [])
+    assert body["upload"]["received_count"] == body["upload"]["expected_count"] == 2  # an image and a ZIP
     assert WaitingImage.objects.count() == 3 and not Prediction.objects.exists()
     assert len(enqueued) == 1
     body = api.get(reverse("api:sample", args=[sample.pk])).json()
@@ -87,7 +93,7 @@ def test_prediction_keeps_the_stored_upload_and_gets_a_preview(
     with django_capture_on_commit_callbacks(execute=True):
         sample_images_add(owner=user, sample=sample, uploads=[upload_file("a.jpeg")])
     prediction = Prediction.objects.get()
-    assert prediction.image.read() == image_bytes()
+    assert prediction.image.read() == upload_file("a.jpeg").read()
     assert (prediction.image_width, prediction.image_height) == (320, 240)
     assert len(media_files(isolated_media)) == 3  # the upload, its preview and crop: no copy left behind
 
@@ -157,6 +163,6 @@ def test_beat_runs_the_stale_sweep_once_per_visibility_timeout(settings):
 
 
 def test_without_a_broker_a_sample_upload_is_classified_in_the_request(model_path, user, sample):
-    predictions, queued, failures = sample_images_add(owner=user, sample=sample, uploads=three_images())
-    assert (len(predictions), queued, failures) == (3, 0, [])
+    added = sample_images_add(owner=user, sample=sample, uploads=three_images())
+    assert (len(added.predictions), added.waiting, added.failures) == (3, 0, [])
     assert not WaitingImage.objects.exists()

@@ -19,8 +19,8 @@ def _upload_to_the_queue(user) -> list[str]:
     """IMAGES images of a new sample, stored and queued; their names."""
     sample = sample_make(user, "S-KILL")
     uploads = [upload_file(f"cell-{index:02}.jpeg", image_bytes(rgb=smear_rgb(seed=index))) for index in range(IMAGES)]
-    _, queued, failures = sample_images_add(owner=user, sample=sample, uploads=uploads)
-    assert (queued, failures) == (IMAGES, [])
+    added = sample_images_add(owner=user, sample=sample, uploads=uploads)
+    assert (added.waiting, added.failures) == (IMAGES, [])
     return [upload.name for upload in uploads]
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from classifier import model_gateway
 from classifier.models import Prediction
-from classifier.services.predictions import prediction_create_many
+from classifier.services.waiting import sample_images_add
 from tests.factories import image_bytes, media_files, prediction_make, sample_make, smear_rgb, upload_file
 
 pytestmark = pytest.mark.django_db
@@ -56,8 +56,8 @@ def test_a_huge_cell_is_shrunk_to_the_maximum_side(alice_client, user):
 
 
 def test_crop_is_stored_when_the_cell_is_classified_and_served_as_stored(alice_client, user, model_path, monkeypatch):
-    predictions, _ = prediction_create_many(owner=user, uploads=[upload_file("cell.jpeg")], sample=sample_make(user))
-    prediction = predictions[0]
+    added = sample_images_add(owner=user, sample=sample_make(user), uploads=[upload_file("cell.jpeg")])
+    prediction = added.predictions[0]
     assert prediction.cell_crop.name
     with prediction.cell_crop.open("rb") as handle:
         stored = handle.read()
@@ -86,7 +86,7 @@ def test_another_users_cell_is_404(client, user, other_user):
 def test_the_square_of_the_crop_is_stored_as_fractions_of_the_frame(user, model_path):
     rgb = smear_rgb(nucleus=(100, 140), radius=30)
     upload = upload_file("cell.png", image_bytes("PNG", rgb=rgb), "image/png")
-    prediction = prediction_create_many(owner=user, uploads=[upload], sample=sample_make(user))[0][0]
+    prediction = sample_images_add(owner=user, sample=sample_make(user), uploads=[upload])[0][0]
     side = model_gateway.CELL_CROP_SCALE * np.sqrt(np.pi * 30**2)
     left, top, right, bottom = prediction.cell_box
     assert (right - left) * 320 == pytest.approx(side, abs=4) and (bottom - top) * 240 == pytest.approx(side, abs=4)

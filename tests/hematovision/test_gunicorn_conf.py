@@ -1,8 +1,10 @@
 """``gunicorn.conf.py`` loads the model when a worker starts, a missing model only logs a warning, and
-WEB_CONCURRENCY sets the processes."""
+WEB_CONCURRENCY sets the processes; its timeout is the one sample uploads assume."""
 
 import importlib.util
 from pathlib import Path
+
+from classifier.services.sample_uploads import UPLOAD_REQUEST_LIMIT
 
 CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
@@ -46,3 +48,7 @@ def test_one_process_unless_web_concurrency_asks_for_more(monkeypatch):
     assert load_conf().workers == 1
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert load_conf().workers == 3
+
+
+def test_a_sample_upload_counts_as_killed_after_gunicorns_timeout():
+    assert load_conf().timeout == UPLOAD_REQUEST_LIMIT.total_seconds()

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from classifier.services.predictions import prediction_create_many
+from classifier.services.waiting import sample_images_add
 from labs.models import LabModelChange
 from registry.models import ModelVersion
 from tests.factories import (
@@ -32,10 +33,13 @@ def north(user, reviewer):
     return lab
 
 
-def _classify_one(user, sample):
-    predictions, failures = prediction_create_many(
-        owner=user, sample=sample, uploads=[upload_file("new.jpeg", coloured_cell_bytes("MONOCYTE", seed=7))]
-    )
+def _classify_one(user, sample, name: str = "new.jpeg"):
+    """A cell classified into ``sample`` (or the user's own, without one)."""
+    uploads = [upload_file(name, coloured_cell_bytes("MONOCYTE", seed=7))]
+    if sample is None:
+        predictions, failures = prediction_create_many(owner=user, uploads=uploads)
+    else:
+        predictions, _, failures = sample_images_add(owner=user, sample=sample, uploads=uploads)
     assert failures == []
     return predictions[0]
 

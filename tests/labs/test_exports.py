@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import WaitingImage
-from classifier.services.predictions import prediction_create_many
+from classifier.services.waiting import sample_images_add
 from labs.models import NOTES_MAX_LENGTH, Sample
 from labs.report_pdf import PRELIMINARY_BAND
 from labs.selectors import sample_classification, sample_get_with_counts
@@ -379,7 +379,7 @@ def test_a_cell_a_reviewer_marks_immature_granulocyte_is_listed_as_other_in_the_
 def test_a_model_of_the_four_classes_only_leaves_the_other_kinds_probabilities_empty(
     alice_client, alice_sample, user, model_path
 ):
-    prediction_create_many(owner=user, uploads=[upload_file("old.jpeg")], sample=alice_sample)
+    sample_images_add(owner=user, sample=alice_sample, uploads=[upload_file("old.jpeg")])
     row = sample_csv_rows(alice_client, alice_sample)["old.jpeg"]
     assert row["probability_BASOPHIL"] == row["probability_PLATELET"] == ""
     assert float(row[f"probability_{row['predicted_label']}"]) > 0 and row["counted"] == "yes"

@@ -1,7 +1,9 @@
 """Uploading a sample's cells from the page's form without JavaScript: many files or a ZIP, each failure shown as a
-message on the sample page (the JS uploader calls the REST endpoint, tests/classifier/api/test_samples_api.py)."""
+message on the sample page, files the sample holds already named and stored once; the request is the whole upload
+(the JS uploader calls the REST endpoint, tests/labs/api/test_sample_upload_api.py)."""
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from django.utils import timezone
 
@@ -118,3 +120,28 @@ def test_a_basophil_answer_is_uploaded_headlined_as_such_and_not_counted(alice_c
     assert (prediction.predicted_label, prediction.review_reasons) == ("BASOPHIL", ["other_kind"])
     grid = alice_client.get(reverse("labs:sample_review", args=[sample.pk])).content.decode()
     assert "Basophil — not counted" in grid
+
+
+def test_sending_the_files_again_adds_only_the_missing_ones_and_names_the_others(alice_client, model_path, sample):
+    post(alice_client, sample, [upload_file("a.jpeg"), upload_file("b.jpeg")])
+    page = post(alice_client, sample, [upload_file(name) for name in ("a.jpeg", "b.jpeg", "c.jpeg")])
+    assert "a.jpeg: already in this sample. It is stored once." in page
+    assert "b.jpeg: already in this sample. It is stored once." in page
+    assert "1 image(s) classified and added to sample S-UP." in page and "interrupted" not in page
+    assert sorted(sample.predictions.values_list("original_filename", flat=True)) == ["a.jpeg", "b.jpeg", "c.jpeg"]
+
+
+def test_a_form_post_cut_off_midway_leaves_the_sample_page_saying_so(alice_client, model_path, sample, monkeypatch):
+    save, writes = FileSystemStorage.save, []
+
+    def full_at_the_second_cell(self, name, content, max_length=None):  # a cell is its image, preview and crop
+        writes.append(name)
+        if len(writes) == 4:
+            raise OSError(28, "No space left on device")
+        return save(self, name, content, max_length)
+
+    monkeypatch.setattr(FileSystemStorage, "save", full_at_the_second_cell)
+    response = alice_client.post(url(sample), {"images": [upload_file("a.jpeg"), upload_file("b.jpeg")]})
+    assert response.status_code == 503
+    page = alice_client.get(reverse("labs:sample_detail", args=[sample.pk])).content.decode()
+    assert "Upload interrupted: 1 of 2 received" in page

@@ -1,27 +1,29 @@
 """A database made before the app split (``before_split.sql``, built by ``build_main_database.py`` with the code of
-that time) upgrades with ``manage.py migrate``: every row of every table stays as it was, every stored file stays,
-granted permissions and the admin's history follow the moved models, and no migration is missing."""
+that time) upgrades with ``manage.py migrate``: every row of every table stays as it was (in the columns it had),
+every stored file stays, granted permissions and the admin's history follow the moved models, and no migration is
+missing. What later migrations made or dropped is named below."""
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.migrations.before_split import FILE_COLUMNS, manage
 
-from tests.environment import PROJECT_DIR
-
-DUMP = Path(__file__).with_name("before_split.sql")
 # Relabelled by classifier 0009 (the models moved app, or were renamed): compared apart, below.
 RELABELLED = {"django_content_type", "auth_permission"}
 NOT_DATA = {"django_migrations", "sqlite_sequence"}  # what migrations applied; SQLite's id counters
 # Made by migrations after the split: the signed-report revisions (labs 0002, one for S-VERIFIED from its audit
-# trail), the Senior reviewers group with the un-verify permission (labs 0003) and the labs' model history with
-# its adapt-model permission (labs 0004); compared apart, below.
-NEW_TABLES = {"labs_reportrevision", "labs_labmodelchange"}
+# trail), the Senior reviewers group with the un-verify permission (labs 0003), the labs' model history with its
+# adapt-model permission (labs 0004), the hashed API tokens (accounts 0002, tests/migrations/test_api_tokens_hashed.py)
+# and the sample uploads (classifier 0012); Django REST framework's plain-key tokens dropped. Compared apart, below.
+NEW_TABLES = {"labs_reportrevision", "labs_labmodelchange", "accounts_apitoken", "classifier_sampleupload"}
+DROPPED = {"authtoken_token"}
 GAINED_ROWS = {"auth_group": 1, "auth_group_permissions": 1}
-NEW_CONTENT_TYPES = {("labs", "reportrevision"), ("labs", "labmodelchange")}  # with their four permissions each
+NEW_CONTENT_TYPES = {  # with their four permissions each
+    ("labs", "reportrevision"),
+    ("labs", "labmodelchange"),
+    ("accounts", "apitoken"),
+    ("classifier", "sampleupload"),
+}
 NEW_CUSTOM_PERMISSIONS = 1  # labs.adapt_model
 FILE_COLUMNS = {"classifier_prediction": ("image", "preview", "cell_crop", "gradcam"), "classifier_pendingimage": ("image",)}
 CHECKS = """
@@ -46,6 +48,10 @@ assert WaitingImage.objects.get().sample.identifier == "S-OPEN"
 assert {p.model_version for p in Prediction.objects.all()} == {ModelVersion.objects.get()}
 for prediction in Prediction.objects.all():
     assert prediction.image.storage.exists(prediction.image.name), prediction.image.name
+import hashlib
+for image in [*Prediction.objects.filter(sample__isnull=False), *WaitingImage.objects.all()]:
+    assert image.image_sha256 == hashlib.sha256(image.image.read()).hexdigest(), image.image.name
+assert Prediction.objects.get(sample__isnull=True).image_sha256 == ""  # only sample images are compared
 print("upgraded")
 """
 
@@ -67,9 +73,11 @@ def _tables(path: Path, columns: dict[str, str]) -> dict[str, list]:
                 for name, select in columns.items()}
 
 
-# Columns added by migrations after the split, with the value every upgraded row gets.
+# Columns added by migrations after the split, with the value every upgraded row gets (ANY: computed per row).
+ANY = object()
 ADDED_SINCE = {
-    "classifier_prediction": {"cell_box": "[]"},  # classifier 0011: not known for older cells
+    "classifier_prediction": {"cell_box": "[]", "image_sha256": ANY},  # 0011: not known for older cells; 0012
+    "classifier_pendingimage": {"image_sha256": ANY},  # classifier 0012: the checksum of the stored file
     "classifier_lab": {"active_model_id": None},  # labs 0004: every lab starts on the shared model
 }
 
@@ -78,27 +86,10 @@ def _column_names(connection, table: str) -> set[str]:
     return {row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')}
 
 
-def _manage(*args, database: Path, media: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "HEMATOVISION_MEDIA_ROOT": str(media)}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=environment,
-                          capture_output=True, text=True, check=False)
-
-
-@pytest.fixture
-def database_before_split(tmp_path) -> tuple[Path, Path, list[Path]]:
-    """The dump loaded into a database file, and the files its rows name written under a media folder."""
-    database, media = tmp_path / "before.sqlite3", tmp_path / "media"
-    with sqlite3.connect(database) as connection:
-        connection.executescript(DUMP.read_text())
-        names = [name for table, columns in FILE_COLUMNS.items() for column in columns
-                 for (name,) in connection.execute(f'SELECT "{column}" FROM "{table}"') if name]
-    files = []
-    for name in names:
-        path = media / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"\xff\xd8 a stored image " + name.encode())
-        files.append(path)
-    return database, media, files
+def _columns(path: Path) -> dict[str, list[str]]:
+    with sqlite3.connect(path) as connection:
+        names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {name: [row[1] for row in connection.execute(f'PRAGMA table_info("{name}")')] for name in names}
 
 
 def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database_before_split):
@@ -107,13 +98,13 @@ def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database
     before = _tables(database, columns)
     contents = {path: path.read_bytes() for path in files}
 
-    migrated = _manage("migrate", "--noinput", database=database, media=media)
+    migrated = manage("migrate", "--noinput", database=database, media=media)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     assert "Recorded accounts.0001_initial" in migrated.stdout
 
-    assert set(_columns(database)) == set(columns) | NEW_TABLES  # none dropped or renamed
-    after = _tables(database, columns)
-    for table in set(before) - RELABELLED - NOT_DATA - set(GAINED_ROWS):
+    assert set(_columns(database)) == set(columns) - DROPPED | NEW_TABLES  # no other table made, dropped or renamed
+    after = _tables(database, {table: select for table, select in columns.items() if table not in DROPPED})
+    for table in set(before) - RELABELLED - NOT_DATA - set(GAINED_ROWS) - DROPPED:
         assert after[table] == before[table], table
     for table, gained in GAINED_ROWS.items():
         assert set(before[table]) <= set(after[table]) and len(after[table]) == len(before[table]) + gained, table
@@ -125,6 +116,8 @@ def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database
             before_columns = {column.strip('"') for column in columns[table].split(", ")}
             assert _column_names(connection, table) - before_columns == set(added), table
             for column, value in added.items():
+                if value is ANY:
+                    continue
                 assert {row for (row,) in connection.execute(f'SELECT "{column}" FROM "{table}"')} == {value}
     with sqlite3.connect(database) as connection:
         labels = set(connection.execute("SELECT app_label, model FROM django_content_type"))
@@ -132,10 +125,10 @@ def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database
             ("registry", "modelversion"), ("classifier", "prediction"), ("classifier", "waitingimage"),
             *NEW_CONTENT_TYPES} <= labels
     assert not {label for label in labels if label[0] == "classifier"} - {("classifier", "prediction"),
-                                                                         ("classifier", "waitingimage")}
+                                                                         ("classifier", "waitingimage")} - MADE_MODELS
     assert {path: path.read_bytes() for path in files} == contents
 
-    checked = _manage("shell", "-c", CHECKS, database=database, media=media)
+    checked = manage("shell", "-c", CHECKS, database=database, media=media)
     assert checked.returncode == 0 and "upgraded" in checked.stdout, checked.stdout + checked.stderr
-    unchanged = _manage("makemigrations", "--check", "--dry-run", database=database, media=media)
+    unchanged = manage("makemigrations", "--check", "--dry-run", database=database, media=media)
     assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr

@@ -1,7 +1,6 @@
 """The OpenVINO export of the forward pass: written beside the artifact, equal to Keras, served only when intact."""
 
 import logging
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -10,8 +9,6 @@ import pytest
 from ml.artifact import (
     ArtifactError,
     load_artifact,
-    metadata_path,
-    novelty_path,
     openvino_paths,
     read_metadata,
     save_artifact,
@@ -19,16 +16,7 @@ from ml.artifact import (
 )
 from ml.inference import CellClassifier, ClassifierCache, ViewAveragedForward, export_artifact
 from ml.preprocessing import preprocess
-from tests.factories import noise_rgb, smear_rgb
-
-
-def copy_artifact(model_path, folder, with_export: bool = True):
-    """The artifact's files copied to ``folder`` (its OpenVINO files only ``with_export``)."""
-    folder.mkdir(exist_ok=True)
-    files = [model_path, metadata_path(model_path), novelty_path(model_path)]
-    for source in files + (list(openvino_paths(model_path)) if with_export else []):
-        shutil.copy(source, folder / source.name)
-    return folder / model_path.name
+from tests.factories import artifact_copy, noise_rgb, smear_rgb
 
 
 def generated_inputs(spec, count: int) -> np.ndarray:
@@ -97,7 +85,7 @@ def test_keras_serves_when_openvino_is_not_installed(exported_model_path, monkey
 def test_a_damaged_export_falls_back_to_keras_with_a_warning_and_is_refused_when_forced(
     exported_model_path, tmp_path, caplog, damage
 ):
-    path = copy_artifact(exported_model_path, tmp_path / "copy")
+    path = artifact_copy(exported_model_path, tmp_path / "copy")
     _, bin_path = openvino_paths(path)
     if damage == "missing":
         bin_path.unlink()
@@ -120,7 +108,7 @@ def test_an_unknown_runtime_is_refused(exported_model_path):
 
 
 def test_an_export_that_differs_from_keras_is_removed_and_not_recorded(tiny_model_path, tmp_path, monkeypatch):
-    path = copy_artifact(tiny_model_path, tmp_path / "copy", with_export=False)
+    path = artifact_copy(tiny_model_path, tmp_path / "copy", with_export=False)
     monkeypatch.setattr("ml.runtime.EXPORT_TOLERANCE", -1.0)  # every export now "differs"
     with pytest.raises(ArtifactError, match="differs from the Keras model .* not recorded"):
         export_artifact(path)
@@ -129,7 +117,7 @@ def test_an_export_that_differs_from_keras_is_removed_and_not_recorded(tiny_mode
 
 
 def test_saving_a_new_model_over_an_exported_one_removes_the_old_export(exported_model_path, tmp_path):
-    path = copy_artifact(exported_model_path, tmp_path / "copy")
+    path = artifact_copy(exported_model_path, tmp_path / "copy")
     model, distribution, metadata = load_artifact(path)
     saved = save_artifact(model, distribution, path, metadata)
     assert saved.openvino == {} == read_metadata(path).openvino
@@ -138,7 +126,7 @@ def test_saving_a_new_model_over_an_exported_one_removes_the_old_export(exported
 
 
 def test_the_cache_reloads_once_an_artifact_is_exported(tiny_model_path, tmp_path):
-    path = copy_artifact(tiny_model_path, tmp_path / "copy", with_export=False)
+    path = artifact_copy(tiny_model_path, tmp_path / "copy", with_export=False)
     cache = ClassifierCache()
     assert cache.get(path).runtime.startswith("keras ") and cache.get(path) is cache.get(path)
     export_artifact(path)

@@ -3,7 +3,7 @@ that was killed) and the rows whose files are missing; with ``--delete``, remove
 
 from django.core.management.base import BaseCommand
 
-from classifier.services.files import media_sweep
+from classifier.services.files import media_sweep, media_sweep_report
 
 
 class Command(BaseCommand):
@@ -14,9 +14,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, delete: bool, **options):
         orphans, missing = media_sweep(delete=delete)
-        for name in orphans:
-            self.stdout.write(f"{'deleted' if delete else 'orphan'}: {name}")
-        for name in missing:
-            self.stdout.write(f"missing: {name}")
-        done = "deleted" if delete else "left (--delete removes them)"
-        self.stdout.write(f"{len(orphans)} file(s) no row points to, {done}; {len(missing)} row file(s) missing.")
+        for line in media_sweep_report(orphans, missing, deleted=delete):
+            self.stdout.write(line)

@@ -6,8 +6,8 @@ import pytest
 import requests
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
+from accounts.services import token_issue
 from classifier.models import Prediction
 from labs.models import Sample
 from labs.services.samples import sample_create
@@ -36,7 +36,7 @@ def _client_uploads(base_url: str, token: str, client: int) -> list[int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_eight_clients_uploading_at_once_get_no_error_and_every_record_is_stored(live_server, user, model_path):
-    token = Token.objects.create(user=user).key
+    token = token_issue(user=user)
     with ThreadPoolExecutor(CLIENTS) as pool:
         codes = [
             code

@@ -45,6 +45,7 @@ def test_sample_is_created_with_identifier_and_notes(alice_api, user):
         "unreviewed_count": 0,
         "waiting_count": 0,
         "classification": "0 of 0 classified",
+        "last_upload": None,
     }
 
 
@@ -71,7 +72,7 @@ def test_list_shows_own_samples_newest_first_with_counts(alice_api, bob_api, ali
 
 
 def test_batch_and_zip_images_go_into_the_sample(alice_api, alice_sample, model_path):
-    archive = zip_of({"cells/c.jpeg": image_bytes(), "cells/d.jpeg": image_bytes()})
+    archive = zip_of({f"cells/{name}": image_bytes(comment=name) for name in ("c.jpeg", "d.jpeg")})
     response = upload(
         alice_api,
         url("sample-images", alice_sample),

@@ -58,9 +58,10 @@ def standin_lab_make(slug: str, cells: list[tuple[str, bytes, str]]) -> Lab:
     for start in range(0, len(cells), UPLOAD_CHUNK):
         chunk = cells[start : start + UPLOAD_CHUNK]
         uploads = [SimpleUploadedFile(name, data, content_type="image/jpeg") for name, data, _ in chunk]
-        predictions, _, failures = sample_images_add(owner=technologist, sample=sample, uploads=uploads)
-        if failures:
-            raise ValueError(f"{len(failures)} stand-in cells were refused: {failures[0]}")
+        added = sample_images_add(owner=technologist, sample=sample, uploads=uploads)
+        if added.failures or added.already:
+            raise ValueError(f"{len(added.failures + added.already)} stand-in cells were refused or repeated.")
+        predictions = added.predictions
         labels |= {prediction.pk: label for prediction, (_, _, label) in zip(predictions, chunk, strict=True)}
     for prediction in Sample.objects.get(pk=sample.pk).predictions.all():
         prediction_review(prediction=prediction, reviewer=reviewer, label=labels[prediction.pk])

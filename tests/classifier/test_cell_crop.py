@@ -86,7 +86,7 @@ def test_another_users_cell_is_404(client, user, other_user):
 def test_the_square_of_the_crop_is_stored_as_fractions_of_the_frame(user, model_path):
     rgb = smear_rgb(nucleus=(100, 140), radius=30)
     upload = upload_file("cell.png", image_bytes("PNG", rgb=rgb), "image/png")
-    prediction = sample_images_add(owner=user, sample=sample_make(user), uploads=[upload])[0][0]
+    prediction = sample_images_add(owner=user, sample=sample_make(user), uploads=[upload]).predictions[0]
     side = model_gateway.CELL_CROP_SCALE * np.sqrt(np.pi * 30**2)
     left, top, right, bottom = prediction.cell_box
     assert (right - left) * 320 == pytest.approx(side, abs=4) and (bottom - top) * 240 == pytest.approx(side, abs=4)

@@ -39,7 +39,8 @@ def _classify_one(user, sample, name: str = "new.jpeg"):
     if sample is None:
         predictions, failures = prediction_create_many(owner=user, uploads=uploads)
     else:
-        predictions, _, failures = sample_images_add(owner=user, sample=sample, uploads=uploads)
+        added = sample_images_add(owner=user, sample=sample, uploads=uploads)
+        predictions, failures = added.predictions, added.failures
     assert failures == []
     return predictions[0]
 

@@ -22,10 +22,10 @@ from tests.workers import start_worker, wait_for_workers
 
 
 def _queue_one(user, sample, name: str) -> None:
-    _, queued, failures = sample_images_add(
+    added = sample_images_add(
         owner=user, sample=sample, uploads=[upload_file(name, coloured_cell_bytes("LYMPHOCYTE", seed=len(name)))]
     )
-    assert (queued, failures) == (1, [])
+    assert (added.waiting, added.failures) == (1, [])
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,6 +17,9 @@ PORT ?= 8000
 # or evaluate on the datasets are left to `make test`: their only write, the model version, is tested here too.
 PG_SKIP := test_train_model test_evaluate_model test_evaluate_full_size test_cross_validate \
 	test_calibrate_review_threshold test_leave_one_lab_out
+# Likewise the lab model builds run by command (minutes of fine-tuning): their writes, a lab model change and a
+# version, are tested on PostgreSQL by the lab model API tests and the uploads during an activation.
+PG_SKIP_LABS := test_adapt_model test_benchmark_adaptation test_lab_model_worker
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
 .PHONY: install run model train cross-validate calibrate leave-one-lab-out bench-adaptation test test-postgres lint check-deploy evaluate bench bench-load \
@@ -70,7 +73,8 @@ test: install
 
 test-postgres: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest tests/accounts tests/classifier tests/labs tests/registry \
-		-m "not browser and not real_model" $(foreach module,$(PG_SKIP),--ignore=tests/registry/$(module).py)
+		-m "not browser and not real_model" $(foreach module,$(PG_SKIP),--ignore=tests/registry/$(module).py) \
+		$(foreach module,$(PG_SKIP_LABS),--ignore=tests/labs/$(module).py)
 
 # Lint and formatting (ruff, pyproject.toml) and the import contracts (import-linter): no import circle, ml/ free of
 # Django, one bridge from the web to ml/.

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
+from accounts.services import token_issue
 from classifier.models import Prediction
 from labs.models import Lab, LabModelChange
 from tests.factories import (
@@ -46,7 +46,7 @@ def test_no_upload_fails_while_a_lab_model_is_built_and_activated(
     north, south = lab_make(user, reviewer), lab_make(user, name="Haematology South", slug="haematology-south")
     lab_cells_make(north, user, reviewer, per_class=12)
     in_north, in_south = sample_make(user, "S-NORTH", lab=north), sample_make(user, "S-SOUTH", lab=south)
-    token = Token.objects.create(user=user).key
+    token = token_issue(user=user)
     activated = threading.Event()
     with ThreadPoolExecutor(2) as pool:
         clients = [

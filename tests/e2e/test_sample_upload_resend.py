@@ -27,11 +27,11 @@ def test_an_interrupted_upload_is_shown_and_sending_it_again_completes_it(
         cells[-1].write_bytes(image_bytes("JPEG", rgb=smear_rgb(seed=index)))
     classify, calls = model_gateway.classify, []
 
-    def gone_after_the_first_request(images):
+    def gone_after_the_first_request(images, lab_model=None):
         calls.append(len(images))
         if len(calls) > 1:
             raise model_gateway.ModelUnavailable("the model is being replaced")
-        return classify(images)
+        return classify(images, lab_model)
 
     monkeypatch.setattr(model_gateway, "classify", gone_after_the_first_request)
     pages.login("alice", "s3cret-pass-alice")

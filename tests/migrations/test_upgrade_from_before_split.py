@@ -86,12 +86,6 @@ def _column_names(connection, table: str) -> set[str]:
     return {row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')}
 
 
-def _columns(path: Path) -> dict[str, list[str]]:
-    with sqlite3.connect(path) as connection:
-        names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {name: [row[1] for row in connection.execute(f'PRAGMA table_info("{name}")')] for name in names}
-
-
 def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database_before_split):
     database, media, files = database_before_split
     columns = _columns(database)
@@ -125,7 +119,7 @@ def test_migrate_keeps_every_row_and_file_and_relabels_the_moved_models(database
             ("registry", "modelversion"), ("classifier", "prediction"), ("classifier", "waitingimage"),
             *NEW_CONTENT_TYPES} <= labels
     assert not {label for label in labels if label[0] == "classifier"} - {("classifier", "prediction"),
-                                                                         ("classifier", "waitingimage")} - MADE_MODELS
+                                                                         ("classifier", "waitingimage")} - NEW_CONTENT_TYPES
     assert {path: path.read_bytes() for path in files} == contents
 
     checked = manage("shell", "-c", CHECKS, database=database, media=media)

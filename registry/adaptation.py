@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,12 +41,19 @@ class LabModelError(Exception):
     """A lab model cannot be built or judged; the message is fit for the lab."""
 
 
+@contextmanager
+def _lab_model_errors():
+    """A dataset's or an artifact's error, told as a ``LabModelError`` (its message is fit for the lab)."""
+    try:
+        yield
+    except (ArtifactError, DatasetError) as error:
+        raise LabModelError(str(error)) from error
+
+
+@_lab_model_errors()
 def sources(texts: str | list[str]) -> list[Source]:
     """Sources from a setting or ``--source`` values (``ml.sources.parse_sources``)."""
-    try:
-        return parse_sources(texts)
-    except DatasetError as error:
-        raise LabModelError(str(error)) from error
+    return parse_sources(texts)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ def lab_cells_problem(label_counts: dict[str, int], config: AdaptationConfig) ->
     return too_few_cells(label_counts, config.min_cells_per_class)
 
 
+@_lab_model_errors()
 def lab_model_candidate(
     *,
     lab_slug: str,
@@ -87,36 +96,6 @@ def lab_model_candidate(
     """Fine-tune the shared model on the lab's cells, evaluate it and ``current`` on the lab's held-out cells and
     every evaluation source, register it, and say whether it should be activated. Raises ``LabModelError`` with a
     message fit for the lab when the cells or the files cannot make one."""
-    try:
-        return _candidate(
-            lab_slug=lab_slug,
-            cells=cells,
-            current=current,
-            shared_model_path=shared_model_path,
-            replay_sources=replay_sources,
-            evaluation_sources=evaluation_sources,
-            output_dir=output_dir,
-            review_threshold=review_threshold,
-            config=config,
-            progress=progress,
-        )
-    except (ArtifactError, DatasetError) as error:
-        raise LabModelError(str(error)) from error
-
-
-def _candidate(
-    *,
-    lab_slug: str,
-    cells: list[LabCell],
-    current: ModelVersion,
-    shared_model_path: str | Path,
-    replay_sources: list[Source],
-    evaluation_sources: list[Source],
-    output_dir: str | Path,
-    review_threshold: float,
-    config: AdaptationConfig,
-    progress: Callable[[str], None],
-) -> Candidate:
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix=f"lab-{lab_slug}-") as folder:
         lab_source = _cells_as_source(lab_slug, cells, Path(folder))

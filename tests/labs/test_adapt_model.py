@@ -13,17 +13,11 @@ from tests.factories import (
     coloured_cell_bytes,
     lab_cells_make,
     lab_make,
-    reviewer_make,
     sample_make,
     upload_file,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 @pytest.fixture

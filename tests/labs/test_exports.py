@@ -25,7 +25,6 @@ from tests.factories import (
     prediction_make,
     predictions_make,
     reviewed_lab_sample_make,
-    reviewer_make,
     sample_make,
     sample_verified_make,
     upload_file,
@@ -37,11 +36,6 @@ pytestmark = pytest.mark.django_db
 def csv_rows(response) -> list[dict]:
     assert response["Content-Type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(response.content.decode())))
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 def test_sample_csv_has_every_column_and_one_row_per_cell(alice_client, user, reviewer):

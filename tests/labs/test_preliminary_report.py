@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from labs.report_pdf import PRELIMINARY_BAND
 from labs.services.sign_off import sample_verify
-from tests.factories import prediction_make, reviewer_make, sample_make
+from tests.factories import prediction_make, sample_make
 
 pytestmark = pytest.mark.django_db
 CELLS = 100  # a full manual differential: its crops take a second page
@@ -18,11 +18,6 @@ CELLS = 100  # a full manual differential: its crops take a second page
 def page_texts(pdf: bytes) -> list[str]:
     """Each page's text as a reader sees it (pypdf), white space folded."""
     return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 @pytest.fixture

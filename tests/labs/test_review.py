@@ -6,15 +6,10 @@ from django.urls import reverse
 
 from classifier.models import Prediction
 from labs.models import SampleEvent
-from tests.factories import prediction_make, reviewer_make, sample_make
+from tests.factories import prediction_make, sample_make
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 @pytest.fixture

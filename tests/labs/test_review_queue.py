@@ -18,7 +18,6 @@ from tests.factories import (
     lab_make,
     prediction_make,
     predictions_make,
-    reviewer_make,
     sample_make,
     unverifier_grant,
 )
@@ -26,11 +25,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("labs:samples")
 QUEUE_URL = f"{LIST_URL}?queue=lab"
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 @pytest.fixture

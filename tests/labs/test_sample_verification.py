@@ -11,18 +11,12 @@ from labs.models import SampleEvent
 from tests.factories import (
     lab_make,
     media_files,
-    reviewer_make,
     sample_verified_make,
     unverifier_grant,
     upload_file,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from labs.models import LabModelChange
-from tests.factories import lab_cells_make, lab_make, model_version_make, reviewer_make, token_client
+from tests.factories import lab_cells_make, lab_make, model_version_make, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 def _adapter(user):
     user.user_permissions.add(Permission.objects.get(codename="adapt_model", content_type__app_label="labs"))
     return type(user).objects.get(pk=user.pk)
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return reviewer_make(django_user_model)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ PG_SKIP_LABS := test_adapt_model test_benchmark_adaptation test_lab_model_worker
 POSTGRES_URL ?= postgres://hematovision:hematovision@127.0.0.1:5432/hematovision
 
 .PHONY: install run model train cross-validate calibrate leave-one-lab-out bench-adaptation test test-postgres lint check-deploy evaluate bench bench-load \
-	bench-runtime superuser clean
+	bench-runtime bench-decode superuser clean
 
 install: $(VENV)/.installed
 
@@ -110,7 +110,7 @@ evaluate: model
 
 # The load benchmark (docs/benchmark.md): a real gunicorn, 0, 1 and 2 Celery workers; sizes: benchmark_load --help.
 # Then the model-level figures of bench-runtime.
-bench: bench-load bench-runtime
+bench: bench-load bench-runtime bench-decode
 
 bench-load: model
 	$(BIN)/python manage.py benchmark_load
@@ -120,6 +120,10 @@ bench-load: model
 bench-runtime: model
 	test -f "$(basename $(HEMATOVISION_MODEL_PATH)).openvino.xml" || $(BIN)/python manage.py export_runtime
 	$(BIN)/python manage.py compare_runtimes --json artifacts/runtimes.json
+
+# What the request's check of a worker's image costs against the full decode it replaced (docs/benchmark.md).
+bench-decode: install
+	$(BIN)/python -m benchmarks.decode
 
 superuser: install
 	$(BIN)/python manage.py createsuperuser

@@ -18,7 +18,16 @@ from PIL import Image
 from ml.artifact import ArtifactError
 from ml.explain import gradcam_overlay
 from ml.inference import CellClassifier, Classification, ClassifierCache
-from ml.preprocessing import ALLOWED_FORMATS, ImageError, crop_box, crop_padded, decode_image, locate_cell, preprocess
+from ml.preprocessing import (
+    ALLOWED_FORMATS,
+    ImageError,
+    crop_box,
+    crop_padded,
+    decode_image,
+    locate_cell,
+    preprocess,
+    verify_image,
+)
 from ml.runtime import RUNTIMES
 from registry.models import ModelVersion
 from registry.services import model_version_register
@@ -145,6 +154,13 @@ def decode(data: bytes):
     """RGB pixels of an upload (at most ``DECODE_MAX_SIDE`` on the longer side), or ``ImageError`` with a
     message fit for the user. Grad-CAM decodes stored images the same way, so it explains what was classified."""
     return decode_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS, max_side=DECODE_MAX_SIDE)
+
+
+def verify(data: bytes) -> str:
+    """The format of an upload whose pixels a worker decodes, checked as ``decode`` checks it (``ImageError``
+    alike), without holding its pixels in the request."""
+    image_format, _ = verify_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS)
+    return image_format
 
 
 def confusion_png(metrics: dict) -> bytes:

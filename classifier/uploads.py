@@ -53,7 +53,7 @@ class UploadFailure:
 class CheckedUpload:
     filename: str
     data: bytes
-    rgb: object
+    rgb: object  # the decoded pixels; None when the request does not classify (``decode=False``)
     sha256: str  # of ``data``: the same file sent again to a sample is recognised by it
     origin: int | None = None  # which of the request's files it is, or came out of (a ZIP)
 
@@ -84,8 +84,12 @@ def _header(data: bytes) -> tuple[str | None, int]:
         return None, 0
 
 
-def upload_check(upload: UploadedFile, budget: PixelBudget | None = None) -> CheckedUpload:
-    """Reject empty, oversized, disguised, corrupt and bomb files before anything is stored."""
+def upload_check(upload: UploadedFile, budget: PixelBudget | None = None, decode: bool = True) -> CheckedUpload:
+    """Reject empty, oversized, disguised, corrupt and bomb files before anything is stored.
+
+    With ``decode`` the pixels are kept for classifying in the request; without, the data is only verified
+    (``model_gateway.verify``) and the worker that classifies it decodes it, once.
+    """
     filename = PurePath(upload.name or "upload").name[:255]
     expected_format = EXTENSION_FORMATS.get(PurePath(filename).suffix.lower())
     if expected_format is None:
@@ -101,8 +105,12 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None) -> Che
     actual_format, pixels = _header(data)
     if budget is not None and 0 < pixels <= settings.HEMATOVISION_MAX_IMAGE_PIXELS:
         budget.spend(filename, pixels)
+    rgb = None
     try:
-        rgb = model_gateway.decode(data)
+        if decode:
+            rgb = model_gateway.decode(data)
+        else:
+            model_gateway.verify(data)
     except model_gateway.ImageError as error:
         raise UploadRejected(f"{filename}: {error}") from error
     if actual_format != expected_format:
@@ -151,14 +159,15 @@ def uploads_check(
     uploads: list[UploadedFile],
     budget: PixelBudget | None = None,
     origins: list[int] | None = None,
+    decode: bool = True,
 ) -> tuple[list[CheckedUpload], list[UploadFailure]]:
     """Every acceptable file of ``uploads`` (no ZIPs: expand them first), decoded, and one failure with its reason
-    per file that is not, each marked with its ``origins`` entry. Callers pass a few files at a time: the decoded
-    pixels are held until classified."""
+    per file that is not, each marked with its ``origins`` entry; ``decode`` as in ``upload_check``. Callers pass
+    a few files at a time: the decoded pixels are held until classified."""
     checked, failures = [], []
     for upload, origin in zip(uploads, origins or [None] * len(uploads), strict=True):
         try:
-            checked.append(dataclasses.replace(upload_check(upload, budget), origin=origin))
+            checked.append(dataclasses.replace(upload_check(upload, budget, decode), origin=origin))
         except UploadRejected as error:
             name = PurePath(upload.name or "upload").name
             failures.append(UploadFailure(filename=name, reason=str(error), origin=origin))

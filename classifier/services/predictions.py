@@ -93,10 +93,12 @@ def prediction_derived_files_save(prediction: Prediction, rgb) -> None:
 class UploadPlan:
     """A request's files, ZIPs expanded, to check and classify ``CLASSIFY_CHUNK_FILES`` images at a time
     (``chunks``): a request's decoded images stay bounded. Made only for a request within the file limit (ZIP
-    members counted) that holds something: any other is refused whole, before anything is done."""
+    members counted) that holds something: any other is refused whole, before anything is done. Without
+    ``decode``, files are checked but not kept decoded: a worker classifies them (``upload_check``)."""
 
-    def __init__(self, uploads: list[UploadedFile]):
+    def __init__(self, uploads: list[UploadedFile], decode: bool = True):
         uploads_count_check(uploads)
+        self.decode = decode
         self.failures: list[UploadFailure] = []  # the archives refused whole, the members that are no images
         self.images_per_file: list[int] = []  # of the request's own files, in order (1 for an image)
         self._images: list[tuple[int, UploadedFile]] = []
@@ -116,7 +118,7 @@ class UploadPlan:
         budget = PixelBudget(settings.HEMATOVISION_MAX_REQUEST_PIXELS)
         for start in range(0, len(self._images), CLASSIFY_CHUNK_FILES):
             chunk = self._images[start : start + CLASSIFY_CHUNK_FILES]
-            yield uploads_check([image for _, image in chunk], budget, [origin for origin, _ in chunk])
+            yield uploads_check([image for _, image in chunk], budget, [origin for origin, _ in chunk], self.decode)
 
 
 def sample_check_writable(*, user, sample) -> None:

@@ -66,7 +66,8 @@ def sample_images_add(
     so a worker that dies loses nothing; the request stays short.
     """
     sample_check_writable(user=owner, sample=sample)
-    plan = UploadPlan(uploads)  # a request refused whole is refused before its upload is recorded
+    # a request refused whole is refused before its upload is recorded; workers decode what they classify
+    plan = UploadPlan(uploads, decode=not settings.HEMATOVISION_CLASSIFY_IN_BACKGROUND)
     upload = sample_upload_begin(
         sender=owner, sample=sample, files=len(uploads), expected_count=expected_count, upload_id=upload_id
     )

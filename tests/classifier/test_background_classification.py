@@ -10,13 +10,14 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from classifier import tasks
+from classifier import model_gateway, tasks
 from classifier.models import Prediction, WaitingImage
 from classifier.selectors import waiting_ids
 from classifier.services.waiting import sample_images_add, waiting_classify
 from hematovision.celery import app as celery_app
 from labs.services.samples import sample_delete
 from labs.services.sign_off import sample_verify
+from ml.preprocessing import decode_image
 from tests.factories import (
     image_bytes,
     media_files,
@@ -108,6 +109,34 @@ def test_a_batch_delivered_twice_classifies_each_image_once(
     assert waiting_classify(ids=ids) == 1
     assert waiting_classify(ids=ids) == 0
     assert Prediction.objects.count() == 3
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """The images decoded in full (to pixels the model could read), counted as the gateway decodes them."""
+    counted = []
+
+    def counting(*args, **kwargs):
+        counted.append(args[0])
+        return decode_image(*args, **kwargs)
+
+    monkeypatch.setattr(model_gateway, "decode_image", counting)
+    return counted
+
+
+def test_with_workers_each_image_is_decoded_once_by_the_worker_not_in_the_request(
+    background, model_path, user, sample, decodes, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        added = sample_images_add(owner=user, sample=sample, uploads=three_images())
+    assert added.waiting == 3 and decodes == []  # checked in the request (verified), not decoded
+    waiting_classify(ids=waiting_ids(sample=sample))
+    assert Prediction.objects.count() == 3 and len(decodes) == 3
+
+
+def test_classified_in_the_request_each_image_is_decoded_once(model_path, user, sample, decodes):
+    added = sample_images_add(owner=user, sample=sample, uploads=three_images())
+    assert len(added.predictions) == 3 and len(decodes) == 3
 
 
 def test_a_sample_cannot_be_verified_while_images_wait(

@@ -17,6 +17,7 @@ from ml.preprocessing import (
     load_for_model,
     locate_cell,
     preprocess,
+    verify_image,
 )
 from ml.training import augment, make_dataset, stain_augment
 from tests.factories import image_bytes, png_bomb, smear_rgb, truncated_jpeg
@@ -69,6 +70,23 @@ def test_sixteen_bit_greyscale_keeps_its_contrast():
 def test_bad_files_raise_image_error(data, message):
     with pytest.raises(ImageError, match=message):
         decode_image(data)
+    with pytest.raises(ImageError, match=message):
+        verify_image(data)
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "TIFF", "BMP"])
+def test_verifying_gives_the_format_and_pixel_count_without_the_pixels(image_format):
+    assert verify_image(image_bytes(image_format)) == (image_format, 320 * 240)
+
+
+@pytest.mark.parametrize("keep", [0.95, 0.75, 0.5])
+def test_a_jpeg_cut_anywhere_is_refused_by_verifying_as_by_decoding(keep):
+    data = image_bytes("JPEG", rgb=smear_rgb())
+    cut = data[: int(len(data) * keep)]
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        decode_image(cut)
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        verify_image(cut)
 
 
 def test_augmentation_is_reproducible_and_keeps_shape_and_type():

@@ -3,6 +3,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -263,3 +265,16 @@ def test_a_model_of_the_four_classes_only_still_classifies_and_counts(alice_api,
     [created] = upload(alice_api, LIST_URL, upload_file("cell.jpeg")).json()["predictions"]
     assert set(created["probabilities"]) == CLASSES
     assert created["predicted_label"] in CLASSES and created["counted"] is True
+
+
+def test_a_single_image_upload_reads_the_token_and_writes_the_prediction_and_nothing_else(alice_api, model_path):
+    """Queries per upload (issue 23): the token's one read and the prediction's one insert; the
+    rest is transaction control. A first upload registers the model version, so the second one is counted."""
+    upload(alice_api, "/api/predictions/", upload_file("first.jpeg"))
+    with CaptureQueriesContext(connection) as queries:
+        response = upload(alice_api, "/api/predictions/", upload_file("second.jpeg"))
+    assert response.status_code == 201
+    statements = [query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN"))]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and '"accounts_apitoken"' in statements[0]
+    assert statements[1].startswith('INSERT INTO "classifier_prediction"')

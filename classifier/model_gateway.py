@@ -150,17 +150,19 @@ def classify(rgb_images: list, lab_model: ModelVersion | None = None) -> tuple[l
     return classifier.classify_arrays(rgb_images), version
 
 
-def decode(data: bytes):
+def decode(data: bytes, on_header=None):
     """RGB pixels of an upload (at most ``DECODE_MAX_SIDE`` on the longer side), or ``ImageError`` with a
-    message fit for the user. Grad-CAM decodes stored images the same way, so it explains what was classified."""
-    return decode_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS, max_side=DECODE_MAX_SIDE)
+    message fit for the user; ``on_header(format, pixels)`` may refuse it from its header, before it is decoded.
+    Grad-CAM decodes stored images the same way, so it explains what was classified."""
+    return decode_image(
+        data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS, max_side=DECODE_MAX_SIDE, on_header=on_header
+    )
 
 
-def verify(data: bytes) -> str:
-    """The format of an upload whose pixels a worker decodes, checked as ``decode`` checks it (``ImageError``
+def verify(data: bytes, on_header=None) -> None:
+    """Check an upload whose pixels a worker decodes as ``decode`` checks it (``ImageError`` alike, ``on_header``
     alike), without holding its pixels in the request."""
-    image_format, _ = verify_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS)
-    return image_format
+    verify_image(data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS, on_header=on_header)
 
 
 def confusion_png(metrics: dict) -> bytes:

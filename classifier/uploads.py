@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -75,15 +74,6 @@ class PixelBudget:
         self.left -= pixels
 
 
-def _header(data: bytes) -> tuple[str | None, int]:
-    """Format and pixel count from the header alone (nothing decoded); (None, 0) when Pillow cannot say."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.format, image.width * image.height
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return None, 0
-
-
 def upload_check(upload: UploadedFile, budget: PixelBudget | None = None, decode: bool = True) -> CheckedUpload:
     """Reject empty, oversized, disguised, corrupt and bomb files before anything is stored.
 
@@ -102,22 +92,24 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None, decode
             f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB."
         )
     data = upload.read()
-    actual_format, pixels = _header(data)
-    if budget is not None and 0 < pixels <= settings.HEMATOVISION_MAX_IMAGE_PIXELS:
-        budget.spend(filename, pixels)
+
+    def header_check(actual_format: str, pixels: int) -> None:
+        if budget is not None:
+            budget.spend(filename, pixels)
+        if actual_format != expected_format:
+            raise UploadRejected(
+                f"{filename}: the name says {expected_format} but the content is {actual_format}; "
+                "rename the file or export it again."
+            )
+
     rgb = None
     try:
         if decode:
-            rgb = model_gateway.decode(data)
+            rgb = model_gateway.decode(data, header_check)
         else:
-            model_gateway.verify(data)
+            model_gateway.verify(data, header_check)
     except model_gateway.ImageError as error:
         raise UploadRejected(f"{filename}: {error}") from error
-    if actual_format != expected_format:
-        raise UploadRejected(
-            f"{filename}: the name says {expected_format} but the content is {actual_format}; "
-            "rename the file or export it again."
-        )
     return CheckedUpload(filename=filename, data=data, rgb=rgb, sha256=hashlib.sha256(data).hexdigest())
 
 

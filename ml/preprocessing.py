@@ -10,7 +10,7 @@ placed in a larger frame, then gives the same crop.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,29 +65,38 @@ class CellLocation:
     nucleus_size: float  # square root of the nucleus area, in pixels of the image (0 when none was found)
 
 
+HeaderCheck = Callable[[str, int], None]  # (format, pixels), called once the header is read, before any decoding
+
+
 def decode_image(
-    source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int | None = None
+    source: bytes | str | Path | BinaryIO,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int | None = None,
+    on_header: HeaderCheck | None = None,
 ) -> np.ndarray:
     """Decode JPEG/PNG/TIFF/BMP of any mode into an RGB uint8 array, refusing bombs and truncated files.
 
     With ``max_side``, a larger image is shrunk as it decodes (JPEG at a reduced DCT scale, others right after
-    loading, before the RGB copy), so serving never holds a huge array.
+    loading, before the RGB copy), so serving never holds a huge array. ``on_header`` may refuse the file (by
+    raising) from its header alone, so the file is opened once.
     """
-    with _checked_image(source, max_pixels) as image:
+    with _checked_image(source, max_pixels, on_header) as image:
         if max_side and max(image.size) > max_side:
             image.thumbnail((max_side, max_side))
         image.load()
         return _to_rgb(image)
 
 
-def verify_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, int]:
+def verify_image(
+    source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS, on_header: HeaderCheck | None = None
+) -> tuple[str, int]:
     """(format, pixel count) of an image that ``decode_image`` would decode, refusing what it refuses, without
     keeping its pixels: for checking a file whose pixels another process decodes (a worker).
 
     A JPEG is decoded at 1/8 of its size (the DCT's own scaling: every coded byte is still read, so truncation
     and corruption are still found, at a fraction of the cost); other formats are decoded and dropped.
     """
-    with _checked_image(source, max_pixels) as image:
+    with _checked_image(source, max_pixels, on_header) as image:
         width, height = image.size
         image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
         image.load()
@@ -95,7 +104,9 @@ def verify_image(source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS)
 
 
 @contextmanager
-def _checked_image(source: bytes | str | Path | BinaryIO, max_pixels: int) -> Iterator[Image.Image]:
+def _checked_image(
+    source: bytes | str | Path | BinaryIO, max_pixels: int, on_header: HeaderCheck | None
+) -> Iterator[Image.Image]:
     """The opened image, once its format and size are checked; Pillow's errors, raised while it is used,
     as ``ImageError`` with a message fit for the user."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
@@ -106,6 +117,8 @@ def _checked_image(source: bytes | str | Path | BinaryIO, max_pixels: int) -> It
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"Image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels.")
+            if on_header is not None:
+                on_header(image.format, width * height)
             yield image
     except ImageError:
         raise

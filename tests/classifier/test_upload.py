@@ -1,5 +1,6 @@
 """The upload page: good files are classified and stored; every kind of bad input is refused cleanly."""
 
+import PIL.Image
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -173,3 +174,23 @@ def test_an_empty_zip_is_refused_with_a_message(alice_client, model_path):
     response = post(alice_client, upload_file("empty.zip", zip_of({}), "application/zip"))
     assert response.status_code == 400
     assert "Nothing to classify: the upload held no images." in response.content.decode()
+
+
+def test_an_uploaded_image_is_opened_once_and_decoded_once(alice_client, model_path, monkeypatch):
+    """The header checks (format, pixel budget), the decode, the preview and the crop come from one opening of
+    the file (issue 23); it was opened twice, once for the header alone."""
+    data = image_bytes("JPEG", rgb=smear_rgb())
+    opened = []
+    real_open = PIL.Image.open
+
+    def counting_open(source, *args, **kwargs):
+        position = source.tell() if hasattr(source, "tell") else 0
+        opened.append(source.read() == data if hasattr(source, "read") else False)
+        if hasattr(source, "seek"):
+            source.seek(position)
+        return real_open(source, *args, **kwargs)
+
+    monkeypatch.setattr(PIL.Image, "open", counting_open)
+    response = post(alice_client, upload_file("cell.jpeg", data))
+    assert response.status_code == 200 and Prediction.objects.count() == 1
+    assert opened.count(True) == 1  # the upload's bytes, opened once

@@ -205,14 +205,14 @@ class CellCrop:
     box: tuple[float, float, float, float]
 
 
-def cell_crop(rgb) -> CellCrop:
+def cell_crop(rgb, location=None) -> CellCrop:
     """A square around the located cell of decoded pixels, at native resolution (no model needed), for review and
-    the report.
+    the report; ``location`` is the classification's, else the cell is located here.
 
     Where the square reaches past the frame, the frame's median colour fills it, as for the model's crop.
     """
     height, width = rgb.shape[:2]
-    location = locate_cell(rgb)
+    location = location or locate_cell(rgb)
     scale = max(CELL_CROP_SCALE, CELL_CROP_MIN_SIDE / location.nucleus_size) if location.nucleus_found else 0.0
     left, top, right, bottom = box = crop_box(width, height, location, scale)
     crop = crop_padded(rgb, box)

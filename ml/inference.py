@@ -30,7 +30,7 @@ from ml.artifact import (
 )
 from ml.model import probabilities_and_features
 from ml.novelty import TrainingDistribution
-from ml.preprocessing import locate_cell, preprocess
+from ml.preprocessing import CellLocation, locate_cell, preprocess
 from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image
 from ml.runtime import RUNTIMES, IRUnavailable, OpenVINOForward, check_export, export_ir, read_ir
 
@@ -57,6 +57,7 @@ class Classification:
     inference_ms: float
     novelty_distance: float  # distance to the training images' features; above the model's threshold is unlike them
     quality_flags: tuple[str, ...] = ()  # reasons the image may not be a stained white cell
+    location: CellLocation | None = None  # the cell located in the image, for the crop that is stored beside it
 
 
 class ViewAveragedForward:
@@ -164,12 +165,12 @@ class CellClassifier:
         distances = self.distribution.distances(features)
         elapsed_ms = (time.perf_counter() - started) * 1000 / max(1, len(rgb_images))
         return [
-            self._result(row, location.nucleus_found, float(distance), image_flags, elapsed_ms)
+            self._result(row, location, float(distance), image_flags, elapsed_ms)
             for row, location, distance, image_flags in zip(probabilities, locations, distances, flags, strict=True)
         ]
 
     def _result(
-        self, row: np.ndarray, nucleus_found: bool, distance: float, image_flags: tuple[str, ...], elapsed_ms: float
+        self, row: np.ndarray, location: CellLocation, distance: float, image_flags: tuple[str, ...], elapsed_ms: float
     ) -> Classification:
         best = int(np.argmax(row))
         far = distance > self.distribution.threshold and UNLIKE_TRAINING_IMAGES not in image_flags
@@ -178,10 +179,11 @@ class CellClassifier:
             label=self.class_names[best],
             confidence=float(row[best]),
             probabilities={name: float(value) for name, value in zip(self.class_names, row, strict=True)},
-            nucleus_found=nucleus_found,
+            nucleus_found=location.nucleus_found,
             inference_ms=elapsed_ms,
             novelty_distance=distance,
             quality_flags=image_flags + unlike,
+            location=location,
         )
 
 

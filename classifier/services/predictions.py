@@ -81,11 +81,12 @@ def prediction_new(*, owner, sample, filename: str, result, version: ModelVersio
     )
 
 
-def prediction_derived_files_save(prediction: Prediction, rgb) -> None:
+def prediction_derived_files_save(prediction: Prediction, rgb, result) -> None:
     """Store the preview and the cell crop (and where its square lies in the frame) of a prediction being
-    classified (the rows are saved by the caller): the pages and the report only read them after."""
+    classified (the rows are saved by the caller): the pages and the report only read them after. The crop is
+    around the cell the classification located (``result``), not located a second time."""
     prediction.preview.save("preview.jpg", _preview_jpeg(rgb), save=False)
-    crop = model_gateway.cell_crop(rgb)
+    crop = model_gateway.cell_crop(rgb, result.location)
     prediction.cell_crop.save("cell.jpg", ContentFile(crop.jpeg), save=False)
     prediction.cell_box = list(crop.box)
 
@@ -160,7 +161,7 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
     prediction.image_sha256 = upload.sha256
     prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
     try:
-        prediction_derived_files_save(prediction, upload.rgb)
+        prediction_derived_files_save(prediction, upload.rgb, result)
         prediction.full_clean(exclude=JUST_READ_RELATIONS)
         with transaction.atomic():
             sample_refuse_if_verified(sample)  # verified while this upload was being classified

@@ -200,7 +200,7 @@ def _waiting_to_prediction(image: WaitingImage, rgb, result, version: ModelVersi
         if not WaitingImage.objects.select_for_update().filter(pk=image.pk).exists():
             return False  # another delivery of this batch classified it already
         try:
-            prediction_derived_files_save(prediction, rgb)
+            prediction_derived_files_save(prediction, rgb, result)
             prediction.full_clean(exclude=JUST_READ_RELATIONS)
             prediction.save()
             WaitingImage.objects.filter(pk=image.pk).delete()

@@ -7,7 +7,9 @@ from django.urls import reverse
 
 from classifier import model_gateway
 from classifier.models import Prediction
+from ml import inference
 from ml.artifact import read_metadata
+from ml.preprocessing import locate_cell
 from registry.models import ModelVersion
 from tests.factories import image_bytes, media_files, png_bomb, smear_rgb, truncated_jpeg, upload_file, zip_of
 
@@ -194,3 +196,18 @@ def test_an_uploaded_image_is_opened_once_and_decoded_once(alice_client, model_p
     response = post(alice_client, upload_file("cell.jpeg", data))
     assert response.status_code == 200 and Prediction.objects.count() == 1
     assert opened.count(True) == 1  # the upload's bytes, opened once
+
+
+def test_the_stored_crop_is_around_the_cell_the_classification_located_once(alice_client, model_path, monkeypatch):
+    located = []
+
+    def counting_locate(rgb):
+        located.append(rgb.shape)
+        return locate_cell(rgb)
+
+    monkeypatch.setattr(inference, "locate_cell", counting_locate)
+    monkeypatch.setattr(model_gateway, "locate_cell", counting_locate)
+    post(alice_client, upload_file("cell.jpeg", image_bytes("JPEG", rgb=smear_rgb())))
+    prediction = Prediction.objects.get()
+    assert located == [(240, 320, 3)]
+    assert prediction.cell_crop and len(prediction.cell_box) == 4

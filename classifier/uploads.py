@@ -54,6 +54,7 @@ class CheckedUpload:
     data: bytes
     rgb: object  # the decoded pixels; None when the request does not classify (``decode=False``)
     sha256: str  # of ``data``: the same file sent again to a sample is recognised by it
+    size: tuple[int, int]  # (width, height) of the file as sent, from its header
     origin: int | None = None  # which of the request's files it is, or came out of (a ZIP)
 
 
@@ -92,10 +93,13 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None, decode
             f"{filename}: the file is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB."
         )
     data = upload.read()
+    size = (0, 0)
 
-    def header_check(actual_format: str, pixels: int) -> None:
+    def header_check(actual_format: str, width: int, height: int) -> None:
+        nonlocal size
+        size = (width, height)
         if budget is not None:
-            budget.spend(filename, pixels)
+            budget.spend(filename, width * height)
         if actual_format != expected_format:
             raise UploadRejected(
                 f"{filename}: the name says {expected_format} but the content is {actual_format}; "
@@ -110,7 +114,7 @@ def upload_check(upload: UploadedFile, budget: PixelBudget | None = None, decode
             model_gateway.verify(data, header_check)
     except model_gateway.ImageError as error:
         raise UploadRejected(f"{filename}: {error}") from error
-    return CheckedUpload(filename=filename, data=data, rgb=rgb, sha256=hashlib.sha256(data).hexdigest())
+    return CheckedUpload(filename=filename, data=data, rgb=rgb, sha256=hashlib.sha256(data).hexdigest(), size=size)
 
 
 def _is_zip(upload: UploadedFile) -> bool:

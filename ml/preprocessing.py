@@ -65,7 +65,7 @@ class CellLocation:
     nucleus_size: float  # square root of the nucleus area, in pixels of the image (0 when none was found)
 
 
-HeaderCheck = Callable[[str, int], None]  # (format, pixels), called once the header is read, before any decoding
+HeaderCheck = Callable[[str, int, int], None]  # (format, width, height): once the header is read, before decoding
 
 
 def decode_image(
@@ -118,7 +118,7 @@ def _checked_image(
             if width * height > max_pixels:
                 raise ImageError(f"Image is {width}x{height} pixels, over the limit of {max_pixels:,} pixels.")
             if on_header is not None:
-                on_header(image.format, width * height)
+                on_header(image.format, width, height)
             yield image
     except ImageError:
         raise

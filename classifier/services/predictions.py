@@ -38,6 +38,9 @@ CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a r
 # A new prediction's relations are objects the service has just read: checking that each exists would cost a query
 # apiece per image.
 JUST_READ_RELATIONS = ["owner", "sample", "model_version"]
+# An upload classified in the request was checked from its header (format, width, height): cleaning its field again
+# would read the stored file back for its size, a storage round trip per image (on S3, a GET).
+CHECKED_UPLOAD = ["image"]
 
 
 def _jpeg(image: Image.Image, name: str, quality: int = 90) -> ContentFile:
@@ -159,10 +162,13 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
     """The stored prediction, or None when another request stored the same file into the sample meanwhile."""
     prediction = prediction_new(owner=owner, sample=sample, filename=upload.filename, result=result, version=version)
     prediction.image_sha256 = upload.sha256
-    prediction.image.save(upload.filename, ContentFile(upload.data), save=False)
+    # stored through the storage, not ``image.save``, which would read the stored file back for its size
+    prediction.image_width, prediction.image_height = upload.size
+    name = prediction.image.field.generate_filename(prediction, upload.filename)
+    prediction.image.name = prediction.image.storage.save(name, ContentFile(upload.data))
     try:
         prediction_derived_files_save(prediction, upload.rgb, result)
-        prediction.full_clean(exclude=JUST_READ_RELATIONS)
+        prediction.full_clean(exclude=JUST_READ_RELATIONS + CHECKED_UPLOAD)
         with transaction.atomic():
             sample_refuse_if_verified(sample)  # verified while this upload was being classified
             stored = sample is None or not sample_images_known(sample=sample, sha256s=[upload.sha256])

@@ -1,5 +1,7 @@
 """The upload page: good files are classified and stored; every kind of bad input is refused cleanly."""
 
+import django.core.files.images
+import numpy as np
 import PIL.Image
 import pytest
 from django.test import Client
@@ -211,3 +213,20 @@ def test_the_stored_crop_is_around_the_cell_the_classification_located_once(alic
     prediction = Prediction.objects.get()
     assert located == [(240, 320, 3)]
     assert prediction.cell_crop and len(prediction.cell_box) == 4
+
+
+def test_the_stored_upload_is_not_read_back_for_its_size(alice_client, model_path, monkeypatch):
+    """The image's width and height come from the header read at the check; the field would otherwise read the
+    stored file back (a storage round trip per upload, on S3 a GET)."""
+    read_back = []
+    measure = django.core.files.images.get_image_dimensions
+
+    def counting(file_or_path, *args, **kwargs):
+        read_back.append(getattr(file_or_path, "name", file_or_path))
+        return measure(file_or_path, *args, **kwargs)
+
+    monkeypatch.setattr(django.core.files.images, "get_image_dimensions", counting)
+    post(alice_client, upload_file("wide.png", image_bytes("PNG", rgb=np.zeros((50, 70, 3), np.uint8)), "image/png"))
+    prediction = Prediction.objects.get()
+    assert (prediction.image_width, prediction.image_height) == (70, 50)
+    assert prediction.image.name not in read_back, read_back

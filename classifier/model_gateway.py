@@ -153,8 +153,7 @@ def classify(rgb_images: list, lab_model: ModelVersion | None = None) -> tuple[l
 def decode(data: bytes, on_header=None):
     """RGB pixels of an upload (at most ``DECODE_MAX_SIDE`` on the longer side), or ``ImageError`` with a
     message fit for the user; ``on_header(format, width, height)`` may refuse it from its header, before it is
-    decoded.
-    Grad-CAM decodes stored images the same way, so it explains what was classified."""
+    decoded. Grad-CAM decodes stored images the same way, so it explains what was classified."""
     return decode_image(
         data, max_pixels=settings.HEMATOVISION_MAX_IMAGE_PIXELS, max_side=DECODE_MAX_SIDE, on_header=on_header
     )

@@ -89,9 +89,9 @@ def decode_image(
 
 def verify_image(
     source: bytes | BinaryIO, max_pixels: int = DEFAULT_MAX_PIXELS, on_header: HeaderCheck | None = None
-) -> tuple[str, int]:
-    """(format, pixel count) of an image that ``decode_image`` would decode, refusing what it refuses, without
-    keeping its pixels: for checking a file whose pixels another process decodes (a worker).
+) -> None:
+    """Refuse what ``decode_image`` refuses, without keeping the pixels (``on_header`` sees the header): for
+    checking a file whose pixels another process decodes (a worker).
 
     A JPEG is decoded at 1/8 of its size (the DCT's own scaling: every coded byte is still read, so truncation
     and corruption are still found, at a fraction of the cost); other formats are decoded and dropped.
@@ -100,7 +100,6 @@ def verify_image(
         width, height = image.size
         image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
         image.load()
-        return image.format, width * height
 
 
 @contextmanager

@@ -17,12 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil
 import redis
 import requests
 from celery import Celery
+
+if TYPE_CHECKING:
+    from benchmarks.model_cost import ModelCost
 
 USERNAME = "bench"
 PASSWORD = "bench-throwaway-password"  # a throwaway database that is deleted with the run
@@ -31,6 +35,11 @@ START_TIMEOUT = 300  # seconds for a process to answer; TensorFlow loads slowly 
 POLL_SECONDS = 0.5  # how often the queue is read while workers classify (each read costs the web a request)
 DRAIN_POLL_SECONDS = 0.1  # the same while a backlog drains: the web has nothing else to do then
 QUEUE = "celery"  # Celery's default queue, the one the workers consume
+# Issue 23's targets for a single-image upload: web CPU per request against the batch-1 service call, and the
+# p50 of FLOOR_TARGET_CLIENTS clients against the Little's-law floor.
+WEB_OVER_SERVICE_TARGET = 2.0
+P50_OVER_FLOOR_TARGET = 1.3
+FLOOR_TARGET_CLIENTS = 8
 
 
 class BenchmarkError(Exception):
@@ -115,6 +124,72 @@ def latency_floor_ms(summary: Summary, clients: int, cores: int) -> float:
     the CPU each request cost the server and the clients (Little's law: clients = throughput x latency, and the
     throughput is at most cores / CPU per request)."""
     return 1000 * clients * (summary.web_cpu_s + summary.client_cpu_s) / summary.requests / cores
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """What one single-image request cost in CPU milliseconds: gunicorn (every process, the model call included),
+    of which the network's batch-1 forward pass, and the benchmark's clients; the service call beside it."""
+
+    web_ms: float
+    network_ms: float
+    client_ms: float
+    service_cpu_ms: float
+    service_wall_ms: float
+
+    @property
+    def other_ms(self) -> float:
+        """Everything gunicorn did beside the network: Django, DRF, decode, locate and crop, novelty, storage."""
+        return self.web_ms - self.network_ms
+
+    @property
+    def web_over_service(self) -> float:
+        """The issue's ratio: web CPU per request against the CPU of the batch-1 service call it contains."""
+        return self.web_ms / self.service_cpu_ms
+
+    @property
+    def web_over_service_wall(self) -> float:
+        """The same against the call's wall time, as earlier figures compared them (the call spreads over cores)."""
+        return self.web_ms / self.service_wall_ms
+
+
+def cpu_split(summary: Summary, cost: ModelCost) -> CpuSplit:
+    """A scenario's CPU per request, split by the model's costs measured in the same run."""
+    return CpuSplit(
+        web_ms=1000 * summary.web_cpu_s / summary.requests,
+        network_ms=cost.forward_cpu_ms,
+        client_ms=1000 * summary.client_cpu_s / summary.requests,
+        service_cpu_ms=cost.service_cpu_ms,
+        service_wall_ms=cost.service_wall_ms,
+    )
+
+
+def p50_over_floor(summary: Summary, clients: int, cores: int) -> float:
+    """How far the median latency sits above the Little's-law floor: 1 is a server that costs only its CPU."""
+    return summary.p50_ms / latency_floor_ms(summary, clients, cores)
+
+
+def _verdict(value: float, target: float) -> str:
+    return f"target <= {target:g}x: {'met' if value <= target else 'not met'}"
+
+
+def format_single(run: str, scenario: Scenario, summary: Summary, cost: ModelCost, cores: int) -> str:
+    """A single-image scenario's CPU per request (web, network, everything else, clients), its ratio to the
+    batch-1 service call, and its latency beside the Little's-law floor, each against the issue's target."""
+    split, floor = cpu_split(summary, cost), latency_floor_ms(summary, scenario.clients, cores)
+    ratio = p50_over_floor(summary, scenario.clients, cores)
+    floor_target = _verdict(ratio, P50_OVER_FLOOR_TARGET) if scenario.clients == FLOOR_TARGET_CLIENTS else ""
+    return (
+        f"{run}, {scenario.name}: CPU per request {split.web_ms:.1f} ms in gunicorn + {split.client_ms:.1f} ms in "
+        f"the clients; {scenario.clients} clients on {cores} cores cannot wait less than {floor:.0f} ms on average "
+        f"(Little's law); measured mean {summary.mean_ms:.0f} ms.\n"
+        f"  gunicorn's {split.web_ms:.1f} ms: network (batch-1 forward) {split.network_ms:.1f} ms, everything else "
+        f"{split.other_ms:.1f} ms; {split.web_over_service:.2f}x the batch-1 service call's "
+        f"{split.service_cpu_ms:.1f} ms of CPU ({_verdict(split.web_over_service, WEB_OVER_SERVICE_TARGET)}), "
+        f"{split.web_over_service_wall:.2f}x its {split.service_wall_ms:.1f} ms of wall time.\n"
+        f"  p50 {summary.p50_ms:.0f} ms, p95 {summary.p95_ms:.0f} ms against the floor {floor:.0f} ms: p50 "
+        f"{ratio:.2f}x the floor" + (f" ({floor_target})." if floor_target else ".")
+    )
 
 
 HEADER = (
@@ -240,6 +315,10 @@ class Server:
         if response.status_code != 201:
             raise BenchmarkError(f"Creating sample {identifier} answered {response.status_code}: {response.text}")
         return response.json()["id"]
+
+    def runtime(self) -> str:
+        """Which runtime computes the server's predictions, as the API's model endpoint names it."""
+        return self.get("/api/model/")["runtime"]
 
     def prediction_count(self) -> int:
         return self.get("/api/predictions/")["count"]
@@ -493,12 +572,22 @@ def run_scenario(
     )
 
 
-def run(stack: Stack, scenarios: list[Scenario], images: list[tuple[str, bytes]], *, queue_timeout: float):
+def run(
+    stack: Stack,
+    scenarios: list[Scenario],
+    images: list[tuple[str, bytes]],
+    *,
+    queue_timeout: float,
+    runtime: str = "",
+):
     """One run: warm up (model loaded and traced in the web and, two batches each, in every worker), then each
-    scenario in turn."""
+    scenario in turn. ``runtime``: the runtime the server must serve on (that of the network measured beside the
+    run), else a ``BenchmarkError``."""
     with stack.running() as server:
         batch = max(scenarios, key=lambda scenario: scenario.images_per_request)
         run_scenario(server, Scenario("warm-up-single", 1, 1, 1, to_sample=False), images, queue_timeout=queue_timeout)
+        if runtime and (served := server.runtime()) != runtime:
+            raise BenchmarkError(f"The server serves on {served}, the network measured beside it on {runtime}.")
         run_scenario(
             server,
             Scenario("warm-up-batch", max(2 * stack.workers, 1), 1, batch.images_per_request, to_sample=True),

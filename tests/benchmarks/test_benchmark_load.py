@@ -13,10 +13,14 @@ from benchmarks.load import (
     Summary,
     _requests_of,
     cpu_scaling_ratio,
+    cpu_split,
+    format_single,
     latency_floor_ms,
+    p50_over_floor,
     scaling_ratio,
     summarize,
 )
+from benchmarks.model_cost import ModelCost
 
 
 def test_percentiles_and_maximum_are_of_every_request_in_milliseconds():
@@ -35,6 +39,42 @@ def test_the_latency_floor_is_clients_times_cpu_per_request_over_cores():
     )
     assert latency_floor_ms(summary, clients=8, cores=2) == pytest.approx(80)  # 8 x 20 ms / 2
     assert latency_floor_ms(summary, clients=8, cores=8) == pytest.approx(20)
+
+
+SINGLES = Summary(
+    160, 90, 110, 130, images_per_s=90, errors=0, sent=160, stored=160, web_cpu_s=2.4, client_cpu_s=0.8, mean_ms=85
+)
+COST = ModelCost(forward_cpu_ms=5.0, service_cpu_ms=8.0, service_wall_ms=5.0)
+
+
+def test_the_web_cpu_per_request_splits_into_the_network_and_everything_else():
+    split = cpu_split(SINGLES, COST)  # 2.4 s of gunicorn over 160 requests: 15 ms each
+    assert (split.web_ms, split.network_ms, split.other_ms, split.client_ms) == pytest.approx((15, 5, 10, 5))
+    assert split.web_over_service == pytest.approx(15 / 8)
+    assert split.web_over_service_wall == pytest.approx(3)
+
+
+def test_the_p50_is_read_against_the_latency_floor():
+    assert p50_over_floor(SINGLES, clients=8, cores=2) == pytest.approx(90 / 80)
+    assert p50_over_floor(SINGLES, clients=4, cores=2) == pytest.approx(90 / 40)
+
+
+def test_a_single_image_scenario_prints_its_split_and_its_ratios_against_the_targets():
+    text = format_single("in request", Scenario("8 x 20 single", 8, 20, 1, to_sample=False), SINGLES, COST, 2)
+    assert "CPU per request 15.0 ms in gunicorn + 5.0 ms in the clients; 8 clients on 2 cores" in text
+    assert "cannot wait less than 80 ms on average (Little's law); measured mean 85 ms." in text
+    assert "network (batch-1 forward) 5.0 ms, everything else 10.0 ms; 1.88x the batch-1 service call's" in text
+    assert "8.0 ms of CPU (target <= 2x: met), 3.00x its 5.0 ms of wall time." in text
+    assert "p50 90 ms, p95 110 ms against the floor 80 ms: p50 1.12x the floor (target <= 1.3x: met)." in text
+
+
+def test_targets_missed_say_so_and_the_floor_target_is_read_at_eight_clients_only():
+    costly = format_single("in request", Scenario("8 x 20 single", 8, 20, 1, to_sample=False), SINGLES, COST, 8)
+    assert "p50 4.50x the floor (target <= 1.3x: not met)." in costly  # the floor is 20 ms on 8 cores
+    cheap = ModelCost(forward_cpu_ms=2.0, service_cpu_ms=4.0, service_wall_ms=3.0)
+    one = format_single("in request", Scenario("1 x 20 single", 1, 20, 1, to_sample=False), SINGLES, cheap, 2)
+    assert "3.75x the batch-1 service call's 4.0 ms of CPU (target <= 2x: not met)" in one
+    assert one.endswith("p50 9.00x the floor.")
 
 
 def test_missing_records_are_lost_and_count_against_throughput():
@@ -82,6 +122,12 @@ def test_bad_worker_counts_are_refused():
         call_command("benchmark_load", "--workers", "1,two")
 
 
+@pytest.mark.parametrize("clients", ["0,8", "eight"])
+def test_bad_client_counts_are_refused(clients):
+    with pytest.raises(CommandError, match="client counts"):
+        call_command("benchmark_load", "--clients", clients)
+
+
 def test_a_missing_model_is_refused_before_anything_starts(tmp_path, dataset_dir):
     with pytest.raises(CommandError, match="No model at"):
         call_command("benchmark_load", "--model", str(tmp_path / "absent.keras"), "--dataset-dir", str(dataset_dir))
@@ -115,6 +161,8 @@ def test_a_tiny_run_against_real_processes_has_no_error_and_loses_nothing(tiny_m
         "3",
         "--workers",
         runs,
+        "--model-calls",
+        "3",
         stdout=out,
     )
     rows = [match.groups() for line in out.getvalue().splitlines() if (match := ROW.match(line))]
@@ -126,6 +174,18 @@ def test_a_tiny_run_against_real_processes_has_no_error_and_loses_nothing(tiny_m
     )
     assert len(floors) == len(runs.split(","))
     assert all(float(web) > 0 for web, _, _ in floors)  # the clients' share may be under psutil's 10 ms tick
+    splits = re.findall(
+        r"gunicorn's ([\d.]+) ms: network \(batch-1 forward\) ([\d.]+) ms, everything else (-?[\d.]+) ms; "
+        r"([\d.]+)x the batch-1 service call's ([\d.]+) ms of CPU",
+        out.getvalue(),
+    )
+    assert len(splits) == len(floors)
+    for (web, network, other, ratio, service), (floor_web, _, _) in zip(splits, floors, strict=True):
+        assert web == floor_web and float(network) > 0 and float(service) > 0
+        assert float(other) == pytest.approx(float(web) - float(network), abs=0.11)
+        assert float(ratio) == pytest.approx(float(web) / float(service), rel=0.05, abs=0.01)
+    floor_ratios = re.findall(r"p50 \d+ ms, p95 \d+ ms against the floor \d+ ms: p50 [\d.]+x the floor", out.getvalue())
+    assert len(floor_ratios) == len(floors)
     for run, scenario, requests, errors, sent, stored, lost, extra in rows:
         assert (errors, lost, extra) == ("0", "0", "0"), (run, scenario)
         assert sent == stored == ("4" if "single" in scenario else "6")

@@ -1,5 +1,7 @@
 """``manage.py benchmark_load`` (``make bench-load``): concurrent API clients against a real gunicorn, without
-workers and with 1 and 2 Celery workers; latency, throughput, errors and lost records per scenario."""
+workers and with 1 and 2 Celery workers; latency, throughput, errors and lost records per scenario; for the
+single-image scenarios, the web's CPU per request split into the network and everything else, the network measured
+in this process on the same model before and after each run."""
 
 import argparse
 import os
@@ -17,22 +19,32 @@ from benchmarks.load import (
     Stack,
     cpu_scaling_ratio,
     format_row,
-    latency_floor_ms,
+    format_single,
     run,
     scaling_ratio,
 )
+from benchmarks.model_cost import decoded_images, mean_cost, measure
 from ml.data import DatasetError, list_split
+from ml.inference import CellClassifier
 from registry.management.options import add_dataset_argument, add_model_argument, require_dataset
 
 
-def _worker_counts(value: str) -> list[int]:
+def _counts(value: str, what: str, example: str, least: int) -> list[int]:
     try:
         counts = [int(item) for item in value.split(",")]
     except ValueError:
         counts = []
-    if not counts or min(counts) < 0:
-        raise argparse.ArgumentTypeError(f"expected worker counts such as 0,1,2, not {value!r}")
+    if not counts or min(counts) < least:
+        raise argparse.ArgumentTypeError(f"expected {what} such as {example}, not {value!r}")
     return counts
+
+
+def _worker_counts(value: str) -> list[int]:
+    return _counts(value, "worker counts", "0,1,2", 0)
+
+
+def _client_counts(value: str) -> list[int]:
+    return _counts(value, "client counts", "1,8", 1)
 
 
 def _test_images(dataset_dir: str, count: int) -> list[tuple[str, bytes]]:
@@ -52,7 +64,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         add_dataset_argument(parser)
         add_model_argument(parser)
-        parser.add_argument("--clients", type=int, default=8, help="concurrent single-image clients")
+        parser.add_argument(
+            "--clients",
+            type=_client_counts,
+            default=[1, 8],
+            help="the single-image scenarios, as concurrent client counts; default 1,8",
+        )
         parser.add_argument("--singles", type=int, default=20, help="single-image requests per client")
         parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batch clients")
         parser.add_argument("--batch-size", type=int, default=25, help="images per batch request")
@@ -84,6 +101,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--queue-timeout", type=float, default=300, help="seconds to wait for the workers to empty the queue"
         )
+        parser.add_argument(
+            "--model-calls",
+            type=int,
+            default=100,
+            help="batch-1 forward passes and service calls timed in this process before and after each run",
+        )
 
     def handle(self, *args, **options):
         require_dataset(options)
@@ -93,12 +116,9 @@ class Command(BaseCommand):
         batches = f"{options['batch_clients']} x {options['batches']} x {options['batch_size']}"
         batch_sizes = (options["batch_clients"], options["batches"], options["batch_size"])
         scenarios = [
-            Scenario(
-                f"{options['clients']} x {options['singles']} single",
-                options["clients"],
-                options["singles"],
-                1,
-                to_sample=False,
+            *(
+                Scenario(f"{clients} x {options['singles']} single", clients, options["singles"], 1, to_sample=False)
+                for clients in options["clients"]
             ),
             Scenario(f"{batches} batch", *batch_sizes, to_sample=True),
             Scenario(f"{batches} backlog drained", *batch_sizes, to_sample=True, drain=True),
@@ -115,8 +135,12 @@ class Command(BaseCommand):
             f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start; model {model_path}; "
             f"workers {'pinned to one core each' if pin else 'not pinned'}, web not pinned."
         )
+        classifier = CellClassifier.from_path(model_path, settings.HEMATOVISION_RUNTIME)
+        probe = decoded_images([data for _, data in images[: options["model_calls"]]])
+        costs = [measure(classifier, probe, options["model_calls"])]
+        self.stdout.write(f"The network measured here: {classifier.runtime}, as the server must serve it.")
         self.stdout.write(HEADER)
-        results, floors, workdir = {}, [], Path(tempfile.mkdtemp(prefix="hematovision-bench-"))
+        results, singles, workdir = {}, [], Path(tempfile.mkdtemp(prefix="hematovision-bench-"))
         for workers in options["workers"]:
             stack = Stack(
                 project_dir=Path(settings.BASE_DIR),
@@ -127,18 +151,32 @@ class Command(BaseCommand):
                 web_workers=options["web_workers"],
             )
             try:
-                results[workers] = run(stack, scenarios, images, queue_timeout=options["queue_timeout"])
+                results[workers] = run(
+                    stack, scenarios, images, queue_timeout=options["queue_timeout"], runtime=classifier.runtime
+                )
             except BenchmarkError as error:
                 raise CommandError(f"{error} The processes' logs are kept in {stack.workdir}.") from error
+            costs.append(measure(classifier, probe, options["model_calls"]))
             run_name = f"{workers} worker(s)" if workers else "in request"
             for scenario, summary in results[workers]:
                 self.stdout.write(format_row(run_name, scenario, summary))
-            floors.append(self._latency_floor(run_name, *results[workers][0], cores))
+            singles += [
+                format_single(run_name, scenario, summary, mean_cost(*costs[-2:]), cores)
+                for scenario, summary in results[workers]
+                if not scenario.to_sample
+            ]
         shutil.rmtree(workdir)  # the throwaway databases and uploads; kept above when a run failed
-        self.stdout.write("\n".join(floors))
+        self.stdout.write(self._model_costs(costs))
+        self.stdout.write("\n".join(singles))
         if 1 in results and 2 in results:
-            for index, what in ((1, "Batches queued as they were uploaded"), (2, "The backlog, the web idle")):
-                self.stdout.write(self._scaling(what, results[1][index][1], results[2][index][1]))
+            queued = [
+                (one, two)
+                for (scenario, one), (_, two) in zip(results[1], results[2], strict=True)
+                if scenario.to_sample
+            ]
+            whats = ("Batches queued as they were uploaded", "The backlog, the web idle")
+            for (one, two), what in zip(queued, whats, strict=True):
+                self.stdout.write(self._scaling(what, one, two))
         self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")
 
     @staticmethod
@@ -154,12 +192,10 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _latency_floor(run_name: str, scenario: Scenario, summary, cores: int) -> str:
-        """Where the single-image latency comes from: CPU per request, and the mean latency it leaves at least."""
-        per_request = [1000 * seconds / summary.requests for seconds in (summary.web_cpu_s, summary.client_cpu_s)]
-        return (
-            f"{run_name}, {scenario.name}: CPU per request {per_request[0]:.1f} ms in gunicorn + "
-            f"{per_request[1]:.1f} ms in the clients; {scenario.clients} clients on {cores} cores cannot wait "
-            f"less than {latency_floor_ms(summary, scenario.clients, cores):.0f} ms on average (Little's law); "
-            f"measured mean {summary.mean_ms:.0f} ms."
+    def _model_costs(costs) -> str:
+        """The network's and the service call's CPU per batch-1 call at each measurement, around every run."""
+        return "Batch-1 in this process, before the first run and after each: " + "; ".join(
+            f"forward {cost.forward_cpu_ms:.2f}, service call {cost.service_cpu_ms:.2f} ms CPU "
+            f"({cost.service_wall_ms:.2f} wall)"
+            for cost in costs
         )

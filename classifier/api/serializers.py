@@ -3,6 +3,8 @@ is acceptable."""
 
 from __future__ import annotations
 
+import copy
+
 from rest_framework import serializers
 
 from classifier.models import LABEL_CHOICES, Prediction, ReviewReason
@@ -27,7 +29,24 @@ class UploadSerializer(serializers.Serializer):
     )
 
 
-class PredictionSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnce:
+    """A ModelSerializer whose fields are built from its model once per class, then copied for each instance.
+
+    DRF builds a ModelSerializer's fields on every instantiation, from the model's field definitions (kwargs,
+    uniqueness, relations): most of the serializer's work in a single-image upload's answer (docs/experiments.md,
+    "The single-image request under gunicorn"). They depend on the class alone (its Meta and declared fields), so
+    each instance gets a copy of the first build, copied as DRF copies declared fields, and binds it as before.
+    """
+
+    def get_fields(self):
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built  # a race builds it twice, the same fields: nothing to lock
+        return copy.deepcopy(built)
+
+
+class PredictionSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     probabilities = serializers.DictField(child=serializers.FloatField(), help_text="Probability of every class.")
     review_reasons = serializers.ListField(
         child=serializers.CharField(), help_text=f"Why the prediction needs review: {', '.join(ReviewReason.values)}."

@@ -169,11 +169,7 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
     try:
         prediction_derived_files_save(prediction, upload.rgb, result)
         prediction.full_clean(exclude=JUST_READ_RELATIONS + CHECKED_UPLOAD)
-        with transaction.atomic():
-            sample_refuse_if_verified(sample)  # verified while this upload was being classified
-            stored = sample is None or not sample_images_known(sample=sample, sha256s=[upload.sha256])
-            if stored:
-                prediction.save()
+        stored = _prediction_insert(prediction, sample, upload.sha256)
     except Exception:
         files_delete(stored_files(prediction))
         raise
@@ -181,6 +177,21 @@ def _prediction_save(*, owner, sample, upload: CheckedUpload, result, version: M
         files_delete(stored_files(prediction))
         return None
     return prediction
+
+
+def _prediction_insert(prediction: Prediction, sample, sha256: str) -> bool:
+    """Insert the prediction, unless its sample holds the file already: whether it was inserted. Into a sample,
+    inside a transaction that finds the sample unverified and the file new; alone, its one INSERT is atomic by
+    itself, so no transaction is opened and committed around it (two statements fewer per single upload)."""
+    if sample is None:
+        prediction.save()
+        return True
+    with transaction.atomic():
+        sample_refuse_if_verified(sample)  # verified while this upload was being classified
+        stored = not sample_images_known(sample=sample, sha256s=[sha256])
+        if stored:
+            prediction.save()
+    return stored
 
 
 @transaction.atomic

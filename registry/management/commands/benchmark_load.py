@@ -54,6 +54,20 @@ def _test_images(dataset_dir: str, count: int) -> list[tuple[str, bytes]]:
     return [(sample.path.name, sample.path.read_bytes()) for sample in chosen]
 
 
+def _scenarios(options) -> list[Scenario]:
+    """Single images for each client count, then the batches, and the backlog (worker runs only)."""
+    batches = f"{options['batch_clients']} x {options['batches']} x {options['batch_size']}"
+    batch_sizes = (options["batch_clients"], options["batches"], options["batch_size"])
+    return [
+        *(
+            Scenario(f"{clients} x {options['singles']} single", clients, options["singles"], 1, to_sample=False)
+            for clients in options["clients"]
+        ),
+        Scenario(f"{batches} batch", *batch_sizes, to_sample=True),
+        Scenario(f"{batches} backlog drained", *batch_sizes, to_sample=True, drain=True),
+    ]
+
+
 class Command(BaseCommand):
     help = (
         "Serve the app as `make run` does (on a free port, a throwaway SQLite database and media folder) and "
@@ -113,16 +127,7 @@ class Command(BaseCommand):
         model_path = Path(options["model"]).resolve()
         if not model_path.is_file():
             raise CommandError(f"No model at {model_path}: pass --model or set HEMATOVISION_MODEL_PATH.")
-        batches = f"{options['batch_clients']} x {options['batches']} x {options['batch_size']}"
-        batch_sizes = (options["batch_clients"], options["batches"], options["batch_size"])
-        scenarios = [
-            *(
-                Scenario(f"{clients} x {options['singles']} single", clients, options["singles"], 1, to_sample=False)
-                for clients in options["clients"]
-            ),
-            Scenario(f"{batches} batch", *batch_sizes, to_sample=True),
-            Scenario(f"{batches} backlog drained", *batch_sizes, to_sample=True, drain=True),
-        ]
+        scenarios = _scenarios(options)
         try:
             images = _test_images(options["dataset_dir"], max(scenario.images for scenario in scenarios))
         except DatasetError as error:
@@ -169,15 +174,17 @@ class Command(BaseCommand):
         self.stdout.write(self._model_costs(costs))
         self.stdout.write("\n".join(singles))
         if 1 in results and 2 in results:
-            queued = [
-                (one, two)
-                for (scenario, one), (_, two) in zip(results[1], results[2], strict=True)
-                if scenario.to_sample
-            ]
-            whats = ("Batches queued as they were uploaded", "The backlog, the web idle")
-            for (one, two), what in zip(queued, whats, strict=True):
-                self.stdout.write(self._scaling(what, one, two))
+            self._scalings(results[1], results[2])
         self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")
+
+    def _scalings(self, one_worker: list, two_workers: list) -> None:
+        """Two workers against one on each batch scenario (queued as uploaded, then the drained backlog)."""
+        queued = [
+            (one, two) for (scenario, one), (_, two) in zip(one_worker, two_workers, strict=True) if scenario.to_sample
+        ]
+        whats = ("Batches queued as they were uploaded", "The backlog, the web idle")
+        for (one, two), what in zip(queued, whats, strict=True):
+            self.stdout.write(self._scaling(what, one, two))
 
     @staticmethod
     def _scaling(what: str, one, two) -> str:

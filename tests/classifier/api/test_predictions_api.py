@@ -7,7 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
 
+from classifier.api.serializers import PredictionSerializer
 from classifier.models import Prediction
 from tests.factories import blank_rgb, image_bytes, media_files, page_session, upload, upload_file, zip_of
 
@@ -268,13 +271,40 @@ def test_a_model_of_the_four_classes_only_still_classifies_and_counts(alice_api,
 
 
 def test_a_single_image_upload_reads_the_token_and_writes_the_prediction_and_nothing_else(alice_api, model_path):
-    """Queries per upload (issue 23): the token's one read and the prediction's one insert; the
-    rest is transaction control. A first upload registers the model version, so the second one is counted."""
+    """Queries per upload (issue 23): the token's one read, unordered (its digest is unique), and the prediction's
+    one insert, with no transaction (nor, inside the test's, a savepoint) around that lone INSERT. A first upload
+    registers the model version, so the second one is counted."""
     upload(alice_api, "/api/predictions/", upload_file("first.jpeg"))
     with CaptureQueriesContext(connection) as queries:
         response = upload(alice_api, "/api/predictions/", upload_file("second.jpeg"))
     assert response.status_code == 201
-    statements = [query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN"))]
+    statements = [query["sql"] for query in queries]
     assert len(statements) == 2, statements
     assert statements[0].startswith("SELECT") and '"accounts_apitoken"' in statements[0]
+    assert "ORDER BY" not in statements[0]
     assert statements[1].startswith('INSERT INTO "classifier_prediction"')
+
+
+def test_the_answers_fields_are_built_once_and_answer_as_a_fresh_build(alice_api, model_path, monkeypatch):
+    """DRF would build the prediction serializer's fields from the model for every answer (issue 23)."""
+    builds, build = [], serializers.ModelSerializer.get_fields
+
+    def counted(serializer):
+        builds.append(type(serializer))
+        return build(serializer)
+
+    monkeypatch.setattr(serializers.ModelSerializer, "get_fields", counted)
+    monkeypatch.delattr(PredictionSerializer, "_built_fields", raising=False)
+    for name in ("first.jpeg", "second.jpeg"):
+        assert upload(alice_api, LIST_URL, upload_file(name)).status_code == 201
+    assert builds == [PredictionSerializer]
+
+    class Rebuilt(PredictionSerializer):
+        def get_fields(self):
+            return build(self)
+
+    request = APIRequestFactory().get(LIST_URL)
+    for prediction in Prediction.objects.all():
+        assert PredictionSerializer(prediction, context={"request": request}).data == (
+            Rebuilt(prediction, context={"request": request}).data
+        )

@@ -30,7 +30,7 @@ from ml.preprocessing import PreprocessingSpec
 from ml.runtime import IRUnavailable, OpenVINOForward, read_ir, serialised, write_ir
 from ml.sources import Source, training_images
 
-CALIBRATION_PER_SOURCE = 300  # crops of each source's training images that set the int8 ranges
+CALIBRATION_PER_SOURCE = 1000  # crops of each source's training images that set the int8 ranges (300: less agreement)
 CHECK_PER_SOURCE = 1000  # crops of each source's other training photos that the agreement check runs on
 # The training images are split by photo, as validation splits are: the check never sees a calibration photo.
 CHECK_FRACTION, SPLIT_SEED = 0.2, 0

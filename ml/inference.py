@@ -59,6 +59,7 @@ class Classification:
     novelty_distance: float  # distance to the training images' features; above the model's threshold is unlike them
     quality_flags: tuple[str, ...] = ()  # reasons the image may not be a stained white cell
     location: CellLocation | None = None  # the cell located in the image, for the crop that is stored beside it
+    runtime: str = ""  # what computed the probabilities, e.g. ``openvino 2026.4.1 (int8, CPU)``
 
 
 class ViewAveragedForward:
@@ -207,6 +208,7 @@ class CellClassifier:
             novelty_distance=distance,
             quality_flags=image_flags + unlike,
             location=location,
+            runtime=self.runtime,
         )
 
 

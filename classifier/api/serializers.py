@@ -76,6 +76,7 @@ class PredictionSerializer(serializers.ModelSerializer):
             "counted",
             "model_version",
             "inference_ms",
+            "runtime",
             "image_width",
             "image_height",
             "created_at",

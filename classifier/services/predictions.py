@@ -81,6 +81,7 @@ def prediction_new(*, owner, sample, filename: str, result, version: ModelVersio
         nucleus_found=result.nucleus_found,
         model_version=version,
         inference_ms=result.inference_ms,
+        runtime=result.runtime,
     )
 
 

@@ -77,6 +77,7 @@ class PredictionAdmin(admin.ModelAdmin):
         "exclusion_reason",
         "model_version",
         "inference_ms",
+        "runtime",
         "created_at",
     )
     fields = ("thumbnail", "owner", "original_filename", *readonly_fields[1:])

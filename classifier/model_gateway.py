@@ -11,6 +11,7 @@ import io
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from PIL import Image
@@ -28,13 +29,14 @@ from ml.preprocessing import (
     preprocess,
     verify_image,
 )
-from ml.runtime import RUNTIMES
+from ml.runtime import RUNTIME_PRECISIONS, RUNTIMES
 from registry.models import ModelVersion
 from registry.services import model_version_register
 
 __all__ = [
     "ALLOWED_FORMATS",
     "RUNTIMES",
+    "RUNTIME_PRECISIONS",
     "CellCrop",
     "ImageError",
     "ModelUnavailable",
@@ -86,9 +88,13 @@ class ModelUnavailable(Exception):
 
 def get_classifier(model_path=None) -> CellClassifier:
     """The classifier of the artifact at ``model_path`` (default ``HEMATOVISION_MODEL_PATH``, the shared model) on
-    ``HEMATOVISION_RUNTIME``, loaded once per process and reused by every request."""
+    ``HEMATOVISION_RUNTIME``, loaded once per process and reused by every request; the shared model in
+    ``HEMATOVISION_RUNTIME_PRECISION``, a lab's own in fp32 (it has no int8 export)."""
+    shared = settings.HEMATOVISION_MODEL_PATH
+    path = Path(model_path or shared)
+    precision = settings.HEMATOVISION_RUNTIME_PRECISION if path == Path(shared) else "fp32"
     try:
-        return cache.get(model_path or settings.HEMATOVISION_MODEL_PATH, settings.HEMATOVISION_RUNTIME)
+        return cache.get(path, settings.HEMATOVISION_RUNTIME, precision)
     except ArtifactError as error:
         logger.error("The classifier is not available: %s", error)
         raise ModelUnavailable(NO_MODEL, detail=str(error)) from error

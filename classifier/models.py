@@ -186,6 +186,12 @@ class Prediction(models.Model):
     )
     model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="predictions")
     inference_ms = models.FloatField(help_text="Model time for this image, in milliseconds.")
+    runtime = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="What computed the probabilities, e.g. 'openvino 2026.4.1 (int8, CPU)'; empty for predictions "
+        "made before it was recorded.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     IN_A_VERIFIED_SAMPLE = models.Q(sample__verified_at__isnull=False)

@@ -9,7 +9,7 @@ from numbers import Real
 from django.conf import settings
 from django.core.checks import Error, register
 
-from classifier.model_gateway import RUNTIMES
+from classifier.model_gateway import RUNTIME_PRECISIONS, RUNTIMES
 from classifier.models import CLASS_NAMES
 
 
@@ -63,11 +63,16 @@ def environment_check(app_configs, **kwargs) -> list[Error]:
 
 @register()
 def runtime_check(app_configs, **kwargs) -> list[Error]:
-    if settings.HEMATOVISION_RUNTIME in RUNTIMES:
-        return []
-    return [
-        Error(
-            f"HEMATOVISION_RUNTIME is {settings.HEMATOVISION_RUNTIME!r}; it must be one of {', '.join(RUNTIMES)}.",
-            id="hematovision.E004",
+    runtime, precision = settings.HEMATOVISION_RUNTIME, settings.HEMATOVISION_RUNTIME_PRECISION
+    errors = []
+    if runtime not in RUNTIMES:
+        errors.append(f"HEMATOVISION_RUNTIME is {runtime!r}; it must be one of {', '.join(RUNTIMES)}.")
+    if precision not in RUNTIME_PRECISIONS:
+        errors.append(
+            f"HEMATOVISION_RUNTIME_PRECISION is {precision!r}; it must be one of {', '.join(RUNTIME_PRECISIONS)}."
         )
-    ]
+    if runtime == "keras" and precision == "int8":
+        errors.append(
+            "HEMATOVISION_RUNTIME_PRECISION is int8, which runs on OpenVINO, but HEMATOVISION_RUNTIME is keras."
+        )
+    return [Error(message, id="hematovision.E004") for message in errors]

@@ -200,6 +200,10 @@ HEMATOVISION_MODEL_PATH = Path(
 # Which runtime computes predictions: auto (the model's OpenVINO export when present and intact, else Keras),
 # openvino (that export, or the model is unavailable) or keras. See ml/runtime.py.
 HEMATOVISION_RUNTIME = os.environ.get("HEMATOVISION_RUNTIME", "auto")
+# Which OpenVINO export of the shared model serves: fp32; int8 (its int8 export, recorded only when it agreed with
+# fp32 at export, or the model is unavailable); auto (int8 when recorded, else fp32). A lab's own model has no int8
+# export and serves in fp32. See ml/quantisation.py; docs/model-card.md ("Runtime") has int8's figures.
+HEMATOVISION_RUNTIME_PRECISION = os.environ.get("HEMATOVISION_RUNTIME_PRECISION", "fp32")
 # Labs' own models (``adapt_model``) are written here, one artifact per build, never over one that serves.
 HEMATOVISION_LAB_MODELS_DIR = Path(
     os.environ.get("HEMATOVISION_LAB_MODELS_DIR", HEMATOVISION_MODEL_PATH.parent / "labs")

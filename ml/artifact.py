@@ -4,8 +4,9 @@ checksums.
 An artifact is three files side by side: ``<name>.keras`` (the network), ``<name>.novelty.npz`` (the learned
 "like the training images?" check, ``ml.novelty``) and ``<name>.json`` (``ArtifactMetadata``, holding the
 sha256 of the other two, so a model is never served with another model's metadata or check). The forward pass
-exported to OpenVINO (``<name>.openvino.xml`` and ``.bin``, ``ml.runtime``) may sit beside them, its checksums
-in the metadata too.
+exported to OpenVINO (``<name>.openvino.xml`` and ``.bin``, ``ml.runtime``) and its int8 quantisation
+(``<name>.openvino-int8.xml`` and ``.bin``, ``ml.quantisation``) may sit beside them, their checksums in the
+metadata too.
 
 Every file is read into memory once, and its checksum is taken of those bytes, which are then what is loaded:
 nothing a server holds is mapped from a file that may change under it, and a file swapped after its check can
@@ -28,7 +29,9 @@ from ml.novelty import TrainingDistribution
 from ml.preprocessing import PreprocessingSpec
 
 # Metadata fields that artifacts saved before them lack, and that load with their default.
-OPTIONAL_FIELDS = {"openvino", "evaluation"}
+OPTIONAL_FIELDS = {"openvino", "openvino_int8", "evaluation"}
+# The OpenVINO exports an artifact may hold: the fp32 one, and the int8 one quantised from it.
+PRECISIONS = ("fp32", "int8")
 
 
 class ArtifactError(Exception):
@@ -53,6 +56,9 @@ class ArtifactMetadata:
     novelty_sha256: str = ""  # of the .novelty.npz file, set by ``save_artifact``
     # The OpenVINO export's checksums and how far it was from Keras (``ml.runtime.export_ir``); empty: none.
     openvino: dict = field(default_factory=dict)
+    # The int8 export's checksums, calibration and agreement with fp32 (``ml.quantisation``); only one that passed
+    # its agreement check is recorded. Empty: none.
+    openvino_int8: dict = field(default_factory=dict)
     # Every evaluation set's figures, keyed by set name, as ``train_model`` measured them after training (so a fresh
     # deployment's Model page has them); ``evaluate_model`` refreshes the copy in the database.
     evaluation: dict = field(default_factory=dict)
@@ -96,9 +102,21 @@ def novelty_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".novelty.npz")
 
 
-def openvino_paths(model_path: str | Path) -> tuple[Path, Path]:
-    """The OpenVINO IR's two files: the graph (.xml) and its weights (.bin)."""
-    return Path(model_path).with_suffix(".openvino.xml"), Path(model_path).with_suffix(".openvino.bin")
+def openvino_paths(model_path: str | Path, precision: str = "fp32") -> tuple[Path, Path]:
+    """The two files of the OpenVINO IR of ``precision`` (fp32 or int8): the graph (.xml) and its weights (.bin)."""
+    stem = ".openvino" if precision == "fp32" else f".openvino-{precision}"
+    return Path(model_path).with_suffix(f"{stem}.xml"), Path(model_path).with_suffix(f"{stem}.bin")
+
+
+def openvino_record(metadata: ArtifactMetadata, precision: str) -> dict:
+    """The metadata's entry for the OpenVINO export of ``precision``; empty when there is none."""
+    return metadata.openvino if precision == "fp32" else metadata.openvino_int8
+
+
+def remove_openvino_files(model_path: str | Path, precisions=PRECISIONS) -> None:
+    for precision in precisions:
+        for path in openvino_paths(model_path, precision):
+            path.unlink(missing_ok=True)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -127,17 +145,20 @@ def save_artifact(
 ) -> ArtifactMetadata:
     """Save model, novelty check, then metadata (with both checksums); returns the metadata written.
 
-    An OpenVINO export of the model saved here before belongs to that model: it is removed.
+    The OpenVINO exports of the model saved here before belong to that model: they are removed.
     """
     model_path = Path(model_path)
     _atomic_write(model_path, lambda temporary: model.save(temporary))
     _atomic_write(novelty_path(model_path), lambda temporary: temporary.write_bytes(distribution.to_bytes()))
-    for path in openvino_paths(model_path):
-        path.unlink(missing_ok=True)
+    remove_openvino_files(model_path)
     return write_metadata(
         model_path,
         dataclasses.replace(
-            metadata, sha256=sha256_of(model_path), novelty_sha256=sha256_of(novelty_path(model_path)), openvino={}
+            metadata,
+            sha256=sha256_of(model_path),
+            novelty_sha256=sha256_of(novelty_path(model_path)),
+            openvino={},
+            openvino_int8={},
         ),
     )
 
@@ -230,8 +251,7 @@ def install_artifact(source: str | Path, target: str | Path) -> ArtifactMetadata
     """Put the artifact at ``source`` in place of the one at ``target`` (the served one) so that no reader ever
     loads new metadata with old files, or the reverse; returns the installed metadata.
 
-    Every file the source's metadata names (the network, the novelty check, the OpenVINO export when it records
-    one) is copied beside its target under a temporary name, from bytes checked against the checksum the metadata
+    Every file the source's metadata names (the network, the novelty check, the OpenVINO exports it records) is copied beside its target under a temporary name, from bytes checked against the checksum the metadata
     records, and read back and checked again; only then is each renamed into place (``os.replace``, atomic: a
     reader opens the old file or the new, never half of one), the metadata last. The metadata is the file that
     names the others and the one a server watches (``ml.inference.ClassifierCache``): renamed last, no server
@@ -254,10 +274,12 @@ def install_artifact(source: str | Path, target: str | Path) -> ArtifactMetadata
         (source, target, metadata.sha256, "model"),
         (novelty_path(source), novelty_path(target), metadata.novelty_sha256, "novelty check"),
     ]
-    if metadata.openvino:
-        keys = ("xml_sha256", "bin_sha256")
-        for from_path, to_path, key in zip(openvino_paths(source), openvino_paths(target), keys, strict=True):
-            files.append((from_path, to_path, metadata.openvino[key], f"OpenVINO file {from_path.suffix}"))
+    exported = [precision for precision in PRECISIONS if openvino_record(metadata, precision)]
+    for precision in exported:
+        record, keys = openvino_record(metadata, precision), ("xml_sha256", "bin_sha256")
+        pairs = zip(openvino_paths(source, precision), openvino_paths(target, precision), keys, strict=True)
+        for from_path, to_path, key in pairs:
+            files.append((from_path, to_path, record[key], f"OpenVINO {precision} file {from_path.suffix}"))
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = []
     try:
@@ -278,7 +300,5 @@ def install_artifact(source: str | Path, target: str | Path) -> ArtifactMetadata
         os.fsync(folder)  # the renames survive a power cut
     finally:
         os.close(folder)
-    if not metadata.openvino:
-        for path in openvino_paths(target):
-            path.unlink(missing_ok=True)
+    remove_openvino_files(target, [precision for precision in PRECISIONS if precision not in exported])
     return metadata

@@ -1,7 +1,8 @@
 """The inference service: load a trained model once per process, warm it up, classify images in batches.
 
 The forward pass runs on the fastest runtime the artifact allows: its OpenVINO export when present, intact and
-``openvino`` is installed (``ml.runtime``), else the Keras model's traced function. The Keras model is kept
+``openvino`` is installed (``ml.runtime``; its int8 quantisation when asked for, ``ml.quantisation``), else the
+Keras model's traced function. The Keras model is kept
 either way, for Grad-CAM.
 """
 
@@ -24,15 +25,15 @@ from ml.artifact import (
     ArtifactMetadata,
     load_artifact,
     metadata_path,
-    openvino_paths,
     read_metadata,
+    remove_openvino_files,
     write_metadata,
 )
 from ml.model import probabilities_and_features
 from ml.novelty import TrainingDistribution
 from ml.preprocessing import CellLocation, locate_cell, preprocess
 from ml.quality import UNLIKE_TRAINING_IMAGES, assess_image
-from ml.runtime import RUNTIMES, IRUnavailable, OpenVINOForward, check_export, export_ir, read_ir
+from ml.runtime import RUNTIME_PRECISIONS, RUNTIMES, IRUnavailable, OpenVINOForward, check_export, export_ir, read_ir
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Classification:
     novelty_distance: float  # distance to the training images' features; above the model's threshold is unlike them
     quality_flags: tuple[str, ...] = ()  # reasons the image may not be a stained white cell
     location: CellLocation | None = None  # the cell located in the image, for the crop that is stored beside it
+    runtime: str = ""  # what computed the probabilities, e.g. ``openvino 2026.4.1 (int8, CPU)``
 
 
 class ViewAveragedForward:
@@ -102,12 +104,33 @@ class ViewAveragedForward:
 
 
 def runtime_forward(
-    model, metadata: ArtifactMetadata, model_path: str | Path, runtime: str = "auto", batch_size: int = 32
+    model,
+    metadata: ArtifactMetadata,
+    model_path: str | Path,
+    runtime: str = "auto",
+    batch_size: int = 32,
+    precision: str = "fp32",
 ) -> ViewAveragedForward | OpenVINOForward:
     """The forward pass ``runtime`` asks for: ``openvino`` (its export, or an ``ArtifactError``), ``keras``, or
-    ``auto``: the export when it can serve, else Keras with the reason logged."""
+    ``auto``: the export when it can serve, else Keras with the reason logged.
+
+    ``precision`` picks the OpenVINO export: ``fp32``; ``int8`` (the int8 export, or an ``ArtifactError``: only
+    one that passed its agreement check is ever recorded); ``auto``: the int8 export when it can serve, else fp32.
+    """
     if runtime not in RUNTIMES:
         raise ArtifactError(f"Unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}.")
+    if precision not in RUNTIME_PRECISIONS:
+        raise ArtifactError(f"Unknown precision {precision!r}; choose one of {', '.join(RUNTIME_PRECISIONS)}.")
+    if runtime == "keras" and precision == "int8":
+        raise ArtifactError("The int8 precision runs on OpenVINO only, and the Keras runtime was asked for.")
+    if runtime != "keras" and precision != "fp32":
+        try:
+            ir = read_ir(model_path, metadata.openvino_int8, "int8")
+            return OpenVINOForward(*ir, metadata.preprocessing.input_size, "int8")
+        except IRUnavailable as problem:
+            if precision == "int8":
+                raise ArtifactError(f"The int8 precision was asked for, but {problem}.") from problem
+            (logger.warning if metadata.openvino_int8 else logger.info)("Serving %s in fp32: %s.", model_path, problem)
     if runtime != "keras":
         try:
             return OpenVINOForward(*read_ir(model_path, metadata.openvino), metadata.preprocessing.input_size)
@@ -138,9 +161,10 @@ class CellClassifier:
         self.forward = forward or ViewAveragedForward(model, metadata.tta, self.spec.input_size)
 
     @classmethod
-    def from_path(cls, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
+    def from_path(cls, model_path: str | Path, runtime: str = "auto", precision: str = "fp32") -> CellClassifier:
         model, distribution, metadata = load_artifact(model_path)
-        classifier = cls(model, distribution, metadata, runtime_forward(model, metadata, model_path, runtime))
+        forward = runtime_forward(model, metadata, model_path, runtime, precision=precision)
+        classifier = cls(model, distribution, metadata, forward)
         logger.info("Model %s (%s) serves on %s.", metadata.name, model_path, classifier.runtime)
         return classifier
 
@@ -184,6 +208,7 @@ class CellClassifier:
             novelty_distance=distance,
             quality_flags=image_flags + unlike,
             location=location,
+            runtime=self.runtime,
         )
 
 
@@ -191,7 +216,8 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
     """Export the artifact's forward pass to OpenVINO beside it, check it against Keras, record it in the metadata.
 
     ``model``: the Keras model when the caller has just saved it (training); else it is loaded (and checked).
-    An export that differs from Keras is removed and raises ``ArtifactError``.
+    An export that differs from Keras is removed and raises ``ArtifactError``. An int8 export quantised from the
+    previous fp32 one is removed with it: it is quantised again from the new one.
     """
     if model is None:
         model, _, metadata = load_artifact(model_path)
@@ -206,10 +232,12 @@ def export_artifact(model_path: str | Path, model=None) -> ArtifactMetadata:
             metadata.preprocessing.input_size,
         )
     except ArtifactError:
-        for path in openvino_paths(model_path):
-            path.unlink(missing_ok=True)
+        remove_openvino_files(model_path)
         raise
-    return write_metadata(model_path, dataclasses.replace(metadata, openvino={**record, **differences}))
+    remove_openvino_files(model_path, ["int8"])
+    return write_metadata(
+        model_path, dataclasses.replace(metadata, openvino={**record, **differences}, openvino_int8={})
+    )
 
 
 class ClassifierCache:
@@ -231,12 +259,12 @@ class ClassifierCache:
             raise ValueError("A classifier cache holds at least one classifier.")
         self.capacity = capacity
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], tuple[tuple, CellClassifier]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str], tuple[tuple, CellClassifier]] = OrderedDict()
         self.loads = 0  # how many times a model was read from disk, for tests and diagnostics
 
-    def get(self, model_path: str | Path, runtime: str = "auto") -> CellClassifier:
+    def get(self, model_path: str | Path, runtime: str = "auto", precision: str = "fp32") -> CellClassifier:
         path = Path(model_path)
-        slot = (str(path.resolve()), runtime)
+        slot = (str(path.resolve()), runtime, precision)
         try:
             stat = metadata_path(path).stat()
             stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
@@ -245,7 +273,7 @@ class ClassifierCache:
         with self._lock:
             entry = self._entries.get(slot)
             if entry is None or entry[0] != stamp:
-                self._entries[slot] = (stamp, CellClassifier.from_path(path, runtime))
+                self._entries[slot] = (stamp, CellClassifier.from_path(path, runtime, precision))
                 self.loads += 1
             self._entries.move_to_end(slot)
             while len(self._entries) > self.capacity:

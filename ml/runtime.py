@@ -4,7 +4,8 @@ The export is the traced ``ViewAveragedForward`` function itself (uint8 images i
 the mean over views, probabilities and pooled features out), in fp32, so OpenVINO computes what Keras computes,
 only faster (``manage.py compare_runtimes`` measures both). The IR sits beside the artifact
 (``<name>.openvino.xml`` and ``.bin``); the metadata records its checksums, and an IR that does not match them is
-never served. OpenVINO is optional: without it, or without an IR, the Keras path serves.
+never served. OpenVINO is optional: without it, or without an IR, the Keras path serves. Its int8 quantisation
+(``ml.quantisation``) is read and run by the same code.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import hashlib
 import importlib.util
 import os
 import queue
-import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ml.artifact import ArtifactError, openvino_paths, sha256_of
+from ml.artifact import ArtifactError, openvino_paths
 
 RUNTIMES = ("auto", "openvino", "keras")
-# fp32, never the bf16 that OpenVINO picks by default on CPUs that have it (outputs 3e-2 apart instead of 1e-6).
+# Which OpenVINO export serves: fp32, int8 (one that passed its agreement check, or none) or auto (int8 when the
+# model has one, else fp32).
+RUNTIME_PRECISIONS = ("fp32", "int8", "auto")
+# The inference hint: fp32, never the bf16 that OpenVINO picks by default on CPUs that have it (outputs 3e-2 apart
+# instead of 1e-6). An int8 IR's quantised layers stay int8 under it; only the rest runs in fp32.
 PRECISION = "f32"
 # Largest probability difference from Keras, on the export's probe images, for an IR to be written at all.
 EXPORT_TOLERANCE = 1e-4
@@ -37,27 +41,44 @@ def openvino_installed() -> bool:
 def export_ir(traced_function, model_path: str | Path) -> dict:
     """Convert the traced forward pass to IR beside ``model_path``; the checksums to record in the metadata.
 
-    Both files are written to a temporary folder and moved into place; the metadata, written after them,
-    is what makes them count.
+    The metadata, written after the files, is what makes them count.
     """
     import openvino as ov  # noqa: PLC0415 - optional dependency, imported only when used
 
-    xml_path, bin_path = openvino_paths(model_path)
     converted = ov.convert_model(traced_function)
     for output, name in zip(converted.outputs, ("probabilities", "features"), strict=True):
         output.get_tensor().set_names({name})
-    folder = Path(tempfile.mkdtemp(prefix=".openvino-", dir=xml_path.parent))
-    try:
-        ov.save_model(converted, folder / "model.xml", compress_to_fp16=False)
-        os.replace(folder / "model.bin", bin_path)
-        os.replace(folder / "model.xml", xml_path)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return {**write_ir(*serialised(converted), model_path, "fp32"), "precision": PRECISION}
+
+
+def serialised(model) -> tuple[bytes, bytes]:
+    """The IR of an OpenVINO model, graph and weights, as bytes (as ``OpenVINOForward`` and ``write_ir`` take it)."""
+    import openvino as ov  # noqa: PLC0415 - optional dependency, imported only when used
+
+    with tempfile.TemporaryDirectory(prefix="hematovision-openvino-") as folder:
+        ov.save_model(model, Path(folder) / "model.xml", compress_to_fp16=False)
+        return (Path(folder) / "model.xml").read_bytes(), (Path(folder) / "model.bin").read_bytes()
+
+
+def write_ir(xml: bytes, weights: bytes, model_path: str | Path, precision: str) -> dict:
+    """Write the IR of ``precision`` beside ``model_path`` (each file atomically, the weights first); its checksums
+    and OpenVINO's version, to record in the metadata, which is what makes them count."""
+    import openvino as ov  # noqa: PLC0415 - optional dependency, imported only when used
+
+    xml_path, bin_path = openvino_paths(model_path, precision)
+    for data, path in ((weights, bin_path), (xml, xml_path)):
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     return {
-        "xml_sha256": sha256_of(xml_path),
-        "bin_sha256": sha256_of(bin_path),
+        "xml_sha256": hashlib.sha256(xml).hexdigest(),
+        "bin_sha256": hashlib.sha256(weights).hexdigest(),
         "openvino_version": _release(ov.__version__),
-        "precision": PRECISION,
     }
 
 
@@ -70,15 +91,22 @@ class IRUnavailable(ArtifactError):
     """The IR beside a model cannot serve; the message says why."""
 
 
-def read_ir(model_path: str | Path, record: dict) -> tuple[bytes, bytes]:
-    """The IR's graph and weights beside ``model_path``, read into memory and checked against ``record`` (the
-    metadata's entry); ``IRUnavailable`` says why they cannot serve."""
+MISSING_EXPORT = {
+    "fp32": "the model has no OpenVINO export (`python manage.py export_runtime`)",
+    "int8": "the model has no int8 export that passed its agreement check "
+    "(`python manage.py export_runtime --precision int8`)",
+}
+
+
+def read_ir(model_path: str | Path, record: dict, precision: str = "fp32") -> tuple[bytes, bytes]:
+    """The graph and weights of the IR of ``precision`` beside ``model_path``, read into memory and checked against
+    ``record`` (the metadata's entry); ``IRUnavailable`` says why they cannot serve."""
     if not openvino_installed():
         raise IRUnavailable("openvino is not installed")
     if not record:
-        raise IRUnavailable("the model has no OpenVINO export (`python manage.py export_runtime`)")
+        raise IRUnavailable(MISSING_EXPORT[precision])
     files = []
-    for path, key in zip(openvino_paths(model_path), ("xml_sha256", "bin_sha256"), strict=True):
+    for path, key in zip(openvino_paths(model_path, precision), ("xml_sha256", "bin_sha256"), strict=True):
         try:
             data = path.read_bytes()
         except OSError:
@@ -102,7 +130,7 @@ class OpenVINOForward:
     it at once.
     """
 
-    def __init__(self, xml: bytes, weights: bytes, input_size: int):
+    def __init__(self, xml: bytes, weights: bytes, input_size: int, precision: str = "fp32"):
         import openvino as ov  # noqa: PLC0415 - optional dependency, imported only when used
 
         core = ov.Core()
@@ -117,7 +145,9 @@ class OpenVINOForward:
         self._requests = self._throughput.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
         self._idle = queue.SimpleQueue()  # latency requests between calls: making one costs about 1 ms
         self._async_queue = ov.AsyncInferQueue
-        self.description = f"openvino {_release(ov.__version__)} ({PRECISION}, CPU)"
+        self.precision = precision
+        label = PRECISION if precision == "fp32" else precision
+        self.description = f"openvino {_release(ov.__version__)} ({label}, CPU)"
         self(np.zeros((1, input_size, input_size, 3), np.uint8))  # compile the kernels now, not on a request
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

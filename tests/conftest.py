@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 from django.core.cache import cache
 
@@ -19,8 +20,18 @@ from ml import CLASS_NAMES, MODEL_CLASSES
 from ml.artifact import metadata_path, novelty_path, read_metadata, write_metadata
 from ml.inference import export_artifact
 from ml.model import build_model
+from ml.quantisation import CalibrationSet, export_int8
 from tests.environment import PROJECT_DIR, skip_or_fail
-from tests.factories import TINY_INPUT, reviewer_grant, save_tiny_artifact, token_client, upload_file
+from tests.factories import (
+    LOOSE_GATE,
+    TINY_INPUT,
+    artifact_copy,
+    generated_crops,
+    reviewer_grant,
+    save_tiny_artifact,
+    token_client,
+    upload_file,
+)
 from tests.workers import broker, redis_url  # noqa: F401 - fixtures, for every test that starts Celery workers
 
 
@@ -125,6 +136,19 @@ def adaptable_model_path(tmp_path_factory, base_weights):
     weights = base_weights.parent / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
     model = build_model(num_classes=len(MODEL_CLASSES), input_size=TINY_INPUT, base_weights=str(weights), alpha=0.35)
     save_tiny_artifact(model, path, name="tiny-shared-model", class_names=MODEL_CLASSES)
+    return path
+
+
+@pytest.fixture(scope="session")
+def int8_model_path(tmp_path_factory, adaptable_model_path):
+    """A copy of the tiny ImageNet-weights model, exported to OpenVINO and quantised to int8 on generated smears
+    under a loose gate (``LOOSE_GATE``: its random head's classes are near ties, which int8 flips)."""
+    path = artifact_copy(adaptable_model_path, tmp_path_factory.mktemp("int8-model"))
+    export_artifact(path)
+    spec = read_metadata(path).preprocessing
+    calibration = generated_crops(spec, range(100, 160))
+    check = generated_crops(spec, range(200, 260))
+    export_int8(path, CalibrationSet(calibration, check, np.arange(len(check)) % 4, {"generated": True}), LOOSE_GATE)
     return path
 
 

@@ -29,7 +29,7 @@ from labs.models import Lab, Sample
 from labs.services.samples import sample_create
 from labs.services.sign_off import sample_verify
 from ml import MODEL_CLASSES
-from ml.artifact import ArtifactMetadata, metadata_path, novelty_path, openvino_paths, save_artifact
+from ml.artifact import PRECISIONS, ArtifactMetadata, metadata_path, novelty_path, openvino_paths, save_artifact
 from ml.inference import ViewAveragedForward
 from ml.novelty import fit_training_distribution
 from ml.preprocessing import PreprocessingSpec, preprocess
@@ -178,18 +178,31 @@ def save_tiny_artifact(model, path, name: str = "tiny-test-model", class_names=C
 
 
 def artifact_copy(model_path, folder, with_export: bool = True, name: str | None = None):
-    """The artifact's files copied to ``folder`` (its OpenVINO export, where it has one, only ``with_export``),
+    """The artifact's files copied to ``folder`` (its OpenVINO exports, where it has them, only ``with_export``),
     named ``name`` (a ``.keras`` file name) or as they were; the copy's model path."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (name or model_path.name)
     shutil.copy(model_path, target)
     shutil.copy(metadata_path(model_path), metadata_path(target))
     shutil.copy(novelty_path(model_path), novelty_path(target))
-    if with_export:
-        for source, copy in zip(openvino_paths(model_path), openvino_paths(target), strict=True):
-            if source.exists():
-                shutil.copy(source, copy)
+    exports = [
+        (source, copy)
+        for precision in PRECISIONS
+        for source, copy in zip(openvino_paths(model_path, precision), openvino_paths(target, precision), strict=True)
+    ]
+    for source, copy in exports if with_export else []:
+        if source.exists():
+            shutil.copy(source, copy)
     return target
+
+
+# An agreement gate that a tiny model's int8 export passes: its random head's classes are near ties.
+LOOSE_GATE = {"same_class_share": 0.0, "same_novelty_flag_share": 0.0, "accuracy_difference_points": 100.0}
+
+
+def generated_crops(spec: PreprocessingSpec, seeds) -> np.ndarray:
+    """Crops of smear look-alikes, one per seed, as the network sees them."""
+    return np.stack([preprocess(smear_rgb(seed=seed), spec) for seed in seeds])
 
 
 def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:

@@ -95,6 +95,7 @@ class PredictionSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "counted",
             "model_version",
             "inference_ms",
+            "runtime",
             "image_width",
             "image_height",
             "created_at",

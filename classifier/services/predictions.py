@@ -38,8 +38,8 @@ CLASSIFY_CHUNK_FILES = 16  # files decoded, classified and stored at a time: a r
 # A new prediction's relations are objects the service has just read: checking that each exists would cost a query
 # apiece per image.
 JUST_READ_RELATIONS = ["owner", "sample", "model_version"]
-# An upload classified in the request was checked from its header (format, width, height): cleaning its field again
-# would read the stored file back for its size, a storage round trip per image (on S3, a GET).
+# An upload's width and height come from its header, read when it was checked in the request or decoded in a worker:
+# cleaning its field again would read the stored file back for its size, a storage round trip per image (on S3, a GET).
 CHECKED_UPLOAD = ["image"]
 
 
@@ -81,6 +81,7 @@ def prediction_new(*, owner, sample, filename: str, result, version: ModelVersio
         nucleus_found=result.nucleus_found,
         model_version=version,
         inference_ms=result.inference_ms,
+        runtime=result.runtime,
     )
 
 

@@ -17,6 +17,7 @@ from classifier.models import Prediction, SampleUpload, WaitingImage
 from classifier.selectors import waiting_ids
 from classifier.services.files import files_delete, stored_files
 from classifier.services.predictions import (
+    CHECKED_UPLOAD,
     JUST_READ_RELATIONS,
     UploadPlan,
     prediction_derived_files_save,
@@ -165,16 +166,28 @@ def waiting_classify(*, ids: list[int]) -> int:
         return 0
     classified = 0
     for lab_model, of_model in _by_lab_model(images):
-        rgbs = []
-        for image in of_model:
-            with image.image.open("rb") as handle:
-                rgbs.append(model_gateway.decode(handle.read()))
-        results, version = model_gateway.classify(rgbs, lab_model)
+        decoded = [_stored_decode(image) for image in of_model]
+        results, version = model_gateway.classify([rgb for rgb, _ in decoded], lab_model)
         classified += sum(
-            _waiting_to_prediction(image, rgb, result, version)
-            for image, rgb, result in zip(of_model, rgbs, results, strict=True)
+            _waiting_to_prediction(image, rgb, size, result, version)
+            for image, (rgb, size), result in zip(of_model, decoded, results, strict=True)
         )
     return classified
+
+
+def _stored_decode(image: WaitingImage) -> tuple:
+    """(the pixels, the (width, height) of the file as sent) from one read of the stored upload: the size comes
+    from the header the decode reads, since an image over ``DECODE_MAX_SIDE`` decodes smaller than it was sent,
+    and reading it from the stored file again would be a second storage round trip (on S3, a GET)."""
+    size = (0, 0)
+
+    def header_seen(_format: str, width: int, height: int) -> None:
+        nonlocal size
+        size = (width, height)
+
+    with image.image.open("rb") as handle:
+        rgb = model_gateway.decode(handle.read(), header_seen)
+    return rgb, size
 
 
 def _by_lab_model(images: list[WaitingImage]) -> list[tuple]:
@@ -189,19 +202,19 @@ def _by_lab_model(images: list[WaitingImage]) -> list[tuple]:
     return list(by_lab.values())
 
 
-def _waiting_to_prediction(image: WaitingImage, rgb, result, version: ModelVersion) -> bool:
+def _waiting_to_prediction(image: WaitingImage, rgb, size: tuple[int, int], result, version: ModelVersion) -> bool:
     prediction = prediction_new(
         owner=image.owner, sample=image.sample, filename=image.original_filename, result=result, version=version
     )
     prediction.image.name = image.image.name  # the stored upload becomes the prediction's, not a copy
     prediction.image_sha256 = image.image_sha256
-    prediction.image_height, prediction.image_width = rgb.shape[:2]
+    prediction.image_width, prediction.image_height = size
     with transaction.atomic():
         if not WaitingImage.objects.select_for_update().filter(pk=image.pk).exists():
             return False  # another delivery of this batch classified it already
         try:
             prediction_derived_files_save(prediction, rgb, result)
-            prediction.full_clean(exclude=JUST_READ_RELATIONS)
+            prediction.full_clean(exclude=JUST_READ_RELATIONS + CHECKED_UPLOAD)
             prediction.save()
             WaitingImage.objects.filter(pk=image.pk).delete()
         except Exception:

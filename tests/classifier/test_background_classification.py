@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from tests.factories import (
     media_files,
     reviewer_grant,
     sample_make,
+    smear_rgb,
     token_client,
     upload,
     upload_file,
@@ -132,6 +134,38 @@ def test_with_workers_each_image_is_decoded_once_by_the_worker_not_in_the_reques
     assert added.waiting == 3 and decodes == []  # checked in the request (verified), not decoded
     waiting_classify(ids=waiting_ids(sample=sample))
     assert Prediction.objects.count() == 3 and len(decodes) == 3
+
+
+@pytest.fixture
+def storage_opens(monkeypatch):
+    """The names of the stored files opened through the storage (on S3, each opening is a GET)."""
+    opened = []
+    real_open = Storage.open
+
+    def counting(self, name, *args, **kwargs):
+        opened.append(name)
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Storage, "open", counting)
+    return opened
+
+
+def test_the_worker_reads_each_stored_image_once_and_keeps_the_size_it_was_sent_at(
+    background, model_path, user, sample, storage_opens, django_capture_on_commit_callbacks
+):
+    """The worker decodes the stored upload from one read of the storage and takes its width and height from
+    that decode's header: an image wider than ``DECODE_MAX_SIDE`` decodes smaller yet keeps the size it was sent
+    at. The prediction's ``full_clean`` used to open the stored file a second time for its size."""
+    width = model_gateway.DECODE_MAX_SIDE + 452
+    wide = image_bytes("JPEG", rgb=smear_rgb(width=width, height=300))
+    with django_capture_on_commit_callbacks(execute=False):
+        sample_images_add(owner=user, sample=sample, uploads=[upload_file("wide.jpeg", wide), upload_file("a.jpeg")])
+    waiting_classify(ids=waiting_ids(sample=sample))
+    wide_prediction, small_prediction = Prediction.objects.order_by("-original_filename")
+    assert (wide_prediction.image_width, wide_prediction.image_height) == (width, 300)
+    assert (small_prediction.image_width, small_prediction.image_height) == (320, 240)
+    for prediction in (wide_prediction, small_prediction):
+        assert storage_opens.count(prediction.image.name) == 1, storage_opens
 
 
 def test_classified_in_the_request_each_image_is_decoded_once(model_path, user, sample, decodes):

@@ -33,6 +33,7 @@ def test_owner_sees_the_prediction(alice_client, alice_prediction):
     assert f"alice-cell.jpeg ({width}×{height})" in content
     assert alice_prediction.get_predicted_label_display() in content
     assert alice_prediction.model_version.name in content and alice_prediction.model_version.sha256[:12] in content
+    assert f'<span class="runtime">{alice_prediction.runtime}</span>' in content and alice_prediction.runtime
     for label in ("Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil"):
         assert label in content
     assert content.count('class="bar"') == 4

@@ -216,8 +216,9 @@ def test_the_stored_crop_is_around_the_cell_the_classification_located_once(alic
 
 
 def test_the_stored_upload_is_not_read_back_for_its_size(alice_client, model_path, monkeypatch):
-    """The image's width and height come from the header read at the check; the field would otherwise read the
-    stored file back (a storage round trip per upload, on S3 a GET)."""
+    """The image's width and height come from the header read at the check, the size it was sent at even when it
+    decodes smaller (wider than ``DECODE_MAX_SIDE``); the field would otherwise read the stored file back (a storage
+    round trip per upload, on S3 a GET)."""
     read_back = []
     measure = django.core.files.images.get_image_dimensions
 
@@ -226,7 +227,8 @@ def test_the_stored_upload_is_not_read_back_for_its_size(alice_client, model_pat
         return measure(file_or_path, *args, **kwargs)
 
     monkeypatch.setattr(django.core.files.images, "get_image_dimensions", counting)
-    post(alice_client, upload_file("wide.png", image_bytes("PNG", rgb=np.zeros((50, 70, 3), np.uint8)), "image/png"))
+    width = model_gateway.DECODE_MAX_SIDE + 452
+    post(alice_client, upload_file("wide.png", image_bytes("PNG", rgb=np.zeros((50, width, 3), np.uint8)), "image/png"))
     prediction = Prediction.objects.get()
-    assert (prediction.image_width, prediction.image_height) == (70, 50)
+    assert (prediction.image_width, prediction.image_height) == (width, 50)
     assert prediction.image.name not in read_back, read_back

@@ -49,3 +49,15 @@ def test_an_unknown_runtime_fails(settings):
     settings.HEMATOVISION_RUNTIME = "tflite"
     output = check_output()
     assert "hematovision.E004" in output and "'tflite'; it must be one of auto, openvino, keras" in output
+
+
+def test_an_unknown_precision_fails(settings):
+    settings.HEMATOVISION_RUNTIME_PRECISION = "int4"
+    output = check_output()
+    assert "hematovision.E004" in output and "'int4'; it must be one of fp32, int8, auto" in output
+
+
+def test_int8_on_the_keras_runtime_fails(settings):
+    settings.HEMATOVISION_RUNTIME, settings.HEMATOVISION_RUNTIME_PRECISION = "keras", "int8"
+    output = check_output()
+    assert "hematovision.E004" in output and "int8, which runs on OpenVINO, but HEMATOVISION_RUNTIME is keras" in output

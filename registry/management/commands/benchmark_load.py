@@ -140,7 +140,9 @@ class Command(BaseCommand):
             f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start; model {model_path}; "
             f"workers {'pinned to one core each' if pin else 'not pinned'}, web not pinned."
         )
-        classifier = CellClassifier.from_path(model_path, settings.HEMATOVISION_RUNTIME)
+        classifier = CellClassifier.from_path(
+            model_path, settings.HEMATOVISION_RUNTIME, settings.HEMATOVISION_RUNTIME_PRECISION
+        )
         probe = decoded_images([data for _, data in images[: options["model_calls"]]])
         costs = [measure(classifier, probe, options["model_calls"])]
         self.stdout.write(f"The network measured here: {classifier.runtime}, as the server must serve it.")

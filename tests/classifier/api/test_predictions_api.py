@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
+from classifier import model_gateway
 from classifier.api.serializers import PredictionSerializer
 from classifier.models import Prediction
 from tests.factories import blank_rgb, image_bytes, media_files, page_session, upload, upload_file, zip_of
@@ -47,6 +48,7 @@ def test_single_image_is_classified_and_returned_with_all_probabilities(alice_ap
     assert set(created["probabilities"]) == CLASSES
     assert created["predicted_label"] == created["final_label"] == prediction.predicted_label
     assert created["model_version"] == prediction.model_version.sha256
+    assert created["runtime"] == prediction.runtime == model_gateway.get_classifier().runtime
     assert created["preview_url"].endswith(reverse("api:prediction-preview", args=[prediction.pk]))
 
 
@@ -308,3 +310,11 @@ def test_the_answers_fields_are_built_once_and_answer_as_a_fresh_build(alice_api
         assert PredictionSerializer(prediction, context={"request": request}).data == (
             Rebuilt(prediction, context={"request": request}).data
         )
+
+
+def test_a_prediction_made_by_the_int8_export_says_so(alice_api, settings, int8_model_path, fresh_model_cache):
+    settings.HEMATOVISION_MODEL_PATH, settings.HEMATOVISION_RUNTIME_PRECISION = int8_model_path, "int8"
+    response = upload(alice_api, LIST_URL, upload_file("cell.jpeg"))
+    assert response.status_code == 201
+    assert "(int8, CPU)" in response.json()["predictions"][0]["runtime"]
+    assert "(int8, CPU)" in Prediction.objects.get().runtime

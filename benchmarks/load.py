@@ -40,6 +40,7 @@ QUEUE = "celery"  # Celery's default queue, the one the workers consume
 WEB_OVER_SERVICE_TARGET = 2.0
 P50_OVER_FLOOR_TARGET = 1.3
 FLOOR_TARGET_CLIENTS = 8
+WORKER_OVER_REQUEST_TARGET = 1.2  # a worker's CPU per image against the in-request batched cost
 
 
 class BenchmarkError(Exception):
@@ -189,6 +190,23 @@ def format_single(run: str, scenario: Scenario, summary: Summary, cost: ModelCos
         f"{split.web_over_service_wall:.2f}x its {split.service_wall_ms:.1f} ms of wall time.\n"
         f"  p50 {summary.p50_ms:.0f} ms, p95 {summary.p95_ms:.0f} ms against the floor {floor:.0f} ms: p50 "
         f"{ratio:.2f}x the floor" + (f" ({floor_target})." if floor_target else ".")
+    )
+
+
+def worker_over_request(worker: Summary, in_request: Summary) -> float:
+    """A worker's CPU per image classifying queued batches against the web's CPU per image classifying the same
+    batches in the request: what queueing costs the classification itself (the worker decodes, classifies and
+    stores, as the request would have)."""
+    return (sum(worker.worker_cpu_s) / worker.sent) / (in_request.web_cpu_s / in_request.sent)
+
+
+def format_worker_cost(worker: Summary, in_request: Summary) -> str:
+    ratio = worker_over_request(worker, in_request)
+    return (
+        f"A worker's CPU per image draining the backlog (1 worker) {1000 * sum(worker.worker_cpu_s) / worker.sent:.1f} "
+        f"ms against the web's per image classifying the same batches in the request "
+        f"{1000 * in_request.web_cpu_s / in_request.sent:.1f} ms: {ratio:.2f}x "
+        f"({_verdict(ratio, WORKER_OVER_REQUEST_TARGET)})."
     )
 
 

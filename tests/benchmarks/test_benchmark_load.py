@@ -15,10 +15,12 @@ from benchmarks.load import (
     cpu_scaling_ratio,
     cpu_split,
     format_single,
+    format_worker_cost,
     latency_floor_ms,
     p50_over_floor,
     scaling_ratio,
     summarize,
+    worker_over_request,
 )
 from benchmarks.model_cost import ModelCost
 
@@ -190,3 +192,13 @@ def test_a_tiny_run_against_real_processes_has_no_error_and_loses_nothing(tiny_m
         assert (errors, lost, extra) == ("0", "0", "0"), (run, scenario)
         assert sent == stored == ("4" if "single" in scenario else "6")
         assert requests == ("4" if "single" in scenario else "2")
+
+
+def test_a_workers_cpu_per_image_is_read_against_the_same_batches_classified_in_the_request():
+    in_request = Summary(4, 10, 20, 30, images_per_s=8, errors=0, sent=400, stored=400, web_cpu_s=4.0)
+    worker = Summary(4, 10, 20, 30, images_per_s=9, errors=0, sent=400, stored=400, worker_cpu_s=(4.4,))
+    assert worker_over_request(worker, in_request) == pytest.approx(1.1)
+    line = format_worker_cost(worker, in_request)
+    assert "(1 worker) 11.0 ms against" in line and "in the request 10.0 ms: 1.10x (target <= 1.2x: met)" in line
+    slower = Summary(4, 10, 20, 30, images_per_s=9, errors=0, sent=400, stored=400, worker_cpu_s=(5.2,))
+    assert "1.30x (target <= 1.2x: not met)" in format_worker_cost(slower, in_request)

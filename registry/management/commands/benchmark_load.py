@@ -20,6 +20,7 @@ from benchmarks.load import (
     cpu_scaling_ratio,
     format_row,
     format_single,
+    format_worker_cost,
     run,
     scaling_ratio,
 )
@@ -175,9 +176,18 @@ class Command(BaseCommand):
         shutil.rmtree(workdir)  # the throwaway databases and uploads; kept above when a run failed
         self.stdout.write(self._model_costs(costs))
         self.stdout.write("\n".join(singles))
+        if 0 in results and 1 in results:
+            self.stdout.write(self._worker_cost(results[0], results[1]))
         if 1 in results and 2 in results:
             self._scalings(results[1], results[2])
         self.stdout.write(f"Load average {os.getloadavg()[0]:.2f} at the end.")
+
+    @staticmethod
+    def _worker_cost(in_request: list, one_worker: list) -> str:
+        """One worker's drained backlog against the same batches classified in the request."""
+        [batch] = [summary for scenario, summary in in_request if scenario.to_sample and not scenario.drain]
+        [backlog] = [summary for scenario, summary in one_worker if scenario.drain]
+        return format_worker_cost(backlog, batch)
 
     def _scalings(self, one_worker: list, two_workers: list) -> None:
         """Two workers against one on each batch scenario (queued as uploaded, then the drained backlog)."""

@@ -38,7 +38,7 @@ CHECK_FRACTION, SPLIT_SEED = 0.2, 0
 # sets, which compare_runtimes measures; the check itself never reads an evaluation set).
 AGREEMENT_GATE = {"same_class_share": 0.995, "same_novelty_flag_share": 0.99, "accuracy_difference_points": 0.3}
 # NNCF's options: the performance preset (symmetric weights and activations) with full bias correction. The
-# prototype's other options each failed a gate (docs/experiments.md, "int8: a prototype").
+# prototype's other options each failed a gate (docs/experiments.md, "int8: the prototype").
 QUANTISE_OPTIONS = {"preset": "performance", "fast_bias_correction": False}
 
 
@@ -103,7 +103,7 @@ def quantise(xml: bytes, weights: bytes, calibration: np.ndarray):
     return nncf.quantize(
         model,
         nncf.Dataset([calibration[index : index + 1] for index in range(len(calibration))]),
-        preset=nncf.QuantizationPreset.PERFORMANCE,
+        preset=nncf.QuantizationPreset(QUANTISE_OPTIONS["preset"]),
         subset_size=len(calibration),
         fast_bias_correction=QUANTISE_OPTIONS["fast_bias_correction"],
     )
@@ -124,10 +124,10 @@ def gate_failures(figures: dict, gate: dict) -> list[str]:
     return failures
 
 
-def export_int8(model_path: str | Path, calibration_set: CalibrationSet, gate: dict | None = None) -> ArtifactMetadata:
-    """Quantise the artifact's fp32 export to int8, check it against fp32, and only if it passes ``gate`` (by
-    default ``AGREEMENT_GATE``) write it beside the model and record it in the metadata; ``Int8Refused``, and
-    nothing written, if it does not."""
+def export_int8(model_path: str | Path, crops: CalibrationSet, gate: dict | None = None) -> ArtifactMetadata:
+    """Quantise the artifact's fp32 export to int8 on ``crops``, check it against fp32, and only if it passes
+    ``gate`` (by default ``AGREEMENT_GATE``) write it beside the model and record it in the metadata;
+    ``Int8Refused``, and nothing written, if it does not."""
     gate = gate or AGREEMENT_GATE
     metadata = read_metadata(model_path)
     try:
@@ -139,11 +139,11 @@ def export_int8(model_path: str | Path, calibration_set: CalibrationSet, gate: d
     )
     size = metadata.preprocessing.input_size
     started = time.perf_counter()
-    quantised = quantise(*fp32, calibration_set.calibration)
+    quantised = quantise(*fp32, crops.calibration)
     quantise_seconds = time.perf_counter() - started
     int8 = serialised(quantised)
     forwards = {"fp32": OpenVINOForward(*fp32, size), "int8": OpenVINOForward(*int8, size, "int8")}
-    figures = agreement(forwards, distribution, calibration_set.check, calibration_set.check_labels)
+    figures = agreement(forwards, distribution, crops.check, crops.check_labels)
     if failures := gate_failures(figures, gate):
         raise Int8Refused(
             f"The int8 quantisation disagrees with fp32 on {figures['n_images']} training images: "
@@ -161,7 +161,7 @@ def export_int8(model_path: str | Path, calibration_set: CalibrationSet, gate: d
                 "nncf_version": importlib.metadata.version("nncf"),
                 "quantised_from_xml_sha256": metadata.openvino["xml_sha256"],
                 "options": QUANTISE_OPTIONS,
-                "calibration": calibration_set.summary,
+                "calibration": crops.summary,
                 "agreement": figures,
                 "gate": gate,
                 "quantise_seconds": round(quantise_seconds, 1),

@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
 def format_agreement(figures: dict) -> str:
     return (
-        f"int8 against fp32 on {figures['n_images']} training images kept from calibration: same class "
+        f"int8 against fp32 on {figures['n_images']} training images the calibration did not use: same class "
         f"{figures['same_class_share']:.2%}, same novelty flag {figures['same_novelty_flag_share']:.2%}, accuracy "
         f"{figures['int8_accuracy']:.2%} against {figures['fp32_accuracy']:.2%}"
     )

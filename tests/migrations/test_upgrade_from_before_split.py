@@ -76,7 +76,8 @@ def _tables(path: Path, columns: dict[str, str]) -> dict[str, list]:
 # Columns added by migrations after the split, with the value every upgraded row gets (ANY: computed per row).
 ANY = object()
 ADDED_SINCE = {
-    "classifier_prediction": {"cell_box": "[]", "image_sha256": ANY},  # 0011: not known for older cells; 0012
+    # 0011: not known for older cells; 0012; 0013: not recorded before it
+    "classifier_prediction": {"cell_box": "[]", "image_sha256": ANY, "runtime": ""},
     "classifier_pendingimage": {"image_sha256": ANY},  # classifier 0012: the checksum of the stored file
     "classifier_lab": {"active_model_id": None},  # labs 0004: every lab starts on the shared model
 }

@@ -2,8 +2,7 @@
 
 The forward pass runs on the fastest runtime the artifact allows: its OpenVINO export when present, intact and
 ``openvino`` is installed (``ml.runtime``; its int8 quantisation when asked for, ``ml.quantisation``), else the
-Keras model's traced function. The Keras model is kept
-either way, for Grad-CAM.
+Keras model's traced function. The Keras model is kept either way, for Grad-CAM.
 """
 
 from __future__ import annotations
